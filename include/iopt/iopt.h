@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: MIT */
+/* iopt umbrella header: include this to get every public component. */
+#ifndef IOPT_IOPT_H
+#define IOPT_IOPT_H
+
+#include <iopt/common.h>
+#include <iopt/iova.h>
+
+#endif /* IOPT_IOPT_H */
