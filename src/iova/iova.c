@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/* IOVA domain: creation, the tree-side public calls, statistics. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iova_internal.h"
+
+void iopt_iova_config_init(struct iopt_iova_config *cfg)
+{
+	cfg->granule = 4096;
+	cfg->start_pfn = 1;
+	cfg->end_pfn = UINT64_MAX / 4096;
+	cfg->flags = 0;
+}
+
+int iopt_iova_domain_create(const struct iopt_iova_config *cfg, struct iopt_iova_domain **out)
+{
+	struct iopt_iova_config def;
+	if (!cfg) {
+		iopt_iova_config_init(&def);
+		cfg = &def;
+	}
+	if (!iopt_is_pow2(cfg->granule) || cfg->granule < IOPT_IOVA_GRANULE_MIN ||
+	    cfg->granule > IOPT_IOVA_GRANULE_MAX || cfg->end_pfn < cfg->start_pfn ||
+	    cfg->end_pfn > UINT64_MAX / cfg->granule || (cfg->flags & ~IOPT_IOVA_NO_RCACHE))
+		return -EINVAL;
+
+	struct iopt_iova_domain *dom = calloc(1, sizeof(*dom));
+	if (!dom)
+		return -ENOMEM;
+	dom->granule = cfg->granule;
+	dom->start_pfn = cfg->start_pfn;
+	dom->end_pfn = cfg->end_pfn;
+	dom->rcache = !(cfg->flags & IOPT_IOVA_NO_RCACHE);
+	if (_iopt_tree_init(&dom->tree, cfg->start_pfn, cfg->end_pfn)) {
+		free(dom);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&dom->tree_lock, NULL);
+	if (dom->rcache)
+		_iopt_rcache_init(dom);
+	*out = dom;
+	return 0;
+}
+
+void iopt_iova_domain_destroy(struct iopt_iova_domain *dom)
+{
+	if (!dom)
+		return;
+	if (dom->rcache)
+		_iopt_rcache_destroy(dom);
+	_iopt_tree_destroy(&dom->tree);
+	pthread_mutex_destroy(&dom->tree_lock);
+	free(dom);
+}
+
+uint64_t iopt_iova_granule(const struct iopt_iova_domain *dom)
+{
+	return dom->granule;
+}
+
+int _iopt_iova_tree_alloc(struct iopt_iova_domain *dom, const struct iova_req *q, uint64_t *pfn)
+{
+	pthread_mutex_lock(&dom->tree_lock);
+	int r = _iopt_tree_alloc(&dom->tree, q, pfn);
+	pthread_mutex_unlock(&dom->tree_lock);
+	return r;
+}
+
+int _iopt_iova_tree_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
+{
+	pthread_mutex_lock(&dom->tree_lock);
+	int r = _iopt_tree_free(&dom->tree, pfn, size);
+	pthread_mutex_unlock(&dom->tree_lock);
+	return r;
+}
+
+int iopt_iova_find(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t *lo, uint64_t *hi, bool *reserved)
+{
+	int r = -ENOENT;
+	pthread_mutex_lock(&dom->tree_lock);
+	const struct iova_node *n = _iopt_tree_find(&dom->tree, pfn);
+	if (n && (_iopt_node_reserved(n) || _iopt_rcache_is_live(dom, n))) {
+		if (lo)
+			*lo = n->lo;
+		if (hi)
+			*hi = _iopt_node_hi(n);
+		if (reserved)
+			*reserved = _iopt_node_reserved(n);
+		r = 0;
+	}
+	pthread_mutex_unlock(&dom->tree_lock);
+	return r;
+}
+
+/*
+ * Under the tree lock: reserve [lo, hi], merging reserved ranges that overlap
+ * or touch it. Returns -EBUSY on an overlapping allocation; *cached tells
+ * whether that allocation is only sitting in a cache (a flush frees it).
+ */
+static int reserve_locked(struct iopt_iova_domain *dom, uint64_t lo, uint64_t hi, bool *cached)
+{
+	struct iova_tree *t = &dom->tree;
+	uint64_t wlo = lo > t->start_pfn ? lo - 1 : lo, whi = hi < t->end_pfn ? hi + 1 : hi;
+	const struct iova_node *n;
+
+	/* Validate first so a refusal changes nothing. */
+	for (uint64_t at = wlo; (n = _iopt_tree_first_overlap(t, at, whi)); at = _iopt_node_hi(n) + 1) {
+		if (!_iopt_node_reserved(n) && _iopt_node_hi(n) >= lo && n->lo <= hi) {
+			*cached = !_iopt_rcache_is_live(dom, n);
+			return -EBUSY;
+		}
+		if (_iopt_node_hi(n) >= whi)
+			break;
+	}
+	/* Merge: absorb each reserved neighbour, then insert the union. */
+	while ((n = _iopt_tree_first_overlap(t, wlo, whi))) {
+		if (!_iopt_node_reserved(n)) { /* touching allocation: skip past it */
+			if (_iopt_node_hi(n) >= whi)
+				break;
+			wlo = _iopt_node_hi(n) + 1;
+			continue;
+		}
+		lo = n->lo < lo ? n->lo : lo;
+		hi = _iopt_node_hi(n) > hi ? _iopt_node_hi(n) : hi;
+		_iopt_tree_erase(t, n);
+	}
+	return _iopt_tree_insert_range(t, lo, hi, true);
+}
+
+int iopt_iova_reserve(struct iopt_iova_domain *dom, uint64_t lo_pfn, uint64_t hi_pfn)
+{
+	if (hi_pfn < lo_pfn)
+		return -EINVAL;
+	if (hi_pfn < dom->start_pfn || lo_pfn > dom->end_pfn)
+		return 0; /* nothing of it inside the space */
+	lo_pfn = lo_pfn < dom->start_pfn ? dom->start_pfn : lo_pfn;
+	hi_pfn = hi_pfn > dom->end_pfn ? dom->end_pfn : hi_pfn;
+
+	for (int attempt = 0;; attempt++) {
+		bool cached = false;
+		pthread_mutex_lock(&dom->tree_lock);
+		int r = reserve_locked(dom, lo_pfn, hi_pfn, &cached);
+		pthread_mutex_unlock(&dom->tree_lock);
+		if (r != -EBUSY || !cached || attempt)
+			return r;
+		iopt_iova_cache_flush(dom); /* the overlap was a freed range in a cache */
+	}
+}
+
+void iopt_iova_stats(struct iopt_iova_domain *dom, struct iopt_iova_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&dom->tree_lock);
+	st->tree_nodes = dom->tree.count;
+	st->reserved_nodes = dom->tree.reserved;
+	st->bytes_used = sizeof(*dom) + (uint64_t)dom->tree.cap * sizeof(struct iova_node);
+	pthread_mutex_unlock(&dom->tree_lock);
+	if (dom->rcache)
+		_iopt_rcache_stats(dom, st);
+}
+
+int iopt_iova_check(struct iopt_iova_domain *dom)
+{
+	pthread_mutex_lock(&dom->tree_lock);
+	int r = _iopt_tree_check(&dom->tree);
+	pthread_mutex_unlock(&dom->tree_lock);
+	return r;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* IOVA allocator internals: the gap tree, the rcache and the domain. */
+#ifndef IOPT_IOVA_INTERNAL_H
+#define IOPT_IOVA_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <iopt/iova.h>
+
+#include "util.h"
+
+/*
+ * Tree node: one allocated or reserved range. 40 bytes, no pointers: child
+ * links are 32-bit indices into the domain's node array, which keeps the
+ * node inside the 40-byte budget while still carrying the two subtree
+ * summaries the O(log n) search needs. pfns are below 2^55 (granule >=
+ * 512 B), so the top bits of the 64-bit words hold small fields:
+ *   hi:       bits 0..55 last pfn; 56..61 order+1 of the largest aligned
+ *             block in this node's own gap; bit 63 reserved range.
+ *   gap:      bits 0..57 free pfns just below lo; 58..63 AVL height.
+ *   max_gap:  bits 0..57 largest gap in the subtree; 58..63 largest order+1.
+ * Index 0 is a zeroed sentinel, so a missing child reads as height 0 and
+ * empty summaries without a branch.
+ */
+struct iova_node {
+	uint64_t lo;
+	uint64_t hi_bits;
+	uint64_t gap_bits;
+	uint64_t max_bits;
+	uint32_t left, right;
+};
+
+#define IOVA_PFN_MASK ((1ull << 56) - 1)
+#define IOVA_GAP_MASK ((1ull << 58) - 1)
+#define IOVA_ORD_SHIFT 56
+#define IOVA_HGT_SHIFT 58
+#define IOVA_RESERVED (1ull << 63)
+
+struct iova_tree {
+	struct iova_node *nodes; /* [0] is the sentinel */
+	uint32_t cap;            /* slots in nodes[] */
+	uint32_t free_head;      /* free slots, linked through .left */
+	uint32_t root;
+	uint32_t count;          /* nodes in the tree, anchor excluded */
+	uint32_t reserved;       /* of which reserved */
+	uint32_t anchor;         /* node at end_pfn + 1: every free range is a gap */
+	uint32_t touched;        /* node whose own gap the current update changed */
+	bool settled;            /* rebalance left the last node unchanged */
+	uint64_t start_pfn, end_pfn;
+};
+
+/* A placement request: size granules, start aligned to align (power of two), last pfn <= limit. */
+struct iova_req {
+	uint64_t size, align, limit;
+};
+
+/* tree.c: every call needs the domain's tree lock held by the caller. */
+int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn);
+void _iopt_tree_destroy(struct iova_tree *t);
+int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pfn);
+int _iopt_tree_free(struct iova_tree *t, uint64_t pfn, uint64_t size);
+const struct iova_node *_iopt_tree_find(const struct iova_tree *t, uint64_t pfn);
+/* First node whose range ends at or after lo and starts at or before hi, or NULL. */
+const struct iova_node *_iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi);
+/* Erase a node returned by find/first_overlap (not the anchor). */
+void _iopt_tree_erase(struct iova_tree *t, const struct iova_node *n);
+int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool reserved);
+int _iopt_tree_check(const struct iova_tree *t);
+
+static inline uint64_t _iopt_node_hi(const struct iova_node *n)
+{
+	return n->hi_bits & IOVA_PFN_MASK;
+}
+
+static inline bool _iopt_node_reserved(const struct iova_node *n)
+{
+	return n->hi_bits & IOVA_RESERVED;
+}
+
+/* ---- rcache ---- */
+
+#define IOVA_NR_CLASSES 6   /* 1, 2, 4, 8, 16, 32 granules */
+#define IOVA_MAG_SIZE 127   /* pfns per magazine: with the count, 1 KiB */
+#define IOVA_DEPOT_MAX 64   /* full magazines per class in the depot */
+#define IOVA_RECLAIM_NS 100000000ull
+#define IOVA_LEAF_WAYS 8    /* a ring of mixed sizes spans several 4096-pfn leaves */
+
+struct iova_mag {
+	uint64_t n;
+	uint64_t pfns[IOVA_MAG_SIZE];
+};
+
+struct iova_depot {
+	pthread_mutex_t lock;
+	uint32_t n;   /* full magazines held */
+	uint32_t low; /* fewest held since the last reclaim: the idle excess */
+	struct iova_mag *mags[IOVA_DEPOT_MAX];
+	const void *home[IOVA_DEPOT_MAX]; /* tcache that pushed each magazine */
+};
+
+/*
+ * Per-thread, per-domain cache. Only its thread touches the magazines on
+ * the fast path; it announces that with @busy (a plain store: the remote
+ * side pays with membarrier()). A remote flusher takes @lock, raises
+ * @steal, makes the owner's stores visible, waits for !busy, and empties
+ * the magazines; an owner that sees @steal falls back to its slow path,
+ * which always runs under @lock.
+ */
+struct iova_tcache {
+	_Atomic(struct iopt_iova_domain *) dom; /* NULL once the domain is gone */
+	atomic_int busy;
+	atomic_int steal;
+	pthread_mutex_t lock;
+	struct iova_mag *loaded[IOVA_NR_CLASSES];
+	struct iova_mag *prev[IOVA_NR_CLASSES];
+	/* Live-map leaves this thread used last, direct-mapped by leaf key. */
+	uint64_t leaf_key[IOVA_LEAF_WAYS];
+	_Atomic uint8_t *leaf[IOVA_LEAF_WAYS];
+	_Atomic uint64_t hits, misses; /* written by the owner only */
+	struct iova_tcache *dom_next, *dom_prev; /* domain's list: registry lock */
+	struct iova_tcache *thr_next;            /* owner thread's list */
+} __attribute__((aligned(64))); /* owner-written: keep other threads' lines apart */
+
+/*
+ * Live map: one byte per granule, class+1 for a live cached-size
+ * allocation, 0 otherwise. Lets free() tell a live range from a double or
+ * bogus free without a lock. A 4-level radix of 2048-entry nodes over
+ * (pfn >> 12), leaves of 4096 bytes, installed with compare-and-swap.
+ */
+#define LIVE_LEAF_SHIFT 12
+#define LIVE_LVL_BITS 11
+#define LIVE_LEVELS 4
+
+struct iopt_iova_domain {
+	/* Read-mostly, shared by every thread's fast path. */
+	uint64_t granule;
+	uint64_t start_pfn, end_pfn;
+	bool rcache;
+
+	pthread_mutex_t tree_lock;
+	struct iova_tree tree;
+
+	struct iova_depot depot[IOVA_NR_CLASSES];
+	_Atomic(void *) live_root;
+	_Atomic uint64_t live_bytes;
+	_Atomic uint64_t mags;          /* magazines allocated (bytes_used) */
+	_Atomic uint64_t next_reclaim;  /* CLOCK_MONOTONIC ns */
+	_Atomic uint64_t flushes;
+	_Atomic uint64_t gone_hits, gone_misses; /* counters of exited threads */
+	struct iova_tcache *tcaches;    /* registry lock */
+};
+
+/* rcache.c */
+int _iopt_rcache_init(struct iopt_iova_domain *dom);
+void _iopt_rcache_destroy(struct iopt_iova_domain *dom);
+int _iopt_rcache_alloc_slow(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit,
+			    unsigned int flags, uint64_t *pfn);
+int _iopt_rcache_free_slow(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size);
+bool _iopt_rcache_is_live(struct iopt_iova_domain *dom, const struct iova_node *n);
+void _iopt_rcache_stats(struct iopt_iova_domain *dom, struct iopt_iova_stats *st);
+
+/* iova.c */
+int _iopt_iova_tree_alloc(struct iopt_iova_domain *dom, const struct iova_req *q, uint64_t *pfn);
+int _iopt_iova_tree_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size);
+
+#endif /* IOPT_IOVA_INTERNAL_H */

@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The gap tree: an AVL tree of allocated/reserved ranges keyed by first pfn.
+ * Each node records the free gap just below it, and each subtree the largest
+ * gap and the largest naturally aligned free block (as order+1) inside it.
+ * A top-down search visits the right subtree first and skips every subtree
+ * whose summary cannot hold the request, so it touches O(log n) nodes
+ * (Linux walks gaps one by one from a cached node: O(n) when fragmented).
+ *
+ * Gap ownership: a free range belongs to the node just above it. An anchor
+ * node at end_pfn + 1 owns the top free range, and the lowest node's gap
+ * starts at start_pfn, so every free pfn lies in exactly one gap.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iova_internal.h"
+
+#define N(t, i) (&(t)->nodes[(i)])
+
+static inline uint64_t gap_of(const struct iova_node *n)
+{
+	return n->gap_bits & IOVA_GAP_MASK;
+}
+
+static inline unsigned height_of(const struct iova_node *n)
+{
+	return (unsigned)(n->gap_bits >> IOVA_HGT_SHIFT);
+}
+
+static inline uint64_t max_gap_of(const struct iova_node *n)
+{
+	return n->max_bits & IOVA_GAP_MASK;
+}
+
+static inline unsigned max_ord_of(const struct iova_node *n)
+{
+	return (unsigned)(n->max_bits >> IOVA_HGT_SHIFT);
+}
+
+static inline unsigned own_ord_of(const struct iova_node *n)
+{
+	return (unsigned)((n->hi_bits >> IOVA_ORD_SHIFT) & 63);
+}
+
+/* Order+1 of the largest 2^k-aligned 2^k block inside [a, a + len - 1]; 0 for len 0. */
+static unsigned gap_order1(uint64_t a, uint64_t len)
+{
+	if (!len)
+		return 0;
+	unsigned k = iopt_fls64(len) - 1;
+	uint64_t blk = 1ull << k;
+	uint64_t s = (a + blk - 1) & ~(blk - 1);
+	/* If 2^k does not fit, 2^(k-1) does: it starts at most 2^(k-1) - 1 past a
+	 * and so ends by a + 2^k - 2 < a + len. */
+	return s + blk - a <= len ? k + 1 : k;
+}
+
+static inline void set_gap(struct iova_node *n, uint64_t gap)
+{
+	n->gap_bits = (n->gap_bits & ~IOVA_GAP_MASK) | gap;
+	n->hi_bits = (n->hi_bits & ~(63ull << IOVA_ORD_SHIFT)) |
+		     ((uint64_t)gap_order1(n->lo - gap, gap) << IOVA_ORD_SHIFT);
+}
+
+/* Recompute height and subtree summaries of node i from its children. */
+static inline void pull(struct iova_tree *t, uint32_t i)
+{
+	struct iova_node *n = N(t, i);
+	const struct iova_node *l = N(t, n->left), *r = N(t, n->right);
+	unsigned hl = height_of(l), hr = height_of(r);
+	uint64_t g = gap_of(n), gl = max_gap_of(l), gr = max_gap_of(r);
+	unsigned o = own_ord_of(n), ol = max_ord_of(l), or_ = max_ord_of(r);
+
+	g = g > gl ? g : gl;
+	g = g > gr ? g : gr;
+	o = o > ol ? o : ol;
+	o = o > or_ ? o : or_;
+	n->gap_bits = gap_of(n) | ((uint64_t)(1 + (hl > hr ? hl : hr)) << IOVA_HGT_SHIFT);
+	n->max_bits = g | ((uint64_t)o << IOVA_HGT_SHIFT);
+}
+
+static uint32_t rotate_right(struct iova_tree *t, uint32_t i)
+{
+	uint32_t l = N(t, i)->left;
+	N(t, i)->left = N(t, l)->right;
+	N(t, l)->right = i;
+	pull(t, i);
+	pull(t, l);
+	return l;
+}
+
+static uint32_t rotate_left(struct iova_tree *t, uint32_t i)
+{
+	uint32_t r = N(t, i)->right;
+	N(t, i)->right = N(t, r)->left;
+	N(t, r)->left = i;
+	pull(t, i);
+	pull(t, r);
+	return r;
+}
+
+static inline int balance_of(struct iova_tree *t, uint32_t i)
+{
+	return (int)height_of(N(t, N(t, i)->left)) - (int)height_of(N(t, N(t, i)->right));
+}
+
+/*
+ * Restore the AVL property at i (children already balanced); returns the
+ * subtree root. Sets t->settled when i came out exactly as it was: its
+ * ancestors then need no update either, unless their own gap changed
+ * (t->touched), which lets an insert or erase stop pulling summaries a few
+ * levels up instead of at the root.
+ */
+static uint32_t rebalance(struct iova_tree *t, uint32_t i)
+{
+	struct iova_node *n = N(t, i);
+	uint64_t gb = n->gap_bits, mb = n->max_bits;
+	pull(t, i);
+	int b = balance_of(t, i);
+	if (b > 1) {
+		if (balance_of(t, n->left) < 0)
+			n->left = rotate_left(t, n->left);
+		t->settled = false;
+		return rotate_right(t, i);
+	}
+	if (b < -1) {
+		if (balance_of(t, n->right) > 0)
+			n->right = rotate_right(t, n->right);
+		t->settled = false;
+		return rotate_left(t, i);
+	}
+	t->settled = n->gap_bits == gb && n->max_bits == mb;
+	return i;
+}
+
+/* After a child update returned c (was old): can i be left as it is? */
+static inline bool unchanged(const struct iova_tree *t, uint32_t i, uint32_t c, uint32_t old)
+{
+	return c == old && t->settled && i != t->touched;
+}
+
+static uint32_t insert_at(struct iova_tree *t, uint32_t i, uint32_t n)
+{
+	if (!i) {
+		t->settled = false;
+		return n;
+	}
+	uint32_t *link = N(t, n)->lo < N(t, i)->lo ? &N(t, i)->left : &N(t, i)->right;
+	uint32_t old = *link, c = insert_at(t, old, n);
+	if (unchanged(t, i, c, old))
+		return i;
+	*link = c;
+	return rebalance(t, i);
+}
+
+static uint32_t remove_min(struct iova_tree *t, uint32_t i, uint32_t *min)
+{
+	if (!N(t, i)->left) {
+		*min = i;
+		t->settled = false;
+		return N(t, i)->right;
+	}
+	N(t, i)->left = remove_min(t, N(t, i)->left, min);
+	return rebalance(t, i);
+}
+
+static uint32_t erase_at(struct iova_tree *t, uint32_t i, uint64_t lo)
+{
+	struct iova_node *n = N(t, i);
+	uint32_t *link;
+	if (lo < n->lo) {
+		link = &n->left;
+	} else if (lo > n->lo) {
+		link = &n->right;
+	} else {
+		uint32_t l = n->left, r = n->right, m;
+		t->settled = false;
+		if (!r)
+			return l;
+		r = remove_min(t, r, &m);
+		N(t, m)->left = l;
+		N(t, m)->right = r;
+		return rebalance(t, m);
+	}
+	uint32_t old = *link, c = erase_at(t, old, lo);
+	if (unchanged(t, i, c, old))
+		return i;
+	*link = c;
+	return rebalance(t, i);
+}
+
+/* Slow path: grow the node array by half. The caller re-derives node pointers. */
+static iopt_noinline int grow(struct iova_tree *t)
+{
+	uint64_t cap = t->cap + t->cap / 2 + 16;
+	if (cap > UINT32_MAX)
+		return -ENOMEM;
+	struct iova_node *nodes = realloc(t->nodes, cap * sizeof(*nodes));
+	if (!nodes)
+		return -ENOMEM;
+	for (uint64_t i = t->cap; i < cap; i++)
+		nodes[i].left = i + 1 < cap ? (uint32_t)(i + 1) : t->free_head;
+	t->free_head = t->cap;
+	t->nodes = nodes;
+	t->cap = (uint32_t)cap;
+	return 0;
+}
+
+static inline int node_new(struct iova_tree *t, uint64_t lo, uint64_t hi, uint32_t *out)
+{
+	if (iopt_unlikely(!t->free_head) && grow(t))
+		return -ENOMEM;
+	uint32_t i = t->free_head;
+	struct iova_node *n = N(t, i);
+	t->free_head = n->left;
+	n->lo = lo;
+	n->hi_bits = hi;
+	n->gap_bits = 0;
+	n->max_bits = 0;
+	n->left = n->right = 0;
+	*out = i;
+	return 0;
+}
+
+static inline void node_put(struct iova_tree *t, uint32_t i)
+{
+	N(t, i)->left = t->free_head;
+	t->free_head = i;
+}
+
+int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn)
+{
+	memset(t, 0, sizeof(*t));
+	t->start_pfn = start_pfn;
+	t->end_pfn = end_pfn;
+	if (grow(t))
+		return -ENOMEM;
+	/* Slot 0 is the sentinel: take it off the free list and zero it. */
+	t->free_head = N(t, 0)->left;
+	memset(N(t, 0), 0, sizeof(struct iova_node));
+	if (node_new(t, end_pfn + 1, end_pfn + 1, &t->anchor)) {
+		free(t->nodes);
+		return -ENOMEM;
+	}
+	set_gap(N(t, t->anchor), end_pfn + 1 - start_pfn);
+	pull(t, t->anchor);
+	t->root = t->anchor;
+	return 0;
+}
+
+void _iopt_tree_destroy(struct iova_tree *t)
+{
+	free(t->nodes);
+	t->nodes = NULL;
+}
+
+/* Node with the largest lo <= pfn, or 0. */
+static uint32_t floor_node(const struct iova_tree *t, uint64_t pfn)
+{
+	uint32_t i = t->root, best = 0;
+	while (i) {
+		const struct iova_node *n = N(t, i);
+		if (n->lo <= pfn) {
+			best = i;
+			i = n->right;
+		} else {
+			i = n->left;
+		}
+	}
+	return best;
+}
+
+/* Node with the smallest lo > pfn (the anchor bounds it). */
+static uint32_t succ_node(const struct iova_tree *t, uint64_t pfn)
+{
+	uint32_t i = t->root, best = 0;
+	while (i) {
+		const struct iova_node *n = N(t, i);
+		if (n->lo > pfn) {
+			best = i;
+			i = n->left;
+		} else {
+			i = n->right;
+		}
+	}
+	return best;
+}
+
+/*
+ * Search state. pass 1 prunes subtrees by largest gap (exact for unaligned
+ * requests); pass 2 by largest aligned order (exact for power-of-two
+ * aligned requests). A non-power-of-two aligned request starts in pass 1
+ * and gives up on it after MISFIT_MAX gaps that were long enough but
+ * misaligned, which bounds the search at O(log n).
+ */
+#define MISFIT_MAX 16
+
+struct search {
+	const struct iova_req *q;
+	unsigned need_ord; /* order+1 a subtree must hold (pass 1: a necessary bound) */
+	bool pass2;
+	unsigned misfits;
+	uint64_t pfn;
+};
+
+/* Does node n's own gap hold the request? Sets s->pfn to the highest placement. */
+static inline bool gap_fits(const struct iova_node *n, struct search *s)
+{
+	const struct iova_req *q = s->q;
+	uint64_t gap = gap_of(n);
+	if (gap < q->size)
+		return false;
+	uint64_t glo = n->lo - gap;
+	uint64_t top = n->lo - 1 < q->limit ? n->lo - 1 : q->limit;
+	if (top < glo || top - glo + 1 < q->size)
+		return false;
+	uint64_t pfn = (top - q->size + 1) & ~(q->align - 1);
+	if (pfn < glo) {
+		s->misfits++;
+		return false;
+	}
+	s->pfn = pfn;
+	return true;
+}
+
+static uint32_t search_at(const struct iova_tree *t, uint32_t i, struct search *s)
+{
+	while (i) {
+		const struct iova_node *n = N(t, i);
+		if (max_ord_of(n) < s->need_ord || max_gap_of(n) < s->q->size)
+			return 0;
+		if (!s->pass2 && s->misfits > MISFIT_MAX)
+			return 0;
+		/* Gaps in the right subtree start above n->hi: useless once n->hi >= limit. */
+		if (_iopt_node_hi(n) < s->q->limit) {
+			uint32_t r = search_at(t, n->right, s);
+			if (r)
+				return r;
+		}
+		if (n->lo - gap_of(n) <= s->q->limit && gap_fits(n, s))
+			return i;
+		i = n->left; /* tail position: iterate instead of recursing */
+	}
+	return 0;
+}
+
+int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pfn)
+{
+	/*
+	 * A block of size s aligned to A = 2^k (s > A/2) contains an aligned
+	 * A/2 block: pass 1 prunes by that order and by length, both
+	 * necessary. Pass 2 asks for a whole aligned A block: sufficient, and
+	 * exact when s == A.
+	 */
+	struct search s = { .q = q, .need_ord = iopt_fls64(q->align) - 1 };
+	uint32_t hit = 0;
+	bool pow2 = q->align == q->size;
+
+	if (q->align == 1 || !pow2)
+		hit = search_at(t, t->root, &s);
+	/* Pass 1 that ended without giving up was exhaustive: no second pass. */
+	if (!hit && q->align > 1 && (pow2 || s.misfits > MISFIT_MAX)) {
+		s.need_ord = iopt_fls64(q->align); /* log2(align) + 1 */
+		s.pass2 = true;
+		hit = search_at(t, t->root, &s);
+	}
+	if (!hit)
+		return -ENOMEM;
+
+	uint32_t ni;
+	uint64_t at = s.pfn;
+	uint64_t glo = N(t, hit)->lo - gap_of(N(t, hit));
+	if (node_new(t, at, at + q->size - 1, &ni))
+		return -ENOMEM;
+	/* hit is the new node's successor, hence on its insertion path: pulled below. */
+	set_gap(N(t, ni), at - glo);
+	set_gap(N(t, hit), N(t, hit)->lo - (at + q->size));
+	pull(t, ni);
+	t->touched = hit;
+	t->root = insert_at(t, t->root, ni);
+	t->count++;
+	*pfn = at;
+	return 0;
+}
+
+int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool reserved)
+{
+	uint32_t ni, fl = floor_node(t, lo), su = succ_node(t, lo);
+	uint64_t base = fl ? _iopt_node_hi(N(t, fl)) + 1 : t->start_pfn;
+
+	if (node_new(t, lo, hi | (reserved ? IOVA_RESERVED : 0), &ni))
+		return -ENOMEM;
+	set_gap(N(t, ni), lo - base);
+	set_gap(N(t, su), N(t, su)->lo - (hi + 1));
+	pull(t, ni);
+	t->touched = su;
+	t->root = insert_at(t, t->root, ni);
+	t->count++;
+	t->reserved += reserved;
+	return 0;
+}
+
+/* Node whose lo == pfn (0 if none) and its successor, in one descent. */
+static uint32_t locate(const struct iova_tree *t, uint64_t pfn, uint32_t *succ)
+{
+	uint32_t i = t->root;
+	*succ = 0;
+	while (i) {
+		const struct iova_node *n = N(t, i);
+		if (pfn < n->lo) {
+			*succ = i;
+			i = n->left;
+		} else if (pfn > n->lo) {
+			i = n->right;
+		} else {
+			for (uint32_t r = n->right; r; r = N(t, r)->left)
+				*succ = r;
+			return i;
+		}
+	}
+	return 0;
+}
+
+/* Remove node i, whose successor is su; i's range and gap join su's gap. */
+static void erase_node(struct iova_tree *t, uint32_t i, uint32_t su)
+{
+	struct iova_node *n = N(t, i);
+	/* su is on the erase path (ancestor, or the min of i's right subtree): pulled there. */
+	set_gap(N(t, su), N(t, su)->lo - (n->lo - gap_of(n)));
+	t->count--;
+	t->reserved -= _iopt_node_reserved(n);
+	t->touched = su;
+	t->root = erase_at(t, t->root, n->lo);
+	node_put(t, i);
+}
+
+int _iopt_tree_free(struct iova_tree *t, uint64_t pfn, uint64_t size)
+{
+	uint32_t su, i = locate(t, pfn, &su);
+	const struct iova_node *n = N(t, i);
+	if (!i || i == t->anchor || _iopt_node_reserved(n) || _iopt_node_hi(n) != pfn + size - 1)
+		return -ENOENT;
+	erase_node(t, i, su);
+	return 0;
+}
+
+const struct iova_node *_iopt_tree_find(const struct iova_tree *t, uint64_t pfn)
+{
+	uint32_t i = floor_node(t, pfn);
+	if (!i || i == t->anchor || _iopt_node_hi(N(t, i)) < pfn)
+		return NULL;
+	return N(t, i);
+}
+
+const struct iova_node *_iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi)
+{
+	uint32_t i = floor_node(t, lo);
+	if (!i || _iopt_node_hi(N(t, i)) < lo)
+		i = succ_node(t, lo);
+	if (!i || i == t->anchor || N(t, i)->lo > hi)
+		return NULL;
+	return N(t, i);
+}
+
+void _iopt_tree_erase(struct iova_tree *t, const struct iova_node *n)
+{
+	uint32_t su, i = locate(t, n->lo, &su);
+	erase_node(t, i, su);
+}
+
+/* ---- invariant checker (tests, iopt_iova_check) ---- */
+
+struct walk {
+	uint64_t prev_end; /* first pfn after the previous node */
+	uint32_t nodes, reserved;
+	uint32_t budget;   /* bounds the walk: a cycle reports -EFAULT, not a hang */
+};
+
+static int check_at(const struct iova_tree *t, uint32_t i, struct walk *w, unsigned *h,
+		    uint64_t *mg, unsigned *mo)
+{
+	if (!i) {
+		*h = 0;
+		*mg = 0;
+		*mo = 0;
+		return 0;
+	}
+	if (i >= t->cap || !w->budget--)
+		return -EFAULT;
+	const struct iova_node *n = N(t, i);
+	unsigned hl, hr, ol, or_;
+	uint64_t gl, gr;
+	if (check_at(t, n->left, w, &hl, &gl, &ol))
+		return -EFAULT;
+	/* Order, no overlap, bounds and the recorded gap. */
+	uint64_t hi = _iopt_node_hi(n);
+	if (n->lo < w->prev_end || hi < n->lo || gap_of(n) != n->lo - w->prev_end)
+		return -EFAULT;
+	if (own_ord_of(n) != gap_order1(n->lo - gap_of(n), gap_of(n)))
+		return -EFAULT;
+	if (i == t->anchor ? n->lo != t->end_pfn + 1 : hi > t->end_pfn)
+		return -EFAULT;
+	w->prev_end = hi + 1;
+	w->nodes++;
+	w->reserved += _iopt_node_reserved(n);
+	if (check_at(t, n->right, w, &hr, &gr, &or_))
+		return -EFAULT;
+	*h = 1 + (hl > hr ? hl : hr);
+	*mg = gap_of(n);
+	*mg = *mg > gl ? *mg : gl;
+	*mg = *mg > gr ? *mg : gr;
+	*mo = own_ord_of(n);
+	*mo = *mo > ol ? *mo : ol;
+	*mo = *mo > or_ ? *mo : or_;
+	int b = (int)hl - (int)hr;
+	if (b < -1 || b > 1 || *h != height_of(n) || *mg != max_gap_of(n) || *mo != max_ord_of(n))
+		return -EFAULT;
+	return 0;
+}
+
+int _iopt_tree_check(const struct iova_tree *t)
+{
+	struct walk w = { .prev_end = t->start_pfn, .budget = t->cap };
+	unsigned h, mo;
+	uint64_t mg;
+	if (check_at(t, t->root, &w, &h, &mg, &mo))
+		return -EFAULT;
+	if (w.nodes != t->count + 1 || w.reserved != t->reserved || memcmp(N(t, 0), &(struct iova_node){ 0 }, sizeof(struct iova_node)))
+		return -EFAULT;
+	return 0;
+}
