@@ -47,8 +47,6 @@ struct iova_tree {
 	uint32_t count;          /* nodes in the tree, anchor excluded */
 	uint32_t reserved;       /* of which reserved */
 	uint32_t anchor;         /* node at end_pfn + 1: every free range is a gap */
-	uint32_t touched;        /* node whose own gap the current update changed */
-	bool settled;            /* rebalance left the last node unchanged */
 	uint64_t start_pfn, end_pfn;
 };
 

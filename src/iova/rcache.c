@@ -600,11 +600,16 @@ static iopt_noinline int alloc_slow(struct iopt_iova_domain *dom, uint64_t size,
 	if (tc) {
 		pthread_mutex_lock(&tc->lock);
 		bool hit = mag_get(dom, tc, c, limit, &pfn);
+		/* A refilled range may be the first user of its live-map leaf. */
+		_Atomic uint8_t *b = hit ? live_tc(dom, tc, pfn, true) : NULL;
+		if (hit && !b)
+			mag_put(dom, tc, c, pfn);
 		pthread_mutex_unlock(&tc->lock);
+		if (hit && !b)
+			return -ENOMEM;
 		relaxed_inc(hit ? &tc->hits : &tc->misses, 1);
 		if (hit) {
-			/* A cached range has been live before: its leaf exists. */
-			atomic_store_explicit(live_tc(dom, tc, pfn, false), c + 1, memory_order_relaxed);
+			atomic_store_explicit(b, c + 1, memory_order_relaxed);
 			*out = pfn;
 			return 0;
 		}

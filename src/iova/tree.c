@@ -108,12 +108,10 @@ static inline int balance_of(struct iova_tree *t, uint32_t i)
 
 /*
  * Restore the AVL property at i (children already balanced); returns the
- * subtree root. Sets t->settled when i came out exactly as it was: its
- * ancestors then need no update either, unless their own gap changed
- * (t->touched), which lets an insert or erase stop pulling summaries a few
- * levels up instead of at the root.
+ * subtree root. *settled: i came out exactly as it was, so its ancestors
+ * need no update for its sake (see fixup).
  */
-static uint32_t rebalance(struct iova_tree *t, uint32_t i)
+static uint32_t rebalance(struct iova_tree *t, uint32_t i, bool *settled)
 {
 	struct iova_node *n = N(t, i);
 	uint64_t gb = n->gap_bits, mb = n->max_bits;
@@ -122,73 +120,143 @@ static uint32_t rebalance(struct iova_tree *t, uint32_t i)
 	if (b > 1) {
 		if (balance_of(t, n->left) < 0)
 			n->left = rotate_left(t, n->left);
-		t->settled = false;
+		*settled = false;
 		return rotate_right(t, i);
 	}
 	if (b < -1) {
 		if (balance_of(t, n->right) > 0)
 			n->right = rotate_right(t, n->right);
-		t->settled = false;
+		*settled = false;
 		return rotate_left(t, i);
 	}
-	t->settled = n->gap_bits == gb && n->max_bits == mb;
+	*settled = n->gap_bits == gb && n->max_bits == mb;
 	return i;
 }
 
-/* After a child update returned c (was old): can i be left as it is? */
-static inline bool unchanged(const struct iova_tree *t, uint32_t i, uint32_t c, uint32_t old)
+/*
+ * Updates walk down once, recording the path, and fix summaries and balance
+ * bottom-up along it: no recursion, no second descent. 64 levels bound any
+ * AVL tree of 2^32 nodes (height <= 1.44 log2 n).
+ */
+#define TREE_MAX_DEPTH 64
+
+struct path {
+	unsigned n;
+	uint32_t at[TREE_MAX_DEPTH]; /* at[0] is the root */
+};
+
+static inline void push(struct path *p, uint32_t i)
 {
-	return c == old && t->settled && i != t->touched;
+	p->at[p->n++] = i;
 }
 
-static uint32_t insert_at(struct iova_tree *t, uint32_t i, uint32_t n)
+/* Make at[k]'s parent (or the root) point to nw instead of old. */
+static inline void relink(struct iova_tree *t, const struct path *p, int k, uint32_t old, uint32_t nw)
 {
-	if (!i) {
-		t->settled = false;
-		return n;
-	}
-	uint32_t *link = N(t, n)->lo < N(t, i)->lo ? &N(t, i)->left : &N(t, i)->right;
-	uint32_t old = *link, c = insert_at(t, old, n);
-	if (unchanged(t, i, c, old))
-		return i;
-	*link = c;
-	return rebalance(t, i);
-}
-
-static uint32_t remove_min(struct iova_tree *t, uint32_t i, uint32_t *min)
-{
-	if (!N(t, i)->left) {
-		*min = i;
-		t->settled = false;
-		return N(t, i)->right;
-	}
-	N(t, i)->left = remove_min(t, N(t, i)->left, min);
-	return rebalance(t, i);
-}
-
-static uint32_t erase_at(struct iova_tree *t, uint32_t i, uint64_t lo)
-{
-	struct iova_node *n = N(t, i);
-	uint32_t *link;
-	if (lo < n->lo) {
-		link = &n->left;
-	} else if (lo > n->lo) {
-		link = &n->right;
+	if (!k) {
+		t->root = nw;
 	} else {
-		uint32_t l = n->left, r = n->right, m;
-		t->settled = false;
-		if (!r)
-			return l;
-		r = remove_min(t, r, &m);
-		N(t, m)->left = l;
-		N(t, m)->right = r;
-		return rebalance(t, m);
+		struct iova_node *par = N(t, p->at[k - 1]);
+		if (par->left == old)
+			par->left = nw;
+		else
+			par->right = nw;
 	}
-	uint32_t old = *link, c = erase_at(t, old, lo);
-	if (unchanged(t, i, c, old))
-		return i;
-	*link = c;
-	return rebalance(t, i);
+}
+
+/*
+ * Rebalance levels k..0 bottom-up. Level k always changed. Once a level
+ * comes out unchanged, the levels above are unchanged too, except the one
+ * whose own gap this update changed (touched, or -1): jump there, or stop.
+ */
+static void fixup(struct iova_tree *t, struct path *p, int k, int touched)
+{
+	for (; k >= 0; k--) {
+		bool settled;
+		uint32_t i = p->at[k], r = rebalance(t, i, &settled);
+		if (r != i) {
+			relink(t, p, k, i, r);
+			p->at[k] = r;
+		} else if (settled) {
+			if (touched >= k)
+				return;
+			k = touched + 1;
+		}
+	}
+}
+
+/* Path from the root to where key lo would be a new leaf; *pl, *sl: levels of
+ * its predecessor and successor on the path (-1: none). */
+static void path_to_leaf(const struct iova_tree *t, uint64_t lo, struct path *p, int *pl, int *sl)
+{
+	*pl = *sl = -1;
+	p->n = 0;
+	for (uint32_t i = t->root; i;) {
+		push(p, i);
+		if (lo < N(t, i)->lo) {
+			*sl = (int)p->n - 1;
+			i = N(t, i)->left;
+		} else {
+			*pl = (int)p->n - 1;
+			i = N(t, i)->right;
+		}
+	}
+}
+
+/* Hang leaf ni under the last node of p and fix the path. */
+static void link_leaf(struct iova_tree *t, struct path *p, uint32_t ni, int touched)
+{
+	struct iova_node *par = N(t, p->at[p->n - 1]);
+	pull(t, ni);
+	if (N(t, ni)->lo < par->lo)
+		par->left = ni;
+	else
+		par->right = ni;
+	fixup(t, p, (int)p->n - 1, touched);
+}
+
+/*
+ * Remove at[d] from the tree; its range and gap join its successor's gap.
+ * sl: level of the successor on the path when at[d] has no right subtree.
+ */
+static void erase_path(struct iova_tree *t, struct path *p, int d, int sl)
+{
+	uint32_t del = p->at[d];
+	struct iova_node *n = N(t, del);
+	uint64_t glo = n->lo - gap_of(n);
+
+	if (!n->right) {
+		struct iova_node *su = N(t, p->at[sl]);
+		set_gap(su, su->lo - glo);
+		relink(t, p, d, del, n->left);
+		fixup(t, p, d - 1, sl);
+		return;
+	}
+	/* The successor is the leftmost node of the right subtree: it takes del's place. */
+	uint32_t m = n->right;
+	push(p, m);
+	while (N(t, m)->left) {
+		m = N(t, m)->left;
+		push(p, m);
+	}
+	int lm = (int)p->n - 1;
+	struct iova_node *mn = N(t, m);
+	set_gap(mn, mn->lo - glo);
+	mn->left = n->left;
+	if (lm == d + 1) {
+		p->n = (unsigned)d + 1;
+	} else {
+		N(t, p->at[lm - 1])->left = mn->right;
+		mn->right = n->right;
+		p->n = (unsigned)lm;
+	}
+	relink(t, p, d, del, m);
+	p->at[d] = m;
+	/* fixup's early stop compares a node with what its parent last saw: for m
+	 * in del's place, that is del's height and summaries. */
+	mn->gap_bits = gap_of(mn) | (n->gap_bits & ~IOVA_GAP_MASK);
+	mn->max_bits = n->max_bits;
+	fixup(t, p, (int)p->n - 1, d);
 }
 
 /* Slow path: grow the node array by half. The caller re-derives node pointers. */
@@ -325,24 +393,25 @@ static inline bool gap_fits(const struct iova_node *n, struct search *s)
 	return true;
 }
 
-static uint32_t search_at(const struct iova_tree *t, uint32_t i, struct search *s)
+/* Highest node in subtree i whose gap holds the request; p gets the path to it. */
+static uint32_t search_at(const struct iova_tree *t, uint32_t i, struct search *s, struct path *p)
 {
+	unsigned base = p->n;
 	while (i) {
 		const struct iova_node *n = N(t, i);
 		if (max_ord_of(n) < s->need_ord || max_gap_of(n) < s->q->size)
-			return 0;
+			break;
 		if (!s->pass2 && s->misfits > MISFIT_MAX)
-			return 0;
+			break;
+		push(p, i);
 		/* Gaps in the right subtree start above n->hi: useless once n->hi >= limit. */
-		if (_iopt_node_hi(n) < s->q->limit) {
-			uint32_t r = search_at(t, n->right, s);
-			if (r)
-				return r;
-		}
+		if (_iopt_node_hi(n) < s->q->limit && search_at(t, n->right, s, p))
+			return p->at[p->n - 1];
 		if (n->lo - gap_of(n) <= s->q->limit && gap_fits(n, s))
 			return i;
 		i = n->left; /* tail position: iterate instead of recursing */
 	}
+	p->n = base;
 	return 0;
 }
 
@@ -355,31 +424,33 @@ int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pf
 	 * exact when s == A.
 	 */
 	struct search s = { .q = q, .need_ord = iopt_fls64(q->align) - 1 };
+	struct path p = { 0 };
 	uint32_t hit = 0;
 	bool pow2 = q->align == q->size;
 
 	if (q->align == 1 || !pow2)
-		hit = search_at(t, t->root, &s);
+		hit = search_at(t, t->root, &s, &p);
 	/* Pass 1 that ended without giving up was exhaustive: no second pass. */
 	if (!hit && q->align > 1 && (pow2 || s.misfits > MISFIT_MAX)) {
 		s.need_ord = iopt_fls64(q->align); /* log2(align) + 1 */
 		s.pass2 = true;
-		hit = search_at(t, t->root, &s);
+		hit = search_at(t, t->root, &s, &p);
 	}
 	if (!hit)
 		return -ENOMEM;
 
 	uint32_t ni;
 	uint64_t at = s.pfn;
-	uint64_t glo = N(t, hit)->lo - gap_of(N(t, hit));
 	if (node_new(t, at, at + q->size - 1, &ni))
 		return -ENOMEM;
-	/* hit is the new node's successor, hence on its insertion path: pulled below. */
-	set_gap(N(t, ni), at - glo);
-	set_gap(N(t, hit), N(t, hit)->lo - (at + q->size));
-	pull(t, ni);
-	t->touched = hit;
-	t->root = insert_at(t, t->root, ni);
+	struct iova_node *h = N(t, hit);
+	set_gap(N(t, ni), at - (h->lo - gap_of(h)));
+	set_gap(h, h->lo - (at + q->size));
+	/* The new node is hit's predecessor: hit's left child, or the rightmost below it. */
+	int hl = (int)p.n - 1;
+	for (uint32_t i = h->left; i; i = N(t, i)->right)
+		push(&p, i);
+	link_leaf(t, &p, ni, hl);
 	t->count++;
 	*pfn = at;
 	return 0;
@@ -387,62 +458,63 @@ int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pf
 
 int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool reserved)
 {
-	uint32_t ni, fl = floor_node(t, lo), su = succ_node(t, lo);
-	uint64_t base = fl ? _iopt_node_hi(N(t, fl)) + 1 : t->start_pfn;
+	struct path p;
+	uint32_t ni;
+	int pl, sl;
 
 	if (node_new(t, lo, hi | (reserved ? IOVA_RESERVED : 0), &ni))
 		return -ENOMEM;
-	set_gap(N(t, ni), lo - base);
-	set_gap(N(t, su), N(t, su)->lo - (hi + 1));
-	pull(t, ni);
-	t->touched = su;
-	t->root = insert_at(t, t->root, ni);
+	path_to_leaf(t, lo, &p, &pl, &sl);
+	struct iova_node *su = N(t, p.at[sl]); /* the anchor bounds every key */
+	set_gap(N(t, ni), lo - (pl < 0 ? t->start_pfn : _iopt_node_hi(N(t, p.at[pl])) + 1));
+	set_gap(su, su->lo - (hi + 1));
+	link_leaf(t, &p, ni, sl);
 	t->count++;
 	t->reserved += reserved;
 	return 0;
 }
 
-/* Node whose lo == pfn (0 if none) and its successor, in one descent. */
-static uint32_t locate(const struct iova_tree *t, uint64_t pfn, uint32_t *succ)
+/* Path to the node whose lo == pfn (returns its level, or -1); *sl: level of
+ * the last left turn, the successor when that node has no right subtree. */
+static int locate(const struct iova_tree *t, uint64_t pfn, struct path *p, int *sl)
 {
-	uint32_t i = t->root;
-	*succ = 0;
-	while (i) {
+	p->n = 0;
+	*sl = -1;
+	for (uint32_t i = t->root; i;) {
 		const struct iova_node *n = N(t, i);
+		push(p, i);
 		if (pfn < n->lo) {
-			*succ = i;
+			*sl = (int)p->n - 1;
 			i = n->left;
 		} else if (pfn > n->lo) {
 			i = n->right;
 		} else {
-			for (uint32_t r = n->right; r; r = N(t, r)->left)
-				*succ = r;
-			return i;
+			return (int)p->n - 1;
 		}
 	}
-	return 0;
+	return -1;
 }
 
-/* Remove node i, whose successor is su; i's range and gap join su's gap. */
-static void erase_node(struct iova_tree *t, uint32_t i, uint32_t su)
+static void erase_level(struct iova_tree *t, struct path *p, int d, int sl)
 {
-	struct iova_node *n = N(t, i);
-	/* su is on the erase path (ancestor, or the min of i's right subtree): pulled there. */
-	set_gap(N(t, su), N(t, su)->lo - (n->lo - gap_of(n)));
+	const struct iova_node *n = N(t, p->at[d]);
+	uint32_t i = p->at[d];
 	t->count--;
 	t->reserved -= _iopt_node_reserved(n);
-	t->touched = su;
-	t->root = erase_at(t, t->root, n->lo);
+	erase_path(t, p, d, sl);
 	node_put(t, i);
 }
 
 int _iopt_tree_free(struct iova_tree *t, uint64_t pfn, uint64_t size)
 {
-	uint32_t su, i = locate(t, pfn, &su);
-	const struct iova_node *n = N(t, i);
-	if (!i || i == t->anchor || _iopt_node_reserved(n) || _iopt_node_hi(n) != pfn + size - 1)
+	struct path p;
+	int sl, d = locate(t, pfn, &p, &sl);
+	if (d < 0)
 		return -ENOENT;
-	erase_node(t, i, su);
+	const struct iova_node *n = N(t, p.at[d]);
+	if (p.at[d] == t->anchor || _iopt_node_reserved(n) || _iopt_node_hi(n) != pfn + size - 1)
+		return -ENOENT;
+	erase_level(t, &p, d, sl);
 	return 0;
 }
 
@@ -466,8 +538,9 @@ const struct iova_node *_iopt_tree_first_overlap(const struct iova_tree *t, uint
 
 void _iopt_tree_erase(struct iova_tree *t, const struct iova_node *n)
 {
-	uint32_t su, i = locate(t, n->lo, &su);
-	erase_node(t, i, su);
+	struct path p;
+	int sl, d = locate(t, n->lo, &p, &sl);
+	erase_level(t, &p, d, sl);
 }
 
 /* ---- invariant checker (tests, iopt_iova_check) ---- */
