@@ -80,14 +80,14 @@ int iopt_iova_find(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t *lo, uin
 {
 	int r = -ENOENT;
 	pthread_mutex_lock(&dom->tree_lock);
-	const struct iova_node *n = _iopt_tree_find(&dom->tree, pfn);
-	if (n && (_iopt_node_reserved(n) || _iopt_rcache_is_live(dom, n))) {
+	struct iova_range rg;
+	if (_iopt_tree_find(&dom->tree, pfn, &rg) && (rg.reserved || _iopt_rcache_is_live(dom, &rg))) {
 		if (lo)
-			*lo = n->lo;
+			*lo = rg.lo;
 		if (hi)
-			*hi = _iopt_node_hi(n);
+			*hi = rg.hi;
 		if (reserved)
-			*reserved = _iopt_node_reserved(n);
+			*reserved = rg.reserved;
 		r = 0;
 	}
 	pthread_mutex_unlock(&dom->tree_lock);
@@ -103,28 +103,28 @@ static int reserve_locked(struct iopt_iova_domain *dom, uint64_t lo, uint64_t hi
 {
 	struct iova_tree *t = &dom->tree;
 	uint64_t wlo = lo > t->start_pfn ? lo - 1 : lo, whi = hi < t->end_pfn ? hi + 1 : hi;
-	const struct iova_node *n;
+	struct iova_range n;
 
 	/* Validate first so a refusal changes nothing. */
-	for (uint64_t at = wlo; (n = _iopt_tree_first_overlap(t, at, whi)); at = _iopt_node_hi(n) + 1) {
-		if (!_iopt_node_reserved(n) && _iopt_node_hi(n) >= lo && n->lo <= hi) {
-			*cached = !_iopt_rcache_is_live(dom, n);
+	for (uint64_t at = wlo; _iopt_tree_first_overlap(t, at, whi, &n); at = n.hi + 1) {
+		if (!n.reserved && n.hi >= lo && n.lo <= hi) {
+			*cached = !_iopt_rcache_is_live(dom, &n);
 			return -EBUSY;
 		}
-		if (_iopt_node_hi(n) >= whi)
+		if (n.hi >= whi)
 			break;
 	}
 	/* Merge: absorb each reserved neighbour, then insert the union. */
-	while ((n = _iopt_tree_first_overlap(t, wlo, whi))) {
-		if (!_iopt_node_reserved(n)) { /* touching allocation: skip past it */
-			if (_iopt_node_hi(n) >= whi)
+	while (_iopt_tree_first_overlap(t, wlo, whi, &n)) {
+		if (!n.reserved) { /* touching allocation: skip past it */
+			if (n.hi >= whi)
 				break;
-			wlo = _iopt_node_hi(n) + 1;
+			wlo = n.hi + 1;
 			continue;
 		}
-		lo = n->lo < lo ? n->lo : lo;
-		hi = _iopt_node_hi(n) > hi ? _iopt_node_hi(n) : hi;
-		_iopt_tree_erase(t, n);
+		lo = n.lo < lo ? n.lo : lo;
+		hi = n.hi > hi ? n.hi : hi;
+		_iopt_tree_erase(t, n.lo);
 	}
 	return _iopt_tree_insert_range(t, lo, hi, true);
 }
@@ -155,7 +155,7 @@ void iopt_iova_stats(struct iopt_iova_domain *dom, struct iopt_iova_stats *st)
 	pthread_mutex_lock(&dom->tree_lock);
 	st->tree_nodes = dom->tree.count;
 	st->reserved_nodes = dom->tree.reserved;
-	st->bytes_used = sizeof(*dom) + (uint64_t)dom->tree.cap * sizeof(struct iova_node);
+	st->bytes_used = sizeof(*dom) + _iopt_tree_bytes(&dom->tree);
 	pthread_mutex_unlock(&dom->tree_lock);
 	if (dom->rcache)
 		_iopt_rcache_stats(dom, st);

@@ -12,32 +12,7 @@
 
 #include "util.h"
 
-/*
- * Tree node: one allocated or reserved range. 40 bytes, no pointers: child
- * links are 32-bit indices into the domain's node array, which keeps the
- * node inside the 40-byte budget while still carrying the two subtree
- * summaries the O(log n) search needs. pfns are below 2^55 (granule >=
- * 512 B), so the top bits of the 64-bit words hold small fields:
- *   hi:       bits 0..55 last pfn; 56..61 order+1 of the largest aligned
- *             block in this node's own gap; bit 63 reserved range.
- *   gap:      bits 0..57 free pfns just below lo; 58..63 AVL height.
- *   max_gap:  bits 0..57 largest gap in the subtree; 58..63 largest order+1.
- * Index 0 is a zeroed sentinel, so a missing child reads as height 0 and
- * empty summaries without a branch.
- */
-struct iova_node {
-	uint64_t lo;
-	uint64_t hi_bits;
-	uint64_t gap_bits;
-	uint64_t max_bits;
-	uint32_t left, right;
-};
-
-#define IOVA_PFN_MASK ((1ull << 56) - 1)
-#define IOVA_GAP_MASK ((1ull << 58) - 1)
-#define IOVA_ORD_SHIFT 56
-#define IOVA_HGT_SHIFT 58
-#define IOVA_RESERVED (1ull << 63)
+struct iova_node; /* tree.c */
 
 struct iova_tree {
 	struct iova_node *nodes; /* [0] is the sentinel */
@@ -55,28 +30,34 @@ struct iova_req {
 	uint64_t size, align, limit;
 };
 
-/* tree.c: every call needs the domain's tree lock held by the caller. */
+/* A range as the tree reports it. */
+struct iova_range {
+	uint64_t lo, hi; /* inclusive */
+	bool reserved;
+};
+
+/*
+ * tree.c: every call needs the domain's tree lock held by the caller. The
+ * tree keeps count (ranges, reserved included) and reserved up to date.
+ */
 int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn);
 void _iopt_tree_destroy(struct iova_tree *t);
+/* Highest placement for q; -ENOMEM when none fits or out of memory. */
 int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pfn);
+/* Remove the allocated (not reserved) range [pfn, pfn + size - 1]; -ENOENT if no such range. */
 int _iopt_tree_free(struct iova_tree *t, uint64_t pfn, uint64_t size);
-const struct iova_node *_iopt_tree_find(const struct iova_tree *t, uint64_t pfn);
-/* First node whose range ends at or after lo and starts at or before hi, or NULL. */
-const struct iova_node *_iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi);
-/* Erase a node returned by find/first_overlap (not the anchor). */
-void _iopt_tree_erase(struct iova_tree *t, const struct iova_node *n);
+/* The range containing pfn. */
+bool _iopt_tree_find(const struct iova_tree *t, uint64_t pfn, struct iova_range *r);
+/* The lowest range that overlaps [lo, hi]. */
+bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi, struct iova_range *r);
+/* Remove the range starting at lo (it must exist; reserved or not). */
+void _iopt_tree_erase(struct iova_tree *t, uint64_t lo);
+/* Insert [lo, hi], which must not overlap any range; -ENOMEM. */
 int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool reserved);
+/* Host memory held by the tree. */
+uint64_t _iopt_tree_bytes(const struct iova_tree *t);
+/* Verify every invariant; -EFAULT on the first broken one. */
 int _iopt_tree_check(const struct iova_tree *t);
-
-static inline uint64_t _iopt_node_hi(const struct iova_node *n)
-{
-	return n->hi_bits & IOVA_PFN_MASK;
-}
-
-static inline bool _iopt_node_reserved(const struct iova_node *n)
-{
-	return n->hi_bits & IOVA_RESERVED;
-}
 
 /* ---- rcache ---- */
 
@@ -157,7 +138,7 @@ void _iopt_rcache_destroy(struct iopt_iova_domain *dom);
 int _iopt_rcache_alloc_slow(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit,
 			    unsigned int flags, uint64_t *pfn);
 int _iopt_rcache_free_slow(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size);
-bool _iopt_rcache_is_live(struct iopt_iova_domain *dom, const struct iova_node *n);
+bool _iopt_rcache_is_live(struct iopt_iova_domain *dom, const struct iova_range *r);
 void _iopt_rcache_stats(struct iopt_iova_domain *dom, struct iopt_iova_stats *st);
 
 /* iova.c */

@@ -184,9 +184,9 @@ static void live_free(void *p, int d)
 	free(p);
 }
 
-bool _iopt_rcache_is_live(struct iopt_iova_domain *dom, const struct iova_node *n)
+bool _iopt_rcache_is_live(struct iopt_iova_domain *dom, const struct iova_range *n)
 {
-	uint64_t size = _iopt_node_hi(n) - n->lo + 1;
+	uint64_t size = n->hi - n->lo + 1;
 	if (!dom->rcache || size > IOPT_IOVA_CACHE_MAX_SIZE)
 		return true;
 	_Atomic uint8_t *b = live_slot(dom, n->lo, false);

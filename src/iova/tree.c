@@ -17,6 +17,44 @@
 
 #include "iova_internal.h"
 
+/*
+ * Tree node: one allocated or reserved range. 40 bytes, no pointers: child
+ * links are 32-bit indices into the domain's node array, which keeps the
+ * node inside the 40-byte budget while still carrying the two subtree
+ * summaries the O(log n) search needs. pfns are below 2^55 (granule >=
+ * 512 B), so the top bits of the 64-bit words hold small fields:
+ *   hi:       bits 0..55 last pfn; 56..61 order+1 of the largest aligned
+ *             block in this node's own gap; bit 63 reserved range.
+ *   gap:      bits 0..57 free pfns just below lo; 58..63 AVL height.
+ *   max_gap:  bits 0..57 largest gap in the subtree; 58..63 largest order+1.
+ * Index 0 is a zeroed sentinel, so a missing child reads as height 0 and
+ * empty summaries without a branch.
+ */
+struct iova_node {
+	uint64_t lo;
+	uint64_t hi_bits;
+	uint64_t gap_bits;
+	uint64_t max_bits;
+	uint32_t left, right;
+};
+
+#define IOVA_PFN_MASK ((1ull << 56) - 1)
+#define IOVA_GAP_MASK ((1ull << 58) - 1)
+#define IOVA_ORD_SHIFT 56
+#define IOVA_HGT_SHIFT 58
+#define IOVA_RESERVED (1ull << 63)
+
+static inline uint64_t node_hi(const struct iova_node *n)
+{
+	return n->hi_bits & IOVA_PFN_MASK;
+}
+
+static inline bool node_reserved(const struct iova_node *n)
+{
+	return n->hi_bits & IOVA_RESERVED;
+}
+
+
 #define N(t, i) (&(t)->nodes[(i)])
 
 static inline uint64_t gap_of(const struct iova_node *n)
@@ -405,7 +443,7 @@ static uint32_t search_at(const struct iova_tree *t, uint32_t i, struct search *
 			break;
 		push(p, i);
 		/* Gaps in the right subtree start above n->hi: useless once n->hi >= limit. */
-		if (_iopt_node_hi(n) < s->q->limit && search_at(t, n->right, s, p))
+		if (node_hi(n) < s->q->limit && search_at(t, n->right, s, p))
 			return p->at[p->n - 1];
 		if (n->lo - gap_of(n) <= s->q->limit && gap_fits(n, s))
 			return i;
@@ -466,7 +504,7 @@ int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool 
 		return -ENOMEM;
 	path_to_leaf(t, lo, &p, &pl, &sl);
 	struct iova_node *su = N(t, p.at[sl]); /* the anchor bounds every key */
-	set_gap(N(t, ni), lo - (pl < 0 ? t->start_pfn : _iopt_node_hi(N(t, p.at[pl])) + 1));
+	set_gap(N(t, ni), lo - (pl < 0 ? t->start_pfn : node_hi(N(t, p.at[pl])) + 1));
 	set_gap(su, su->lo - (hi + 1));
 	link_leaf(t, &p, ni, sl);
 	t->count++;
@@ -500,7 +538,7 @@ static void erase_level(struct iova_tree *t, struct path *p, int d, int sl)
 	const struct iova_node *n = N(t, p->at[d]);
 	uint32_t i = p->at[d];
 	t->count--;
-	t->reserved -= _iopt_node_reserved(n);
+	t->reserved -= node_reserved(n);
 	erase_path(t, p, d, sl);
 	node_put(t, i);
 }
@@ -512,35 +550,49 @@ int _iopt_tree_free(struct iova_tree *t, uint64_t pfn, uint64_t size)
 	if (d < 0)
 		return -ENOENT;
 	const struct iova_node *n = N(t, p.at[d]);
-	if (p.at[d] == t->anchor || _iopt_node_reserved(n) || _iopt_node_hi(n) != pfn + size - 1)
+	if (p.at[d] == t->anchor || node_reserved(n) || node_hi(n) != pfn + size - 1)
 		return -ENOENT;
 	erase_level(t, &p, d, sl);
 	return 0;
 }
 
-const struct iova_node *_iopt_tree_find(const struct iova_tree *t, uint64_t pfn)
+static void to_range(const struct iova_node *n, struct iova_range *r)
+{
+	r->lo = n->lo;
+	r->hi = node_hi(n);
+	r->reserved = node_reserved(n);
+}
+
+bool _iopt_tree_find(const struct iova_tree *t, uint64_t pfn, struct iova_range *r)
 {
 	uint32_t i = floor_node(t, pfn);
-	if (!i || i == t->anchor || _iopt_node_hi(N(t, i)) < pfn)
-		return NULL;
-	return N(t, i);
+	if (!i || i == t->anchor || node_hi(N(t, i)) < pfn)
+		return false;
+	to_range(N(t, i), r);
+	return true;
 }
 
-const struct iova_node *_iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi)
+bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi, struct iova_range *r)
 {
 	uint32_t i = floor_node(t, lo);
-	if (!i || _iopt_node_hi(N(t, i)) < lo)
+	if (!i || node_hi(N(t, i)) < lo)
 		i = succ_node(t, lo);
 	if (!i || i == t->anchor || N(t, i)->lo > hi)
-		return NULL;
-	return N(t, i);
+		return false;
+	to_range(N(t, i), r);
+	return true;
 }
 
-void _iopt_tree_erase(struct iova_tree *t, const struct iova_node *n)
+void _iopt_tree_erase(struct iova_tree *t, uint64_t lo)
 {
 	struct path p;
-	int sl, d = locate(t, n->lo, &p, &sl);
+	int sl, d = locate(t, lo, &p, &sl);
 	erase_level(t, &p, d, sl);
+}
+
+uint64_t _iopt_tree_bytes(const struct iova_tree *t)
+{
+	return (uint64_t)t->cap * sizeof(struct iova_node);
 }
 
 /* ---- invariant checker (tests, iopt_iova_check) ---- */
@@ -568,7 +620,7 @@ static int check_at(const struct iova_tree *t, uint32_t i, struct walk *w, unsig
 	if (check_at(t, n->left, w, &hl, &gl, &ol))
 		return -EFAULT;
 	/* Order, no overlap, bounds and the recorded gap. */
-	uint64_t hi = _iopt_node_hi(n);
+	uint64_t hi = node_hi(n);
 	if (n->lo < w->prev_end || hi < n->lo || gap_of(n) != n->lo - w->prev_end)
 		return -EFAULT;
 	if (own_ord_of(n) != gap_order1(n->lo - gap_of(n), gap_of(n)))
@@ -577,7 +629,7 @@ static int check_at(const struct iova_tree *t, uint32_t i, struct walk *w, unsig
 		return -EFAULT;
 	w->prev_end = hi + 1;
 	w->nodes++;
-	w->reserved += _iopt_node_reserved(n);
+	w->reserved += node_reserved(n);
 	if (check_at(t, n->right, w, &hr, &gr, &or_))
 		return -EFAULT;
 	*h = 1 + (hl > hr ? hl : hr);
