@@ -17,8 +17,8 @@
  * flag; the flusher raises the steal flag, then membarrier(PRIVATE_EXPEDITED)
  * makes every thread's prior stores (its busy flag) visible, then waits for
  * !busy. Either the flusher sees busy, or the owner sees steal and takes its
- * locked slow path. Without membarrier (or under TSan) the owner issues a
- * full fence instead.
+ * locked slow path. Without membarrier (or under TSan, which does not model
+ * it) the owner's busy store is seq_cst instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -88,18 +88,24 @@ static inline uint64_t clock_ns(void)
 
 /* ---- owner/flusher handshake ---- */
 
+/*
+ * Dekker handshake: the owner stores busy then loads steal; the flusher
+ * stores steal then loads busy. With membarrier the owner's pair needs only
+ * a compiler barrier; without it both sides use seq_cst store and load.
+ */
 static inline void tc_enter(struct iova_tcache *tc)
 {
-	atomic_store_explicit(&tc->busy, 1, memory_order_relaxed);
-	if (iopt_likely(use_membarrier))
+	if (iopt_likely(use_membarrier)) {
+		atomic_store_explicit(&tc->busy, 1, memory_order_relaxed);
 		atomic_signal_fence(memory_order_seq_cst);
-	else
-		atomic_thread_fence(memory_order_seq_cst);
+	} else {
+		atomic_store_explicit(&tc->busy, 1, memory_order_seq_cst);
+	}
 }
 
 static inline bool tc_stolen(struct iova_tcache *tc)
 {
-	return atomic_load_explicit(&tc->steal, memory_order_acquire);
+	return atomic_load_explicit(&tc->steal, memory_order_seq_cst); /* a plain load on x86 */
 }
 
 static inline void tc_exit(struct iova_tcache *tc)
@@ -471,12 +477,10 @@ static iopt_noinline struct iova_tcache *tc_get(struct iopt_iova_domain *dom)
 static void tc_steal(struct iopt_iova_domain *dom, struct iova_tcache *tc)
 {
 	pthread_mutex_lock(&tc->lock);
-	atomic_store_explicit(&tc->steal, 1, memory_order_relaxed);
-	if (use_membarrier)
+	atomic_store_explicit(&tc->steal, 1, memory_order_seq_cst);
+	if (use_membarrier) /* makes every owner's busy store visible before we look */
 		syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-	else
-		atomic_thread_fence(memory_order_seq_cst);
-	while (atomic_load_explicit(&tc->busy, memory_order_acquire))
+	while (atomic_load_explicit(&tc->busy, memory_order_seq_cst))
 		sched_yield();
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
 		mag_to_tree(dom, tc->loaded[c], c);
