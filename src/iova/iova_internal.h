@@ -73,7 +73,7 @@ struct iova_mag {
 };
 
 struct iova_depot {
-	pthread_mutex_t lock;
+	pthread_spinlock_t lock; /* held for a few pointer moves only */
 	uint32_t n;   /* full magazines held */
 	uint32_t low; /* fewest held since the last reclaim: the idle excess */
 	struct iova_mag *mags[IOVA_DEPOT_MAX];
@@ -95,6 +95,7 @@ struct iova_tcache {
 	pthread_mutex_t lock;
 	struct iova_mag *loaded[IOVA_NR_CLASSES];
 	struct iova_mag *prev[IOVA_NR_CLASSES];
+	struct iova_mag *spare[IOVA_NR_CLASSES]; /* empty, kept for the next depot push */
 	/* Live-map leaves this thread used last, direct-mapped by leaf key. */
 	uint64_t leaf_key[IOVA_LEAF_WAYS];
 	_Atomic uint8_t *leaf[IOVA_LEAF_WAYS];

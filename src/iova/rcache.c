@@ -244,13 +244,13 @@ static bool depot_push(struct iopt_iova_domain *dom, unsigned c, struct iova_mag
 {
 	struct iova_depot *d = &dom->depot[c];
 	bool ok = false;
-	pthread_mutex_lock(&d->lock);
+	pthread_spin_lock(&d->lock);
 	if (d->n < IOVA_DEPOT_MAX) {
 		d->home[d->n] = home;
 		d->mags[d->n++] = m;
 		ok = true;
 	}
-	pthread_mutex_unlock(&d->lock);
+	pthread_spin_unlock(&d->lock);
 	maybe_reclaim(dom);
 	return ok;
 }
@@ -264,7 +264,7 @@ static struct iova_mag *depot_pop(struct iopt_iova_domain *dom, unsigned c, cons
 {
 	struct iova_depot *d = &dom->depot[c];
 	struct iova_mag *m = NULL;
-	pthread_mutex_lock(&d->lock);
+	pthread_spin_lock(&d->lock);
 	if (d->n) {
 		uint32_t i = d->n - 1;
 		while (i && d->home[i] != home)
@@ -279,7 +279,7 @@ static struct iova_mag *depot_pop(struct iopt_iova_domain *dom, unsigned c, cons
 		if (d->n < d->low)
 			d->low = d->n;
 	}
-	pthread_mutex_unlock(&d->lock);
+	pthread_spin_unlock(&d->lock);
 	maybe_reclaim(dom);
 	return m;
 }
@@ -290,7 +290,7 @@ unsigned int iopt_iova_cache_reclaim(struct iopt_iova_domain *dom)
 	for (unsigned c = 0; dom->rcache && c < IOVA_NR_CLASSES; c++) {
 		struct iova_depot *d = &dom->depot[c];
 		struct iova_mag *idle[IOVA_DEPOT_MAX];
-		pthread_mutex_lock(&d->lock);
+		pthread_spin_lock(&d->lock);
 		/* The oldest magazines sit at the bottom; the low-water count of them went unused. */
 		uint32_t k = d->low;
 		memcpy(idle, d->mags, k * sizeof(idle[0]));
@@ -298,7 +298,7 @@ unsigned int iopt_iova_cache_reclaim(struct iopt_iova_domain *dom)
 		memmove(d->home, d->home + k, (d->n - k) * sizeof(d->home[0]));
 		d->n -= k;
 		d->low = d->n;
-		pthread_mutex_unlock(&d->lock);
+		pthread_spin_unlock(&d->lock);
 		for (uint32_t i = 0; i < k; i++) {
 			mag_to_tree(dom, idle[i], c);
 			mag_free(dom, idle[i]);
@@ -321,7 +321,10 @@ static bool mag_get(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsign
 			struct iova_mag *full = depot_pop(dom, c, tc);
 			if (!full)
 				return false;
-			mag_free(dom, m);
+			if (tc->spare[c])
+				mag_free(dom, m);
+			else
+				tc->spare[c] = m; /* the next depot push needs an empty one */
 			tc->loaded[c] = full;
 		}
 		m = tc->loaded[c];
@@ -348,11 +351,12 @@ static void mag_put(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsign
 			tc->loaded[c] = tc->prev[c];
 			tc->prev[c] = m;
 		} else {
-			struct iova_mag *empty = mag_new(dom);
+			struct iova_mag *empty = tc->spare[c] ? tc->spare[c] : mag_new(dom);
+			tc->spare[c] = NULL;
 			if (empty && depot_push(dom, c, m, tc)) {
 				tc->loaded[c] = empty;
 			} else {
-				mag_free(dom, empty);
+				tc->spare[c] = empty;
 				mag_to_tree(dom, m, c); /* depot full or no memory */
 			}
 		}
@@ -378,7 +382,8 @@ static void tc_free_mags(struct iopt_iova_domain *dom, struct iova_tcache *tc, b
 				mag_free(dom, ms[j]);
 			}
 		}
-		tc->loaded[c] = tc->prev[c] = NULL;
+		mag_free(dom, tc->spare[c]);
+		tc->loaded[c] = tc->prev[c] = tc->spare[c] = NULL;
 	}
 }
 
@@ -499,13 +504,16 @@ void iopt_iova_cache_flush(struct iopt_iova_domain *dom)
 		tc_steal(dom, tc);
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
 		struct iova_depot *d = &dom->depot[c];
-		pthread_mutex_lock(&d->lock);
-		for (uint32_t i = 0; i < d->n; i++) {
-			mag_to_tree(dom, d->mags[i], c);
-			mag_free(dom, d->mags[i]);
-		}
+		struct iova_mag *all[IOVA_DEPOT_MAX];
+		pthread_spin_lock(&d->lock);
+		uint32_t n = d->n;
+		memcpy(all, d->mags, n * sizeof(all[0]));
 		d->n = d->low = 0;
-		pthread_mutex_unlock(&d->lock);
+		pthread_spin_unlock(&d->lock);
+		for (uint32_t i = 0; i < n; i++) {
+			mag_to_tree(dom, all[i], c);
+			mag_free(dom, all[i]);
+		}
 	}
 	pthread_mutex_unlock(&registry);
 	atomic_fetch_add_explicit(&dom->flushes, 1, memory_order_relaxed);
@@ -517,7 +525,7 @@ int _iopt_rcache_init(struct iopt_iova_domain *dom)
 {
 	pthread_once(&global_once, global_init);
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++)
-		pthread_mutex_init(&dom->depot[c].lock, NULL);
+		pthread_spin_init(&dom->depot[c].lock, PTHREAD_PROCESS_PRIVATE);
 	atomic_store(&dom->next_reclaim, clock_ns() + IOVA_RECLAIM_NS);
 	return 0;
 }
@@ -535,7 +543,7 @@ void _iopt_rcache_destroy(struct iopt_iova_domain *dom)
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
 		for (uint32_t i = 0; i < dom->depot[c].n; i++)
 			mag_free(dom, dom->depot[c].mags[i]);
-		pthread_mutex_destroy(&dom->depot[c].lock);
+		pthread_spin_destroy(&dom->depot[c].lock);
 	}
 	live_free(atomic_load_explicit(&dom->live_root, memory_order_relaxed), 0);
 }
@@ -559,10 +567,10 @@ void _iopt_rcache_stats(struct iopt_iova_domain *dom, struct iopt_iova_stats *st
 		pthread_mutex_unlock(&tc->lock);
 	}
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
-		pthread_mutex_lock(&dom->depot[c].lock);
+		pthread_spin_lock(&dom->depot[c].lock);
 		st->depot_mags += dom->depot[c].n;
 		st->cache_pfns += (uint64_t)dom->depot[c].n * IOVA_MAG_SIZE;
-		pthread_mutex_unlock(&dom->depot[c].lock);
+		pthread_spin_unlock(&dom->depot[c].lock);
 	}
 	pthread_mutex_unlock(&registry);
 }
