@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# fuzz/run.sh HARNESS SECONDS [JOBS]
+#
+# Builds HARNESS (fuzz/HARNESS.c) if needed and runs a bounded campaign on
+# its corpus (fuzz/corpus/HARNESS). JOBS=1: libFuzzer (clang, ASan+UBSan).
+# JOBS>1: AFL++ when installed (one -M main and JOBS-1 -S secondaries sharing
+# build-fuzz/HARNESS-sync), else libFuzzer -fork=JOBS.
+#
+# Scaling out: a campaign over several machines shares one sync directory
+# (e.g. on NFS): run exactly one main (-M) per campaign, and on every other
+# machine only secondaries (-S NAME, unique names) pointed at the same
+# directory: AFL++ imports each instance's queue from there. New findings
+# go back into the corpus with `afl-cmin` / libFuzzer -merge=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ $# -ge 2 ] || { echo "usage: fuzz/run.sh HARNESS SECONDS [JOBS]" >&2; exit 2; }
+h=$1 secs=$2 jobs=${3:-1}
+[ -f "fuzz/$h.c" ] || { echo "fuzz/run.sh: no harness fuzz/$h.c" >&2; exit 2; }
+out=build-fuzz
+mkdir -p "$out"
+srcs=(src/*/*.c)
+flags=(-g -O1 -Iinclude -Isrc -pthread)
+
+if [ "$jobs" -gt 1 ] && command -v afl-fuzz >/dev/null && command -v afl-clang-fast >/dev/null; then
+	bin="$out/$h-afl"
+	# libAFLDriver gives the libFuzzer entry point AFL++'s persistent loop.
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 afl-clang-fast "${flags[@]}" \
+		-fsanitize=fuzzer "fuzz/$h.c" "${srcs[@]}" -o "$bin"
+	sync="$out/$h-sync"
+	export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
+	pids=()
+	afl-fuzz -M main -i "fuzz/corpus/$h" -o "$sync" -V "$secs" -- "$bin" >"$out/$h-main.log" 2>&1 &
+	pids+=($!)
+	for j in $(seq 2 "$jobs"); do
+		afl-fuzz -S "sec$j" -i "fuzz/corpus/$h" -o "$sync" -V "$secs" -- "$bin" >"$out/$h-sec$j.log" 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}" || true
+	for d in "$sync"/*/; do
+		[ -f "$d/fuzzer_stats" ] && grep -E '^(execs_done|saved_crashes|bitmap_cvg|edges_found)' "$d/fuzzer_stats" |
+			sed "s|^|$(basename "$d"): |"
+	done
+	crashes=$(find "$sync" -path '*crashes/id*' | wc -l)
+	echo "fuzz/run.sh: $h: $crashes crashing inputs under $sync"
+	[ "$crashes" -eq 0 ]
+else
+	bin="$out/$h"
+	clang "${flags[@]}" -fsanitize=fuzzer,address,undefined \
+		"fuzz/$h.c" "${srcs[@]}" -o "$bin"
+	work="$out/$h-corpus"
+	mkdir -p "$work"
+	fork=()
+	[ "$jobs" -gt 1 ] && fork=(-fork="$jobs")
+	"$bin" "${fork[@]}" -max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$out/$h-" \
+		"$work" "fuzz/corpus/$h"
+fi
