@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal definitions shared by the page-table engine (engine.h, compiled
+ * once per format), the per-format headers (src/formats/<fmt>.h) and the
+ * dispatch/provider code (api.c, provider.c).
+ *
+ * Levels count from 0 at the leaf (Linux generic_pt convention); the top
+ * table is level levels-1. Entries are 64-bit; an all-zero entry is empty in
+ * every format (the engine never writes a non-zero non-present entry).
+ */
+#ifndef IOPT_PT_INTERNAL_H
+#define IOPT_PT_INTERNAL_H
+
+#include <iopt/pgtable.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#define pt_likely(x)   __builtin_expect(!!(x), 1)
+#define pt_unlikely(x) __builtin_expect(!!(x), 0)
+#define pt_noinline    __attribute__((noinline))
+
+#define PT_MAX_LEVELS 6
+
+struct iopt_pt;
+
+/* One function pointer per API call: the only indirect call on a path. */
+struct pt_ops {
+	int (*init)(struct iopt_pt *pt, const struct iopt_pt_cfg *cfg);
+	int (*map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t pgsize,
+		   uint64_t pgcount, unsigned prot, uint64_t *mapped);
+	int (*map_range)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t size,
+			 unsigned prot, uint64_t *mapped);
+	int (*unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_t pgcount,
+		     struct iopt_gather *g, uint64_t *unmapped);
+	int (*iova_to_phys)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys);
+	int (*dirty)(struct iopt_pt *pt, uint64_t iova, uint64_t size, unsigned flags,
+		     iopt_dirty_fn fn, void *ctx, struct iopt_gather *g);
+	void (*teardown)(struct iopt_pt *pt);
+};
+
+struct iopt_pt {
+	const struct pt_ops *ops;
+	/*
+	 * Root physical address | level count, published together so a
+	 * lock-free reader never pairs a new root with an old count (AMD v1
+	 * grows the top while others map; the root is at least 4 KiB aligned).
+	 */
+	_Atomic uint64_t top;
+	unsigned granule_lg2;  /* log2 bytes mapped by a level-0 entry */
+	unsigned bpl;          /* index bits of a non-top table */
+	unsigned max_levels;   /* levels the ias needs (AMD may start lower) */
+	uint64_t top_mask;     /* index mask of the top table */
+	size_t root_size;      /* bytes of the top table (S2 concatenation) */
+	unsigned ias, oas, flags;
+	bool sign_extend;
+	bool dirty_tracking;
+	uint64_t va_last;      /* last valid IOVA (lower half when sign-extended) */
+	uint64_t oa_last;      /* last valid output address */
+	uint64_t pgsize_bitmap;           /* effective map_pages sizes */
+	uint64_t lvl_sizes[PT_MAX_LEVELS];/* leaf sizes possible per level (format) */
+	int8_t lvl_of_lg2[64];            /* leaf level of a size, -1 = none */
+	uint64_t uid;                     /* never 0, unique per object */
+	_Atomic uint64_t gen;             /* bumped whenever a table is detached */
+	unsigned fmt_u;                   /* format private (LPAE stage etc.) */
+
+	/* Provider, copied so the hot path reads one cache line. */
+	void *(*p_alloc)(void *ctx, size_t size, uint64_t *phys);
+	void (*p_free)(void *ctx, void *virt, size_t size);
+	void *(*p_p2v)(void *ctx, uint64_t phys);
+	void (*p_written)(void *ctx, void *virt, size_t len);
+	void *p_ctx;
+
+	pthread_mutex_t grow_lock;
+	iopt_pt_change_top_fn change_top;
+	void *change_top_ctx;
+	iopt_gather_flush_fn flush;
+	void *flush_ctx;
+};
+
+/* Per-thread cache of the last table a path ended in (see engine.h). */
+struct pt_tcache {
+	uint64_t uid;
+	uint64_t gen;
+	uint64_t base;     /* first IOVA the cached table translates */
+	uint64_t *table;
+	unsigned level;
+};
+
+#define PT_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* Format instantiations (src/pgtable/<fmt>.c). */
+extern const struct pt_ops _iopt_pt_vtdss_ops;
+extern const struct pt_ops _iopt_pt_x86_64_ops;
+extern const struct pt_ops _iopt_pt_amdv1_ops;
+extern const struct pt_ops _iopt_pt_lpae_s1_ops;
+extern const struct pt_ops _iopt_pt_lpae_s2_ops;
+
+/* api.c */
+uint64_t _iopt_pt_new_uid(void);
+
+static inline void *_pt_p2v(const struct iopt_pt *pt, uint64_t pa)
+{
+	if (pt_likely(!pt->p_p2v))
+		return (void *)(uintptr_t)pa;
+	return pt->p_p2v(pt->p_ctx, pa);
+}
+
+static inline void _pt_written(const struct iopt_pt *pt, void *virt, size_t len)
+{
+	if (pt_unlikely(pt->p_written != NULL))
+		pt->p_written(pt->p_ctx, virt, len);
+}
+
+/* Relaxed single-copy-atomic entry access: the IOMMU and readers race us. */
+static inline uint64_t pt_load(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+static inline void pt_store(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+/* Publishing a table pointer: release, so its zeroed contents are seen first. */
+static inline bool pt_cas_release(uint64_t *p, uint64_t *old, uint64_t v)
+{
+	return __atomic_compare_exchange_n(p, old, v, false, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE);
+}
+
+static inline uint64_t pt_mask_lg2(unsigned lg2)
+{
+	return lg2 >= 64 ? ~0ull : (1ull << lg2) - 1;
+}
+
+#endif /* IOPT_PT_INTERNAL_H */
