@@ -109,10 +109,7 @@ static inline void amdv1pt_install(const struct iopt_pt *pt, uint64_t *slots, un
 
 	(void)pt;
 	if (lg2 == s) {
-		uint64_t v = oa | attrs;
-
-		for (uint64_t i = 0; i < npages; i++)
-			pt_store(&slots[i], v + (i << lg2));
+		pt_slots_fill(slots, npages, oa | attrs, 1ull << lg2);
 		return;
 	}
 	uint64_t n = 1ull << (lg2 - s);
@@ -121,8 +118,7 @@ static inline void amdv1pt_install(const struct iopt_pt *pt, uint64_t *slots, un
 	for (uint64_t p = 0; p < npages; p++) {
 		uint64_t v = (oa + (p << lg2)) | code | AMDV1_NL_SIZED | attrs;
 
-		for (uint64_t k = 0; k < n; k++)
-			pt_store(&slots[p * n + k], v);
+		pt_slots_fill(&slots[p * n], n, v, 0); /* identical copies (§2.4) */
 	}
 }
 #define pt_install amdv1pt_install

@@ -156,9 +156,7 @@ static inline void lpaept_install(const struct iopt_pt *pt, uint64_t *slots, uns
 	uint64_t v = attrs | (level ? LPAE_TYPE_BLOCK : LPAE_TYPE_TABLE) | (lg2 > s ? LPAE_CONT : 0);
 
 	if (!lpaept_lpa(pt)) {
-		v |= oa;
-		for (uint64_t i = 0; i < n; i++)
-			pt_store(&slots[i], v + (i << s));
+		pt_slots_fill(slots, n, v | oa, 1ull << s);
 		return;
 	}
 	for (uint64_t i = 0; i < n; i++)

@@ -91,8 +91,7 @@ static inline void vtdsspt_install(const struct iopt_pt *pt, uint64_t *slots, un
 	uint64_t v = oa | attrs | (level ? VTDSS_PS : 0);
 
 	(void)pt;
-	for (uint64_t i = 0; i < npages; i++)
-		pt_store(&slots[i], v + (i << lg2));
+	pt_slots_fill(slots, npages, v, 1ull << lg2);
 }
 #define pt_install vtdsspt_install
 

@@ -95,8 +95,7 @@ static inline void x86_64pt_install(const struct iopt_pt *pt, uint64_t *slots, u
 	uint64_t v = oa | attrs | (level ? X86_64_PS : 0);
 
 	(void)pt;
-	for (uint64_t i = 0; i < npages; i++)
-		pt_store(&slots[i], v + (i << lg2));
+	pt_slots_fill(slots, npages, v, 1ull << lg2);
 }
 #define pt_install x86_64pt_install
 

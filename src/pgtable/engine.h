@@ -344,6 +344,8 @@ static int NS(prep)(const struct iopt_pt *pt, uint64_t *table, unsigned level, u
 		uint64_t b = i == i1 ? last : base + pt_mask_lg2(s);
 
 		if (level == leaf_level) {
+			if (i == i0 && !pt_slots_or(&table[i0], i1 - i0 + 1))
+				return 0; /* all empty: the common case */
 			if (e && !(level && pt_is_table(pt, e, level) &&
 				   NS(subtree_empty)(pt, NS(child)(pt, e), level - 1)))
 				return -EBUSY;
@@ -394,12 +396,10 @@ static int NS(map_level)(struct iopt_pt *pt, uint64_t *table, unsigned level, un
 	uint64_t i0 = NS(idx)(pt, va, level, toplevel);
 
 	if (level == sg->level) {
-		uint64_t n = ((last - va) >> s) + 1, acc = 0;
+		uint64_t n = ((last - va) >> s) + 1;
 		uint64_t *slots = &table[i0];
 
-		for (uint64_t i = 0; i < n; i++)
-			acc |= pt_load(&slots[i]);
-		if (pt_unlikely(acc)) {
+		if (pt_unlikely(pt_slots_or(slots, n))) {
 			int r = NS(clear_empty_tables)(pt, slots, n, level, va, mc);
 
 			if (r)
@@ -624,11 +624,9 @@ static int NS(map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t p
 	if (pt_likely(c->level == level && NS(cache_hit)(pt, c, iova, last))) {
 		unsigned s = NS(shift)(pt, level);
 		uint64_t *slots = &c->table[(iova >> s) & ((1ull << pt_bpl(pt)) - 1)];
-		uint64_t n = len >> s, acc = 0;
+		uint64_t n = len >> s;
 
-		for (uint64_t i = 0; i < n; i++)
-			acc |= pt_load(&slots[i]);
-		if (pt_likely(!acc)) {
+		if (pt_likely(!pt_slots_or(slots, n))) {
 			pt_install(pt, slots, level, lg2, paddr, attrs, pgcount);
 			_pt_written(pt, slots, n * 8);
 			if (mapped)
@@ -730,12 +728,10 @@ static uint64_t NS(unmap_level)(struct iopt_pt *pt, uint64_t *table, unsigned le
 	unsigned s = NS(shift)(pt, level);
 	uint64_t i0 = NS(idx)(pt, va, level, toplevel), i1 = NS(idx)(pt, last, level, toplevel);
 	uint64_t bytes = 0, sz = 1ull << s;
+	bool descended = false;
 
 	if (!level) {
-		for (uint64_t i = i0; i <= i1; i++) {
-			bytes += pt_load(&table[i]) ? sz : 0;
-			pt_store(&table[i], 0);
-		}
+		bytes = pt_slots_clear(&table[i0], i1 - i0 + 1) << s;
 	} else {
 		uint64_t base = NS(ebase)(pt, va, level);
 
@@ -760,11 +756,13 @@ static uint64_t NS(unmap_level)(struct iopt_pt *pt, uint64_t *table, unsigned le
 				*freed = true;
 			} else {
 				bytes += NS(unmap_level)(pt, c, level - 1, toplevel, a, b, g, freed, gen);
+				descended = true;
 			}
 		}
 	}
 	_pt_written(pt, &table[i0], (i1 - i0 + 1) * 8);
-	if (level != toplevel && !*freed)
+	/* Cache the deepest table of the walk for the next sequential call. */
+	if (level != toplevel && !descended && !*freed)
 		NS(cache_set)(pt, &NS(wc), gen, table, level, va);
 	return bytes;
 }
@@ -949,15 +947,9 @@ static int NS(unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_
 		if (e1 && ((last + 1) & pt_mask_lg2(pt_leaf_lg2(pt, e1, level))))
 			ok = false;
 		if (pt_likely(ok)) {
-			uint64_t bytes = 0, sz = 1ull << s;
-
 			iopt_gather_add_page(g, iova, len, pgsize);
-			for (uint64_t i = i0; i <= i1; i++) {
-				bytes += pt_load(&t[i]) ? sz : 0;
-				pt_store(&t[i], 0);
-			}
+			*unmapped = pt_slots_clear(&t[i0], i1 - i0 + 1) << s;
 			_pt_written(pt, &t[i0], (i1 - i0 + 1) * 8);
-			*unmapped = bytes;
 			return 0;
 		}
 	}
