@@ -927,8 +927,12 @@ static int NS(unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_
 
 	struct pt_tcache *c = &NS(wc);
 
-	/* Fast path: range inside the cached table, only leaves, no straddling run. */
-	if (pt_likely(NS(cache_hit)(pt, c, iova, last))) {
+	/*
+	 * Fast path: range inside the cached table, not all of it (a fully
+	 * covered table must be freed), only leaves, no straddling run.
+	 */
+	if (pt_likely(NS(cache_hit)(pt, c, iova, last)) &&
+	    pt_likely(len < (1ull << NS(shift)(pt, c->level + 1)))) {
 		unsigned level = c->level, s = NS(shift)(pt, level);
 		uint64_t m = (1ull << pt_bpl(pt)) - 1;
 		uint64_t *t = c->table, i0 = (iova >> s) & m, i1 = (last >> s) & m;
