@@ -122,11 +122,7 @@ static inline uint64_t NS(gen)(const struct iopt_pt *pt)
 static inline bool NS(cache_hit)(const struct iopt_pt *pt, const struct pt_tcache *c, uint64_t va,
 				 uint64_t last)
 {
-	if (c->uid != pt->uid)
-		return false;
-	unsigned span = NS(shift)(pt, c->level + 1);
-
-	return ((va ^ c->base) >> span) == 0 && ((last ^ c->base) >> span) == 0 &&
+	return c->uid == pt->uid && (((va ^ c->base) | (last ^ c->base)) >> c->span) == 0 &&
 	       c->gen == NS(gen)(pt);
 }
 
@@ -137,7 +133,9 @@ static inline void NS(cache_set)(const struct iopt_pt *pt, struct pt_tcache *c, 
 	c->gen = gen;
 	c->table = table;
 	c->level = level;
-	c->base = va & ~pt_mask_lg2(NS(shift)(pt, level + 1));
+	c->span = NS(shift)(pt, level + 1);
+	c->shift = NS(shift)(pt, level);
+	c->base = va & ~pt_mask_lg2(c->span);
 }
 
 /* ------------------------------------------------------------------ */
@@ -622,7 +620,7 @@ static int NS(map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t p
 
 	/* Fast path: the whole run lands in the table the last call ended in. */
 	if (pt_likely(c->level == level && NS(cache_hit)(pt, c, iova, last))) {
-		unsigned s = NS(shift)(pt, level);
+		unsigned s = c->shift;
 		uint64_t *slots = &c->table[(iova >> s) & ((1ull << pt_bpl(pt)) - 1)];
 		uint64_t n = len >> s;
 
@@ -927,6 +925,21 @@ static int NS(unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_
 
 	struct pt_tcache *c = &NS(wc);
 
+	/* Fastest path: one page that is exactly one leaf of the cached table. */
+	if (pt_likely(pgcount == 1 && c->shift == lg2 && NS(cache_hit)(pt, c, iova, iova))) {
+		uint64_t *slot = &c->table[(iova >> lg2) & ((1ull << pt_bpl(pt)) - 1)];
+		uint64_t e = pt_load(slot);
+
+		if (pt_likely(e && !pt_is_table(pt, e, c->level) &&
+			      pt_leaf_lg2(pt, e, c->level) == lg2)) {
+			iopt_gather_add_page(g, iova, pgsize, pgsize);
+			pt_store(slot, 0);
+			_pt_written(pt, slot, 8);
+			*unmapped = pgsize;
+			return 0;
+		}
+	}
+
 	/*
 	 * Fast path: range inside the cached table, not all of it (a fully
 	 * covered table must be freed), only leaves, no straddling run.
@@ -974,9 +987,22 @@ static int NS(iova_to_phys)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys)
 	if (pt_unlikely(!NS(va_ok)(pt, iova, iova)))
 		return -ERANGE;
 	if (pt_likely(NS(cache_hit)(pt, c, iova, iova))) {
-		table = c->table;
-		level = c->level;
-		toplevel = PT_MAX_LEVELS;
+		const uint64_t m = (1ull << pt_bpl(pt)) - 1;
+		uint64_t e = pt_load(&c->table[(iova >> c->shift) & m]);
+
+		/* Cached level-1 table: at most one more step (the common case). */
+		if (pt_unlikely(!e))
+			return -ENOENT;
+		if (pt_likely(pt_is_table(pt, e, 1))) {
+			uint64_t e0 = pt_load(&NS(child)(pt, e)[(iova >> pt_granule_lg2(pt)) & m]);
+
+			if (pt_unlikely(!e0))
+				return -ENOENT;
+			*phys = pt_leaf_oa(pt, e0, 0) + (iova & pt_mask_lg2(pt_oa_lg2(pt, e0, 0)));
+			return 0;
+		}
+		*phys = pt_leaf_oa(pt, e, 1) + (iova & pt_mask_lg2(pt_oa_lg2(pt, e, 1)));
+		return 0;
 	} else {
 		gen = NS(gen)(pt);
 		uint64_t top = NS(load_top)(pt, &table, &toplevel);

@@ -86,6 +86,8 @@ struct pt_tcache {
 	uint64_t base;     /* first IOVA the cached table translates */
 	uint64_t *table;
 	unsigned level;
+	unsigned span;     /* log2 bytes the table translates */
+	unsigned shift;    /* log2 bytes one of its entries translates */
 };
 
 #define PT_TLS __thread __attribute__((tls_model("initial-exec")))
@@ -140,6 +142,8 @@ typedef uint64_t pt_v2 __attribute__((vector_size(16), aligned(8), may_alias));
 
 static inline uint64_t pt_slots_or(const uint64_t *p, uint64_t n)
 {
+	if (n == 1)
+		return pt_load(p);
 	pt_v2 a = { 0, 0 }, b = a, c = a, d = a;
 	uint64_t i = 0, r;
 
