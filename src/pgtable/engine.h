@@ -594,8 +594,10 @@ static inline int NS(check_map_args)(const struct iopt_pt *pt, uint64_t iova, ui
 	return pt_prot_attrs(pt, prot, attrs);
 }
 
-static int NS(map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t pgsize,
-		   uint64_t pgcount, unsigned prot, uint64_t *mapped)
+/* Everything but the cached fast path: validation, then the walk. */
+static pt_noinline int NS(map_slow)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr,
+				    uint64_t pgsize, uint64_t pgcount, unsigned prot,
+				    uint64_t *mapped)
 {
 	uint64_t attrs;
 	int r;
@@ -609,36 +611,58 @@ static int NS(map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t p
 
 	if (pt_unlikely(pgcount > (UINT64_MAX >> lg2)))
 		return -ERANGE;
-	uint64_t len = pgcount << lg2, last = iova + len - 1;
+	uint64_t len = pgcount << lg2;
 
 	r = NS(check_map_args)(pt, iova, paddr, len, prot, &attrs);
 	if (pt_unlikely(r))
 		return r;
 
-	unsigned level = (unsigned)pt->lvl_of_lg2[lg2];
-	struct pt_tcache *c = &NS(wc);
-
-	/* Fast path: the whole run lands in the table the last call ended in. */
-	if (pt_likely(c->level == level && NS(cache_hit)(pt, c, iova, last))) {
-		unsigned s = c->shift;
-		uint64_t *slots = &c->table[(iova >> s) & ((1ull << pt_bpl(pt)) - 1)];
-		uint64_t n = len >> s;
-
-		if (pt_likely(!pt_slots_or(slots, n))) {
-			pt_install(pt, slots, level, lg2, paddr, attrs, pgcount);
-			_pt_written(pt, slots, n * 8);
-			if (mapped)
-				*mapped = len;
-			return 0;
-		}
-	}
-
-	struct NS(seg) sg = { .va = iova, .pa = paddr, .n = pgcount, .lg2 = lg2, .level = level };
+	struct NS(seg) sg = { .va = iova, .pa = paddr, .n = pgcount, .lg2 = lg2,
+			      .level = (unsigned)pt->lvl_of_lg2[lg2] };
 
 	r = NS(map_segs)(pt, &sg, 1, attrs, mapped);
 	if (!r && mapped)
 		*mapped = len;
 	return r;
+}
+
+/*
+ * Fast path (mimalloc style): the run lands in the table the last call of
+ * this thread ended in, validated by uid + span + gen; anything else
+ * (including every error) tail-calls the slow path, so this stays a leaf
+ * function with no frame.
+ */
+static int NS(map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t pgsize,
+		   uint64_t pgcount, unsigned prot, uint64_t *mapped)
+{
+	const struct pt_tcache *c = &NS(wc);
+	uint64_t attrs;
+
+	if (pt_likely(pgcount && !(pgsize & (pgsize - 1)) && (pgsize & pt->pgsize_bitmap) &&
+		      !((iova | paddr) & (pgsize - 1)))) {
+		unsigned lg2 = (unsigned)__builtin_ctzll(pgsize);
+		uint64_t len = pgcount << lg2, last = iova + len - 1;
+
+		/* The hit implies [iova, last] is valid IOVA: a non-top table's span is. */
+		if (pt_likely(pgcount <= (UINT64_MAX >> lg2) &&
+			      c->level == (unsigned)pt->lvl_of_lg2[lg2] &&
+			      NS(cache_hit)(pt, c, iova, last) &&
+			      paddr + len - 1 >= paddr && paddr + len - 1 <= pt->oa_last &&
+			      pt_prot_attrs(pt, prot, &attrs) == 0)) {
+			unsigned s = c->shift;
+			uint64_t *slots = &c->table[(iova >> s) & ((1ull << pt_bpl(pt)) - 1)];
+			uint64_t n = len >> s;
+
+			if (pt_likely(!pt_slots_or(slots, n))) {
+				pt_install(pt, slots, c->level, lg2, paddr, attrs, pgcount);
+				_pt_written(pt, slots, n * 8);
+				if (mapped)
+					*mapped = len;
+				return 0;
+			}
+		}
+	}
+	return NS(map_slow)(pt, iova, paddr, pgsize, pgcount, prot, mapped);
 }
 
 /*
@@ -903,8 +927,8 @@ static pt_noinline int NS(unmap_slow)(struct iopt_pt *pt, uint64_t iova, uint64_
 	return 0;
 }
 
-static int NS(unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_t pgcount,
-		     struct iopt_gather *g, uint64_t *unmapped)
+static pt_noinline int NS(unmap_rest)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize,
+				      uint64_t pgcount, struct iopt_gather *g, uint64_t *unmapped)
 {
 	uint64_t dummy;
 
@@ -924,21 +948,6 @@ static int NS(unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_
 		return -ERANGE;
 
 	struct pt_tcache *c = &NS(wc);
-
-	/* Fastest path: one page that is exactly one leaf of the cached table. */
-	if (pt_likely(pgcount == 1 && c->shift == lg2 && NS(cache_hit)(pt, c, iova, iova))) {
-		uint64_t *slot = &c->table[(iova >> lg2) & ((1ull << pt_bpl(pt)) - 1)];
-		uint64_t e = pt_load(slot);
-
-		if (pt_likely(e && !pt_is_table(pt, e, c->level) &&
-			      pt_leaf_lg2(pt, e, c->level) == lg2)) {
-			iopt_gather_add_page(g, iova, pgsize, pgsize);
-			pt_store(slot, 0);
-			_pt_written(pt, slot, 8);
-			*unmapped = pgsize;
-			return 0;
-		}
-	}
 
 	/*
 	 * Fast path: range inside the cached table, not all of it (a fully
@@ -971,6 +980,32 @@ static int NS(unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_
 		}
 	}
 	return NS(unmap_slow)(pt, iova, last, pgsize, g, unmapped);
+}
+
+
+/* Fast path: one page that is exactly one leaf of the cached table. */
+static int NS(unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_t pgcount,
+		     struct iopt_gather *g, uint64_t *unmapped)
+{
+	const struct pt_tcache *c = &NS(wc);
+
+	if (pt_likely(pgcount == 1 && g && unmapped && !(pgsize & (pgsize - 1)) &&
+		      (pgsize & pt->pgsize_bitmap) && !(iova & (pgsize - 1)) &&
+		      c->shift == (unsigned)__builtin_ctzll(pgsize) &&
+		      NS(cache_hit)(pt, c, iova, iova))) {
+		uint64_t *slot = &c->table[(iova >> c->shift) & ((1ull << pt_bpl(pt)) - 1)];
+		uint64_t e = pt_load(slot);
+
+		if (pt_likely(e && !pt_is_table(pt, e, c->level) &&
+			      pt_leaf_lg2(pt, e, c->level) == c->shift)) {
+			iopt_gather_add_page(g, iova, pgsize, pgsize);
+			pt_store(slot, 0);
+			_pt_written(pt, slot, 8);
+			*unmapped = pgsize;
+			return 0;
+		}
+	}
+	return NS(unmap_rest)(pt, iova, pgsize, pgcount, g, unmapped);
 }
 
 /* ------------------------------------------------------------------ */
