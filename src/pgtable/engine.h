@@ -627,13 +627,13 @@ static pt_noinline int NS(map_slow)(struct iopt_pt *pt, uint64_t iova, uint64_t 
 }
 
 /*
- * Fast path (mimalloc style): the run lands in the table the last call of
- * this thread ended in, validated by uid + span + gen; anything else
- * (including every error) tail-calls the slow path, so this stays a leaf
- * function with no frame.
+ * Fast path for a run (mimalloc style): the run lands in the table the last
+ * call of this thread ended in, validated by uid + span + gen; anything
+ * else (including every error) goes to the slow path.
  */
-static int NS(map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t pgsize,
-		   uint64_t pgcount, unsigned prot, uint64_t *mapped)
+static pt_noinline int NS(map_run)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr,
+				   uint64_t pgsize, uint64_t pgcount, unsigned prot,
+				   uint64_t *mapped)
 {
 	const struct pt_tcache *c = &NS(wc);
 	uint64_t attrs;
@@ -663,6 +663,29 @@ static int NS(map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t p
 		}
 	}
 	return NS(map_slow)(pt, iova, paddr, pgsize, pgcount, prot, mapped);
+}
+
+/* Fastest path: one page that is one slot of the cached table; a leaf function. */
+static int NS(map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t pgsize,
+		   uint64_t pgcount, unsigned prot, uint64_t *mapped)
+{
+	const struct pt_tcache *c = &NS(wc);
+	uint64_t attrs;
+
+	if (pt_likely(pgcount == 1 && pgsize == (1ull << c->shift) && (pgsize & pt->pgsize_bitmap) &&
+		      !((iova | paddr) & (pgsize - 1)) && NS(cache_hit)(pt, c, iova, iova) &&
+		      paddr + pgsize - 1 <= pt->oa_last && pt_prot_attrs(pt, prot, &attrs) == 0)) {
+		uint64_t *slot = &c->table[(iova >> c->shift) & ((1ull << pt_bpl(pt)) - 1)];
+
+		if (pt_likely(!pt_load(slot))) {
+			pt_install(pt, slot, c->level, c->shift, paddr, attrs, 1);
+			_pt_written(pt, slot, 8);
+			if (mapped)
+				*mapped = pgsize;
+			return 0;
+		}
+	}
+	return NS(map_run)(pt, iova, paddr, pgsize, pgcount, prot, mapped);
 }
 
 /*
