@@ -677,9 +677,8 @@ static int NS(map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t p
 		      paddr + pgsize - 1 <= pt->oa_last && pt_prot_attrs(pt, prot, &attrs) == 0)) {
 		uint64_t *slot = &c->table[(iova >> c->shift) & ((1ull << pt_bpl(pt)) - 1)];
 
-		if (pt_likely(!pt_load(slot))) {
+		if (pt_likely(!pt_load(slot) && !pt->p_written)) {
 			pt_install(pt, slot, c->level, c->shift, paddr, attrs, 1);
-			_pt_written(pt, slot, 8);
 			if (mapped)
 				*mapped = pgsize;
 			return 0;
@@ -1012,18 +1011,25 @@ static int NS(unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_
 {
 	const struct pt_tcache *c = &NS(wc);
 
-	if (pt_likely(pgcount == 1 && g && unmapped && !(pgsize & (pgsize - 1)) &&
-		      (pgsize & pt->pgsize_bitmap) && !(iova & (pgsize - 1)) &&
-		      c->shift == (unsigned)__builtin_ctzll(pgsize) &&
-		      NS(cache_hit)(pt, c, iova, iova))) {
+	/* pgsize == the cached level's slot size implies a power of two. */
+	if (pt_likely(pgcount == 1 && pgsize == (1ull << c->shift) && !(iova & (pgsize - 1)) &&
+		      NS(cache_hit)(pt, c, iova, iova) && (pgsize & pt->pgsize_bitmap) && g &&
+		      unmapped)) {
 		uint64_t *slot = &c->table[(iova >> c->shift) & ((1ull << pt_bpl(pt)) - 1)];
 		uint64_t e = pt_load(slot);
 
+		/*
+		 * No call on this path (a leaf function, no frame): a gather
+		 * that needs a sync first, or a provider with a written hook,
+		 * take the general path.
+		 */
 		if (pt_likely(e && !pt_is_table(pt, e, c->level) &&
-			      pt_leaf_lg2(pt, e, c->level) == c->shift)) {
-			iopt_gather_add_page(g, iova, pgsize, pgsize);
+			      pt_leaf_lg2(pt, e, c->level) == c->shift && !pt->p_written &&
+			      (g->pgsize == pgsize || !g->pgsize) &&
+			      !iopt_gather_is_disjoint(g, iova, pgsize))) {
+			g->pgsize = pgsize;
+			iopt_gather_add_range(g, iova, pgsize);
 			pt_store(slot, 0);
-			_pt_written(pt, slot, 8);
 			*unmapped = pgsize;
 			return 0;
 		}
@@ -1042,8 +1048,7 @@ static int NS(iova_to_phys)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys)
 	uint64_t gen = 0;
 	bool fill = false;
 
-	if (pt_unlikely(!NS(va_ok)(pt, iova, iova)))
-		return -ERANGE;
+	/* A hit implies a valid IOVA (the cached table's span is). */
 	if (pt_likely(NS(cache_hit)(pt, c, iova, iova))) {
 		const uint64_t m = (1ull << pt_bpl(pt)) - 1;
 		uint64_t e = pt_load(&c->table[(iova >> c->shift) & m]);
@@ -1062,6 +1067,8 @@ static int NS(iova_to_phys)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys)
 		*phys = pt_leaf_oa(pt, e, 1) + (iova & pt_mask_lg2(pt_oa_lg2(pt, e, 1)));
 		return 0;
 	} else {
+		if (pt_unlikely(!NS(va_ok)(pt, iova, iova)))
+			return -ERANGE;
 		gen = NS(gen)(pt);
 		uint64_t top = NS(load_top)(pt, &table, &toplevel);
 		uint64_t reach = NS(reach)(pt, (unsigned)(top & 0xf));
