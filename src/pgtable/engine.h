@@ -386,8 +386,9 @@ static pt_noinline int NS(clear_empty_tables)(struct iopt_pt *pt, uint64_t *slot
 	return 0;
 }
 
+/* fresh: this call just installed table, so our slots in it are empty. */
 static int NS(map_level)(struct iopt_pt *pt, uint64_t *table, unsigned level, unsigned toplevel,
-			 uint64_t va, uint64_t last, struct NS(mapctx) *mc)
+			 uint64_t va, uint64_t last, struct NS(mapctx) *mc, bool fresh)
 {
 	const struct NS(seg) *sg = mc->seg;
 	unsigned s = NS(shift)(pt, level);
@@ -397,7 +398,7 @@ static int NS(map_level)(struct iopt_pt *pt, uint64_t *table, unsigned level, un
 		uint64_t n = ((last - va) >> s) + 1;
 		uint64_t *slots = &table[i0];
 
-		if (pt_unlikely(pt_slots_or(slots, n))) {
+		if (!fresh && pt_unlikely(pt_slots_or(slots, n))) {
 			int r = NS(clear_empty_tables)(pt, slots, n, level, va, mc);
 
 			if (r)
@@ -420,6 +421,8 @@ static int NS(map_level)(struct iopt_pt *pt, uint64_t *table, unsigned level, un
 		uint64_t a = i == i0 ? va : base;
 		uint64_t b = i == i1 ? last : base + pt_mask_lg2(s);
 
+		bool made = false;
+
 		if (!e) {
 			uint64_t pa;
 			void *nt = NS(pool_get)(pt, &mc->pool, &pa);
@@ -431,6 +434,7 @@ static int NS(map_level)(struct iopt_pt *pt, uint64_t *table, unsigned level, un
 			if (pt_cas_release(&table[i], &e, ne)) {
 				_pt_written(pt, &table[i], 8);
 				e = ne;
+				made = true;
 			} else if (mc->pool.used) {
 				NS(pool_put)(&mc->pool, nt, pa);
 			} else {
@@ -439,7 +443,7 @@ static int NS(map_level)(struct iopt_pt *pt, uint64_t *table, unsigned level, un
 		}
 		if (!pt_is_table(pt, e, level))
 			return -EBUSY;
-		int r = NS(map_level)(pt, NS(child)(pt, e), level - 1, toplevel, a, b, mc);
+		int r = NS(map_level)(pt, NS(child)(pt, e), level - 1, toplevel, a, b, mc, made);
 
 		if (r)
 			return r;
@@ -565,7 +569,7 @@ static pt_noinline int NS(map_segs)(struct iopt_pt *pt, const struct NS(seg) *se
 		uint64_t a = segs[k].va, b = a + (segs[k].n << segs[k].lg2) - 1;
 
 		mc.seg = &segs[k];
-		r = NS(map_level)(pt, root, toplevel, toplevel, a, b, &mc);
+		r = NS(map_level)(pt, root, toplevel, toplevel, a, b, &mc, false);
 		if (r)
 			break;
 	}
@@ -972,14 +976,43 @@ static pt_noinline int NS(unmap_rest)(struct iopt_pt *pt, uint64_t iova, uint64_
 	struct pt_tcache *c = &NS(wc);
 
 	/*
-	 * Fast path: range inside the cached table, not all of it (a fully
-	 * covered table must be freed), only leaves, no straddling run.
+	 * Range inside one table (the cached one, or the one a single walk
+	 * ends in), not all of it (a fully covered table must be freed).
 	 */
-	if (pt_likely(NS(cache_hit)(pt, c, iova, last)) &&
-	    pt_likely(len < (1ull << NS(shift)(pt, c->level + 1)))) {
-		unsigned level = c->level, s = NS(shift)(pt, level);
+	uint64_t *t = NULL;
+	unsigned level = 0;
+
+	if (pt_likely(NS(cache_hit)(pt, c, iova, last))) {
+		t = c->table;
+		level = c->level;
+	} else {
+		uint64_t *root;
+		unsigned toplevel;
+		uint64_t gen = NS(gen)(pt);
+		uint64_t top = NS(load_top)(pt, &root, &toplevel);
+		uint64_t reach = NS(reach)(pt, (unsigned)(top & 0xf));
+
+		if (!reach || iova < reach || pt->sign_extend) {
+			t = root;
+			for (level = toplevel; level; level--) {
+				uint64_t e = pt_load(&t[NS(idx)(pt, iova, level, toplevel)]);
+
+				if (!e || !pt_is_table(pt, e, level))
+					break;
+				t = NS(child)(pt, e);
+			}
+			if (level == toplevel)
+				t = NULL;
+			else
+				NS(cache_set)(pt, &NS(wc), gen, t, level, iova);
+		}
+		if (t && !NS(cache_hit)(pt, c, iova, last))
+			t = NULL;
+	}
+	if (t && pt_likely(len < (1ull << NS(shift)(pt, level + 1)))) {
+		unsigned s = NS(shift)(pt, level);
 		uint64_t m = (1ull << pt_bpl(pt)) - 1;
-		uint64_t *t = c->table, i0 = (iova >> s) & m, i1 = (last >> s) & m;
+		uint64_t i0 = (iova >> s) & m, i1 = (last >> s) & m;
 		uint64_t e0 = pt_load(&t[i0]), e1 = pt_load(&t[i1]);
 		bool ok = true;
 
@@ -990,9 +1023,9 @@ static pt_noinline int NS(unmap_rest)(struct iopt_pt *pt, uint64_t iova, uint64_
 				ok = !e || !pt_is_table(pt, e, level);
 			}
 		}
-		if (e0 && (iova & pt_mask_lg2(pt_leaf_lg2(pt, e0, level))))
+		if (ok && e0 && (iova & pt_mask_lg2(pt_leaf_lg2(pt, e0, level))))
 			ok = false;
-		if (e1 && ((last + 1) & pt_mask_lg2(pt_leaf_lg2(pt, e1, level))))
+		if (ok && e1 && ((last + 1) & pt_mask_lg2(pt_leaf_lg2(pt, e1, level))))
 			ok = false;
 		if (pt_likely(ok)) {
 			iopt_gather_add_page(g, iova, len, pgsize);
