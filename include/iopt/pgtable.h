@@ -161,8 +161,14 @@ IOPT_API void iopt_pt_free(struct iopt_pt *pt);
  * write or not expressible), -ERANGE (iova range outside ias or not
  * canonical, paddr range beyond oas, wrap past 2^64), -EBUSY (a present
  * leaf, or a non-empty table where a large page goes), -ENOMEM.
+ * All conflicts and allocations are resolved before the first write, so
+ * -EBUSY/-ENOMEM change nothing (not even the table count).
+ * AMD v1: a page larger than the current top can hold over IOVA the top
+ * already reaches is refused with -EBUSY (see docs/PGTABLE.md).
  * Context: concurrent with map/unmap on disjoint ranges; no lock taken.
- * mapped may be NULL.
+ * When a large page replaces empty tables the call syncs an internal
+ * gather (cfg.flush + urcu_memb_synchronize_rcu): not inside an RCU
+ * read-side section. mapped may be NULL.
  */
 IOPT_API int iopt_pt_map_pages(struct iopt_pt *pt, uint64_t iova, uint64_t paddr,
 			       uint64_t pgsize, uint64_t pgcount, unsigned prot, uint64_t *mapped);
