@@ -11,9 +11,26 @@ static const struct pt_ops *const pt_formats[IOPT_PT_NR_FORMATS] = {
 	[IOPT_PT_VTD_SS] = &_iopt_pt_vtdss_ops,
 	[IOPT_PT_X86_64] = &_iopt_pt_x86_64_ops,
 	[IOPT_PT_AMD_V1] = &_iopt_pt_amdv1_ops,
-	[IOPT_PT_LPAE_S1] = &_iopt_pt_lpae_s1_ops,
-	[IOPT_PT_LPAE_S2] = &_iopt_pt_lpae_s2_ops,
+	[IOPT_PT_LPAE_S1] = &_iopt_pt_lpae_s1_4k_ops,
+	[IOPT_PT_LPAE_S2] = &_iopt_pt_lpae_s2_4k_ops,
 };
+
+/* ARM: one instantiation per granule, so the granule is a constant. */
+static const struct pt_ops *pt_pick_ops(const struct iopt_pt_cfg *cfg)
+{
+	bool s1 = cfg->format == IOPT_PT_LPAE_S1;
+
+	if (cfg->format != IOPT_PT_LPAE_S1 && cfg->format != IOPT_PT_LPAE_S2)
+		return pt_formats[cfg->format];
+	switch (cfg->granule_lg2) {
+	case 14:
+		return s1 ? &_iopt_pt_lpae_s1_16k_ops : &_iopt_pt_lpae_s2_16k_ops;
+	case 16:
+		return s1 ? &_iopt_pt_lpae_s1_64k_ops : &_iopt_pt_lpae_s2_64k_ops;
+	default: /* 0 = 4K; a bad granule is refused by pt_fmt_init */
+		return pt_formats[cfg->format];
+	}
+}
 
 static _Atomic uint64_t pt_uid_next = 1;
 
@@ -37,7 +54,7 @@ int iopt_pt_create(const struct iopt_pt_cfg *cfg, struct iopt_pt **out)
 	if (!pt)
 		return -ENOMEM;
 	memset(pt, 0, sizeof(*pt));
-	pt->ops = pt_formats[cfg->format];
+	pt->ops = pt_pick_ops(cfg);
 	pt->ias = cfg->ias;
 	pt->flags = cfg->flags;
 	pt->p_alloc = prov->alloc;

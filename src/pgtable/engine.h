@@ -82,7 +82,7 @@ static inline uint64_t NS(load_top)(const struct iopt_pt *pt, uint64_t **root, u
 /* Last IOVA + 1 a table of `levels` levels reaches (0 = all of 2^64). */
 static inline uint64_t NS(reach)(const struct iopt_pt *pt, unsigned levels)
 {
-	unsigned s = NS(shift)(pt, levels - 1) + (unsigned)__builtin_popcountll(pt->top_mask);
+	unsigned s = NS(shift)(pt, levels - 1) + pt->top_bits;
 
 	return s >= 64 ? 0 : 1ull << s;
 }
@@ -1073,20 +1073,51 @@ static int NS(unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_
 /* ------------------------------------------------------------------ */
 /* Lookup                                                              */
 
-static int NS(iova_to_phys)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys)
+/* Cache miss: full walk from the root, refilling the level-1 cache. */
+static pt_noinline int NS(iova_to_phys_slow)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys)
 {
 	struct pt_tcache *c = &NS(rc);
 	uint64_t *table;
 	unsigned level, toplevel;
-	uint64_t gen = 0;
-	bool fill = false;
 
-	/* A hit implies a valid IOVA (the cached table's span is). */
+	if (pt_unlikely(!NS(va_ok)(pt, iova, iova)))
+		return -ERANGE;
+	uint64_t gen = NS(gen)(pt);
+	uint64_t top = NS(load_top)(pt, &table, &toplevel);
+	uint64_t reach = NS(reach)(pt, (unsigned)(top & 0xf));
+
+	if (reach && iova >= reach && !pt->sign_extend)
+		return -ENOENT;
+	for (level = toplevel;;) {
+		uint64_t e = pt_load(&table[NS(idx)(pt, iova, level, toplevel)]);
+
+		if (!e)
+			return -ENOENT;
+		if (level && pt_is_table(pt, e, level)) {
+			table = NS(child)(pt, e);
+			level--;
+			if (level == 1 && toplevel > 1)
+				NS(cache_set)(pt, c, gen, table, 1, iova);
+			continue;
+		}
+		*phys = pt_leaf_oa(pt, e, level) + (iova & pt_mask_lg2(pt_oa_lg2(pt, e, level)));
+		return 0;
+	}
+}
+
+/*
+ * Fast path: this thread's cached level-1 table covers iova (a hit also
+ * proves the IOVA valid: the cached table's whole span is); at most one
+ * more step. A leaf function; misses tail-call the walk.
+ */
+static int NS(iova_to_phys)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys)
+{
+	const struct pt_tcache *c = &NS(rc);
+
 	if (pt_likely(NS(cache_hit)(pt, c, iova, iova))) {
 		const uint64_t m = (1ull << pt_bpl(pt)) - 1;
 		uint64_t e = pt_load(&c->table[(iova >> c->shift) & m]);
 
-		/* Cached level-1 table: at most one more step (the common case). */
 		if (pt_unlikely(!e))
 			return -ENOENT;
 		if (pt_likely(pt_is_table(pt, e, 1))) {
@@ -1099,33 +1130,8 @@ static int NS(iova_to_phys)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys)
 		}
 		*phys = pt_leaf_oa(pt, e, 1) + (iova & pt_mask_lg2(pt_oa_lg2(pt, e, 1)));
 		return 0;
-	} else {
-		if (pt_unlikely(!NS(va_ok)(pt, iova, iova)))
-			return -ERANGE;
-		gen = NS(gen)(pt);
-		uint64_t top = NS(load_top)(pt, &table, &toplevel);
-		uint64_t reach = NS(reach)(pt, (unsigned)(top & 0xf));
-
-		if (reach && iova >= reach && !pt->sign_extend)
-			return -ENOENT;
-		level = toplevel;
-		fill = toplevel > 1;
 	}
-	for (;;) {
-		uint64_t e = pt_load(&table[NS(idx)(pt, iova, level, toplevel)]);
-
-		if (!e)
-			return -ENOENT;
-		if (level && pt_is_table(pt, e, level)) {
-			table = NS(child)(pt, e);
-			level--;
-			if (fill && level == 1)
-				NS(cache_set)(pt, c, gen, table, 1, iova);
-			continue;
-		}
-		*phys = pt_leaf_oa(pt, e, level) + (iova & pt_mask_lg2(pt_oa_lg2(pt, e, level)));
-		return 0;
-	}
+	return NS(iova_to_phys_slow)(pt, iova, phys);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1233,6 +1239,7 @@ static int NS(init)(struct iopt_pt *pt, const struct iopt_pt_cfg *cfg)
 		return r;
 	if (levels < 1 || levels > PT_FMT_MAX_LEVELS || pt->max_levels > PT_FMT_MAX_LEVELS)
 		return -EINVAL;
+	pt->top_bits = (unsigned)__builtin_popcountll(pt->top_mask);
 	pt->pgsize_bitmap = 0;
 	memset(pt->lvl_of_lg2, -1, sizeof(pt->lvl_of_lg2));
 	for (unsigned l = 0; l < pt->max_levels; l++) {

@@ -52,6 +52,7 @@ struct iopt_pt {
 	unsigned bpl;          /* index bits of a non-top table */
 	unsigned max_levels;   /* levels the ias needs (AMD may start lower) */
 	uint64_t top_mask;     /* index mask of the top table */
+	unsigned top_bits;     /* popcount(top_mask) */
 	size_t root_size;      /* bytes of the top table (S2 concatenation) */
 	unsigned ias, oas, flags;
 	bool sign_extend;
@@ -96,8 +97,8 @@ struct pt_tcache {
 extern const struct pt_ops _iopt_pt_vtdss_ops;
 extern const struct pt_ops _iopt_pt_x86_64_ops;
 extern const struct pt_ops _iopt_pt_amdv1_ops;
-extern const struct pt_ops _iopt_pt_lpae_s1_ops;
-extern const struct pt_ops _iopt_pt_lpae_s2_ops;
+extern const struct pt_ops _iopt_pt_lpae_s1_4k_ops, _iopt_pt_lpae_s1_16k_ops, _iopt_pt_lpae_s1_64k_ops;
+extern const struct pt_ops _iopt_pt_lpae_s2_4k_ops, _iopt_pt_lpae_s2_16k_ops, _iopt_pt_lpae_s2_64k_ops;
 
 /* api.c */
 uint64_t _iopt_pt_new_uid(void);

@@ -1,6 +1,0 @@
-/* SPDX-License-Identifier: MIT */
-/* The page-table engine instantiated for ARM LPAE stage 1. */
-#define LPAE_STAGE 1
-#include "formats/lpae.h"
-#define NS(x) _iopt_pt_lpae_s1_##x
-#include "pgtable/engine.h"

@@ -1,6 +1,0 @@
-/* SPDX-License-Identifier: MIT */
-/* The page-table engine instantiated for ARM LPAE stage 2. */
-#define LPAE_STAGE 2
-#include "formats/lpae.h"
-#define NS(x) _iopt_pt_lpae_s2_##x
-#include "pgtable/engine.h"
