@@ -221,7 +221,7 @@ static void run_case(const struct mcase *mc, uint64_t seed)
 	struct model m;
 	struct iopt_pt_cfg cfg = mc->cfg;
 	uint64_t freed_total = 0;
-	unsigned nmap = 0, nunmap = 0, nrefused = 0, nbusy = 0;
+	unsigned nmap = 0, nunmap = 0, nrefused = 0, nbusy = 0, nsplit = 0;
 
 	memset(&m, 0, sizeof(m));
 	m.mc = mc;
@@ -315,6 +315,21 @@ static void run_case(const struct mcase *mc, uint64_t seed)
 			if (len > mc->window)
 				continue;
 			uint64_t va = (test_xrand(&seed) % ((mc->window - len) >> lg2 | 1)) << lg2;
+
+			/* A third of the unmaps aim at a granule inside a large leaf. */
+			for (int t = 0; kind == 9 && t < 64; t++) {
+				uint64_t i = test_xrand(&seed) % m.n;
+
+				if (m.llg2[i] > mc->g) {
+					lg2 = mc->g;
+					cnt = 1 + test_xrand(&seed) % 3;
+					len = cnt << lg2;
+					va = i << mc->g;
+					if (va + len > mc->window)
+						va = mc->window - len;
+					break;
+				}
+			}
 			uint64_t end = va + len, g0 = mc->g;
 			bool strad = false;
 
@@ -323,6 +338,7 @@ static void run_case(const struct mcase *mc, uint64_t seed)
 			if ((end >> g0) < m.n && m.llg2[end >> g0] && m.lstart[end >> g0] != end >> g0)
 				strad = true;
 			if (strad && split) {
+				nsplit++;
 				m_split(&m, va);
 				m_split(&m, end);
 			}
@@ -375,9 +391,10 @@ static void run_case(const struct mcase *mc, uint64_t seed)
 	CHECK_EQ(iopt_pt_unmap_pages(m.pt, 0, 1ull << mc->g, (top ? top : mc->window) >> mc->g, &gt, &got), 0);
 	iopt_gather_sync(&gt);
 	CHECK_EQ(atomic_load(&m.tp.live), 1);
-	printf("# %s: %u maps, %u busy, %u unmaps, %u refused, %llu tables freed\n", mc->name, nmap,
-	       nbusy, nunmap, nrefused, (unsigned long long)freed_total);
+	printf("# %s: %u maps, %u busy, %u unmaps, %u refused, %u split, %llu tables freed\n",
+	       mc->name, nmap, nbusy, nunmap, nrefused, nsplit, (unsigned long long)freed_total);
 	CHECK(nmap > 10 && nunmap > 10);
+	CHECK(split ? nsplit > 0 : true);
 	CHECK_EQ(m.bad, 0);
 	iopt_pt_free(m.pt);
 	CHECK_EQ(atomic_load(&m.tp.live), 0);
@@ -391,17 +408,17 @@ int main(void)
 {
 	const uint64_t M = 1ull << 20;
 	const struct mcase cases[] = {
-		{ "vtd_ss/39/refuse", { .format = IOPT_PT_VTD_SS, .ias = 39 }, 12, 9, 64 * M, 21, 1500 },
-		{ "vtd_ss/48/split", { .format = IOPT_PT_VTD_SS, .ias = 48, .flags = IOPT_PT_F_SPLIT }, 12, 9, 64 * M, 21, 1500 },
-		{ "x86_64/48/split", { .format = IOPT_PT_X86_64, .ias = 48, .flags = IOPT_PT_F_SPLIT }, 12, 9, 2048 * M, 30, 800 },
-		{ "x86_64/57/refuse", { .format = IOPT_PT_X86_64, .ias = 57 }, 12, 9, 64 * M, 21, 1500 },
-		{ "amd_v1/grow/refuse", { .format = IOPT_PT_AMD_V1, .ias = 48, .start_levels = 1 }, 12, 9, 64 * M, 23, 1500 },
-		{ "amd_v1/grow/split", { .format = IOPT_PT_AMD_V1, .ias = 64, .start_levels = 1, .flags = IOPT_PT_F_SPLIT }, 12, 9, 64 * M, 23, 1500 },
-		{ "lpae_s1/4k/split", { .format = IOPT_PT_LPAE_S1, .ias = 39, .granule_lg2 = 12, .flags = IOPT_PT_F_SPLIT }, 12, 9, 128 * M, 25, 1500 },
-		{ "lpae_s1/4k/refuse", { .format = IOPT_PT_LPAE_S1, .ias = 48, .granule_lg2 = 12 }, 12, 9, 128 * M, 25, 1500 },
-		{ "lpae_s2/4k40/split", { .format = IOPT_PT_LPAE_S2, .ias = 40, .granule_lg2 = 12, .flags = IOPT_PT_F_SPLIT }, 12, 9, 128 * M, 25, 1500 },
-		{ "lpae_s1/16k/split", { .format = IOPT_PT_LPAE_S1, .ias = 47, .granule_lg2 = 14, .flags = IOPT_PT_F_SPLIT }, 14, 11, 256 * M, 25, 800 },
-		{ "lpae_s2/64k/split", { .format = IOPT_PT_LPAE_S2, .ias = 42, .granule_lg2 = 16, .flags = IOPT_PT_F_SPLIT }, 16, 13, 2048 * M, 29, 500 },
+		{ "vtd_ss/39/refuse", { .format = IOPT_PT_VTD_SS, .ias = 39 }, 12, 9, 64 * M, 21, 4000 },
+		{ "vtd_ss/48/split", { .format = IOPT_PT_VTD_SS, .ias = 48, .flags = IOPT_PT_F_SPLIT }, 12, 9, 64 * M, 21, 4000 },
+		{ "x86_64/48/split", { .format = IOPT_PT_X86_64, .ias = 48, .flags = IOPT_PT_F_SPLIT }, 12, 9, 2048 * M, 30, 2000 },
+		{ "x86_64/57/refuse", { .format = IOPT_PT_X86_64, .ias = 57 }, 12, 9, 64 * M, 21, 4000 },
+		{ "amd_v1/grow/refuse", { .format = IOPT_PT_AMD_V1, .ias = 48, .start_levels = 1 }, 12, 9, 64 * M, 23, 4000 },
+		{ "amd_v1/grow/split", { .format = IOPT_PT_AMD_V1, .ias = 64, .start_levels = 1, .flags = IOPT_PT_F_SPLIT }, 12, 9, 64 * M, 23, 4000 },
+		{ "lpae_s1/4k/split", { .format = IOPT_PT_LPAE_S1, .ias = 39, .granule_lg2 = 12, .flags = IOPT_PT_F_SPLIT }, 12, 9, 128 * M, 25, 4000 },
+		{ "lpae_s1/4k/refuse", { .format = IOPT_PT_LPAE_S1, .ias = 48, .granule_lg2 = 12 }, 12, 9, 128 * M, 25, 4000 },
+		{ "lpae_s2/4k40/split", { .format = IOPT_PT_LPAE_S2, .ias = 40, .granule_lg2 = 12, .flags = IOPT_PT_F_SPLIT }, 12, 9, 128 * M, 25, 4000 },
+		{ "lpae_s1/16k/split", { .format = IOPT_PT_LPAE_S1, .ias = 47, .granule_lg2 = 14, .flags = IOPT_PT_F_SPLIT }, 14, 11, 256 * M, 25, 3000 },
+		{ "lpae_s2/64k/split", { .format = IOPT_PT_LPAE_S2, .ias = 42, .granule_lg2 = 16, .flags = IOPT_PT_F_SPLIT }, 16, 13, 2048 * M, 29, 2000 },
 	};
 
 	/* IOPT_TEST_SEED=n reruns with another fixed seed (reproducible). */
