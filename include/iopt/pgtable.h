@@ -163,8 +163,9 @@ IOPT_API void iopt_pt_free(struct iopt_pt *pt);
  * leaf, or a non-empty table where a large page goes), -ENOMEM.
  * All conflicts and allocations are resolved before the first write, so
  * -EBUSY/-ENOMEM change nothing (not even the table count).
- * AMD v1: a page larger than the current top can hold over IOVA the top
- * already reaches is refused with -EBUSY (see docs/PGTABLE.md).
+ * AMD v1: a page larger than the current top can hold grows the top; if
+ * it covers IOVA the old top reached, that old root must hold nothing
+ * (it is then replaced and freed like any empty table), else -EBUSY.
  * Context: concurrent with map/unmap on disjoint ranges; no lock taken.
  * When a large page replaces empty tables the call syncs an internal
  * gather (cfg.flush + urcu_memb_synchronize_rcu): not inside an RCU

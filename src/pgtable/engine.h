@@ -549,8 +549,16 @@ static pt_noinline int NS(map_segs)(struct iopt_pt *pt, const struct NS(seg) *se
 				continue;
 			b = reach - 1;
 		}
-		if (segs[k].level > toplevel)
-			return -EBUSY; /* leaf above the current top over old space */
+		if (segs[k].level > toplevel) {
+			/*
+			 * Dynamic top: a leaf above the current top over old
+			 * IOVA will replace the (grown) slot holding the old
+			 * root; allowed only if nothing is mapped under it.
+			 */
+			if (!NS(subtree_empty)(pt, root, toplevel))
+				return -EBUSY;
+			continue;
+		}
 		r = NS(prep)(pt, root, toplevel, toplevel, a, b, segs[k].level, &need);
 		if (r)
 			return r;

@@ -216,6 +216,32 @@ static void kat_amd_v1(void)
 	CHECK_EQ(phys(pt, 0x1234), 0x7234ull);
 	CHECK_EQ(phys(pt, 0x40000010), 0x8010ull);
 	/* Full 64-bit space: 6 levels; the top uses bits 63:57. */
+	iopt_pt_free(pt);
+	/*
+	 * A 2M page at IOVA 0 on a 1-level (2 MiB reach) table: grow to 2
+	 * levels; the new top's slot 0 (old root, empty) becomes the leaf
+	 * PR|IR = 0x2000000000000001 | 0x400000, NextLevel 0; the old root
+	 * is freed.
+	 */
+	struct test_prov tp;
+	test_prov_init(&tp);
+	pt = mk((struct iopt_pt_cfg){ .format = IOPT_PT_AMD_V1, .ias = 48, .start_levels = 1,
+				       .provider = &tp.p });
+	CHECK_EQ(iopt_pt_map_pages(pt, 0, 0x400000, 2u << 20, 1, IOPT_PROT_READ, &m), 0);
+	root = test_root(pt, &levels);
+	CHECK_EQ(levels, 2);
+	CHECK_EQ(root[0], 0x2000000000400001ull);
+	CHECK_EQ(atomic_load(&tp.live), 1);
+	/* Not empty: refused, nothing changed. */
+	iopt_pt_free(pt);
+	pt = mk((struct iopt_pt_cfg){ .format = IOPT_PT_AMD_V1, .ias = 48, .start_levels = 1 });
+	CHECK_EQ(iopt_pt_map_pages(pt, 0x1000, 0x1000, 4096, 1, IOPT_PROT_READ, &m), 0);
+	CHECK_EQ(iopt_pt_map_pages(pt, 0, 0x400000, 2u << 20, 1, IOPT_PROT_READ, &m), -EBUSY);
+	test_root(pt, &levels);
+	CHECK_EQ(levels, 1);
+	CHECK_EQ(phys(pt, 0x1008), 0x1008ull);
+	iopt_pt_free(pt);
+	pt = mk((struct iopt_pt_cfg){ .format = IOPT_PT_AMD_V1, .ias = 64, .start_levels = 1 });
 	CHECK_EQ(iopt_pt_map_pages(pt, 0xfffffffffffff000ull, 0x9000, 4096, 1, IOPT_PROT_READ, &m), 0);
 	test_root(pt, &levels);
 	CHECK_EQ(levels, 6);
