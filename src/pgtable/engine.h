@@ -122,14 +122,13 @@ static inline uint64_t NS(gen)(const struct iopt_pt *pt)
 static inline bool NS(cache_hit)(const struct iopt_pt *pt, const struct pt_tcache *c, uint64_t va,
 				 uint64_t last)
 {
-	return c->uid == pt->uid && (((va ^ c->base) | (last ^ c->base)) >> c->span) == 0 &&
-	       c->gen == NS(gen)(pt);
+	/* gen starts at uid << 32, so one compare checks object and generation. */
+	return c->gen == NS(gen)(pt) && (((va ^ c->base) | (last ^ c->base)) >> c->span) == 0;
 }
 
 static inline void NS(cache_set)(const struct iopt_pt *pt, struct pt_tcache *c, uint64_t gen,
 				 uint64_t *table, unsigned level, uint64_t va)
 {
-	c->uid = pt->uid;
 	c->gen = gen;
 	c->table = table;
 	c->level = level;
@@ -640,7 +639,7 @@ static pt_noinline int NS(map_slow)(struct iopt_pt *pt, uint64_t iova, uint64_t 
 
 /*
  * Fast path for a run (mimalloc style): the run lands in the table the last
- * call of this thread ended in, validated by uid + span + gen; anything
+ * call of this thread ended in, validated by gen (object and generation) + span; anything
  * else (including every error) goes to the slow path.
  */
 static pt_noinline int NS(map_run)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr,
@@ -1065,11 +1064,16 @@ static int NS(unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_
 		 * take the general path.
 		 */
 		if (pt_likely(e && !pt_is_table(pt, e, c->level) &&
-			      pt_leaf_lg2(pt, e, c->level) == c->shift && !pt->p_written &&
-			      (g->pgsize == pgsize || !g->pgsize) &&
-			      !iopt_gather_is_disjoint(g, iova, pgsize))) {
-			g->pgsize = pgsize;
-			iopt_gather_add_range(g, iova, pgsize);
+			      pt_leaf_lg2(pt, e, c->level) == c->shift && !pt->p_written)) {
+			if (pt_likely(g->pgsize == pgsize && iova == g->end + 1 && iova)) {
+				g->end += pgsize; /* sequential: extend the batch */
+			} else if ((g->pgsize == pgsize || !g->pgsize) &&
+				   !iopt_gather_is_disjoint(g, iova, pgsize)) {
+				g->pgsize = pgsize;
+				iopt_gather_add_range(g, iova, pgsize);
+			} else {
+				return NS(unmap_rest)(pt, iova, pgsize, pgcount, g, unmapped);
+			}
 			pt_store(slot, 0);
 			*unmapped = pgsize;
 			return 0;
@@ -1248,6 +1252,7 @@ static int NS(init)(struct iopt_pt *pt, const struct iopt_pt_cfg *cfg)
 	if (levels < 1 || levels > PT_FMT_MAX_LEVELS || pt->max_levels > PT_FMT_MAX_LEVELS)
 		return -EINVAL;
 	pt->top_bits = (unsigned)__builtin_popcountll(pt->top_mask);
+	atomic_store(&pt->gen, pt->uid << 32);
 	pt->pgsize_bitmap = 0;
 	memset(pt->lvl_of_lg2, -1, sizeof(pt->lvl_of_lg2));
 	for (unsigned l = 0; l < pt->max_levels; l++) {

@@ -63,7 +63,12 @@ struct iopt_pt {
 	uint64_t lvl_sizes[PT_MAX_LEVELS];/* leaf sizes possible per level (format) */
 	int8_t lvl_of_lg2[64];            /* leaf level of a size, -1 = none */
 	uint64_t uid;                     /* never 0, unique per object */
-	_Atomic uint64_t gen;             /* bumped whenever a table is detached */
+	/*
+	 * Bumped whenever a table is detached; starts at uid << 32 so a cache
+	 * stamp also names the object (stale after 2^32 detaches of one
+	 * object at the earliest).
+	 */
+	_Atomic uint64_t gen;
 	unsigned fmt_u;                   /* format private (LPAE stage etc.) */
 
 	/* Provider, copied so the hot path reads one cache line. */
@@ -82,8 +87,7 @@ struct iopt_pt {
 
 /* Per-thread cache of the last table a path ended in (see engine.h). */
 struct pt_tcache {
-	uint64_t uid;
-	uint64_t gen;
+	uint64_t gen;      /* pt->gen when filled: object + generation */
 	uint64_t base;     /* first IOVA the cached table translates */
 	uint64_t *table;
 	unsigned level;
