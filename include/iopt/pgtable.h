@@ -192,7 +192,9 @@ IOPT_API int iopt_pt_map_range(struct iopt_pt *pt, uint64_t iova, uint64_t paddr
  * sync g first). A large or contiguous leaf that straddles either end is
  * refused (-EINVAL, nothing changed) unless the table was created with
  * IOPT_PT_F_SPLIT, in which case it is first split into smaller leaves
- * with the same translation and only the requested part is removed.
+ * with the same translation (runs into single slots, a large slot into a
+ * table of the largest next-level size the format and pgsize_bitmap allow;
+ * -EINVAL if there is none) and only the requested part is removed.
  * Return: 0 and *unmapped = bytes of leaves removed (0 if all holes);
  * -EINVAL (alignment, pgsize, pgcount 0, straddling leaf under REFUSE),
  * -ERANGE, -ENOMEM (split needed a table; mapping unchanged).

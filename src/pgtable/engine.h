@@ -887,8 +887,9 @@ static int NS(split_at)(struct iopt_pt *pt, uint64_t b)
 			uint64_t *first = slot - (((uintptr_t)slot / 8) & (n - 1));
 			uint64_t va = b & ~pt_mask_lg2(run);
 
-			if (!(pt->lvl_sizes[level] & (1ull << s)))
-				return -EINVAL; /* AMD 512 GiB: no natural leaf (§2.4) */
+			/* Pieces must be sizes this table may use (cfg bitmap). */
+			if (!(pt->lvl_sizes[level] & pt->pgsize_bitmap & (1ull << s)))
+				return -EINVAL; /* e.g. AMD 512 GiB: no natural leaf (§2.4) */
 			for (uint64_t k = 0; k < n; k++, va += 1ull << s) {
 				uint64_t ek = pt_load(&first[k]);
 				uint64_t pa = pt_leaf_oa(pt, ek, level) +
@@ -901,7 +902,7 @@ static int NS(split_at)(struct iopt_pt *pt, uint64_t b)
 		}
 		if (!level)
 			return -EINVAL;
-		uint64_t sizes = pt->lvl_sizes[level - 1] & ((1ull << s) - 1);
+		uint64_t sizes = pt->lvl_sizes[level - 1] & pt->pgsize_bitmap & ((1ull << s) - 1);
 
 		if (!sizes)
 			return -EINVAL;
