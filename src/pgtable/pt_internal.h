@@ -120,10 +120,15 @@ static inline void _pt_written(const struct iopt_pt *pt, void *virt, size_t len)
 		pt->p_written(pt->p_ctx, virt, len);
 }
 
-/* Relaxed single-copy-atomic entry access: the IOMMU and readers race us. */
+/*
+ * Single-copy-atomic entry access: the IOMMU and readers race us. Loads
+ * are acquire so a walker that follows a freshly CAS-installed table
+ * pointer sees the table's zeroed contents (pairs with pt_cas_release);
+ * on x86-64 this is a plain mov.
+ */
 static inline uint64_t pt_load(const uint64_t *p)
 {
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 static inline void pt_store(uint64_t *p, uint64_t v)
 {

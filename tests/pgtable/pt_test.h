@@ -22,8 +22,7 @@ struct test_prov {
 	_Atomic long allocs;
 	long fail_at;
 	bool persistent;
-	size_t last_size; /* size of the latest allocation (root size checks) */
-	size_t max_size;
+	_Atomic size_t max_size; /* largest allocation (root size checks) */
 };
 
 static void *test_alloc(void *ctx, size_t size, uint64_t *phys)
@@ -37,9 +36,8 @@ static void *test_alloc(void *ctx, size_t size, uint64_t *phys)
 
 	if (p) {
 		atomic_fetch_add(&t->live, 1);
-		t->last_size = size;
-		if (size > t->max_size)
-			t->max_size = size;
+		if (size > atomic_load(&t->max_size))
+			atomic_store(&t->max_size, size); /* single-threaded users only */
 	}
 	return p;
 }
