@@ -688,7 +688,7 @@ static int NS(map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t p
 		      paddr + pgsize - 1 <= pt->oa_last && pt_prot_attrs(pt, prot, &attrs) == 0)) {
 		uint64_t *slot = &c->table[(iova >> c->shift) & ((1ull << pt_bpl(pt)) - 1)];
 
-		if (pt_likely(!pt_load(slot) && !pt->p_written)) {
+		if (pt_likely(!pt_load_leaf(slot) && !pt->p_written)) {
 			pt_install(pt, slot, c->level, c->shift, paddr, attrs, 1);
 			if (mapped)
 				*mapped = pgsize;
@@ -1057,7 +1057,7 @@ static int NS(unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_
 		      NS(cache_hit)(pt, c, iova, iova) && (pgsize & pt->pgsize_bitmap) && g &&
 		      unmapped)) {
 		uint64_t *slot = &c->table[(iova >> c->shift) & ((1ull << pt_bpl(pt)) - 1)];
-		uint64_t e = pt_load(slot);
+		uint64_t e = pt_load_leaf(slot);
 
 		/*
 		 * No call on this path (a leaf function, no frame): a gather
@@ -1134,7 +1134,7 @@ static int NS(iova_to_phys)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys)
 		if (pt_unlikely(!e))
 			return -ENOENT;
 		if (pt_likely(pt_is_table(pt, e, 1))) {
-			uint64_t e0 = pt_load(&NS(child)(pt, e)[(iova >> pt_granule_lg2(pt)) & m]);
+			uint64_t e0 = pt_load_leaf(&NS(child)(pt, e)[(iova >> pt_granule_lg2(pt)) & m]);
 
 			if (pt_unlikely(!e0))
 				return -ENOENT;

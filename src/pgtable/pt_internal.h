@@ -130,6 +130,11 @@ static inline uint64_t pt_load(const uint64_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
+/* For a leaf entry nothing is reached through: relaxed is enough. */
+static inline uint64_t pt_load_leaf(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
 static inline void pt_store(uint64_t *p, uint64_t v)
 {
 	__atomic_store_n(p, v, __ATOMIC_RELAXED);
