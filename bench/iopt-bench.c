@@ -14,7 +14,8 @@
 #include "bench.h"
 
 static const struct bench_case *const tables[] = {
-	bench_iova_cases,
+	/* TEMP(pgtable branch): bench_iova_cases, */
+	bench_pgtable_cases,
 };
 
 static int cmp_double(const void *a, const void *b)

@@ -5,5 +5,7 @@
 
 #include <iopt/common.h>
 #include <iopt/iova.h>
+#include <iopt/gather.h>
+#include <iopt/pgtable.h>
 
 #endif /* IOPT_IOPT_H */

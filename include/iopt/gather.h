@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iopt IOTLB gather: batches the IOVA ranges and the table pages that one
+ * or more unmap operations produced, so the owner flushes the IOTLB once
+ * and only then releases the pages (hw-facts §6.3, Linux
+ * struct iommu_iotlb_gather).
+ *
+ * Contract:
+ *   - [start, end] is inclusive. An empty gather has start = UINT64_MAX,
+ *     end = 0 (so "end != 0" means non-empty).
+ *   - pgsize is the flush stride: the page size of the leaves removed.
+ *   - freelist holds table pages detached from a page table. They may still
+ *     be walked by the IOMMU (paging-structure caches) until the flush and by
+ *     iopt_pt_iova_to_phys readers until an RCU grace period has passed, so
+ *     they are released only by iopt_gather_sync(): owner flush first, then
+ *     an urcu-memb grace period, then each page's release callback.
+ *   - queued: the owner will flush everything later (flush queue); the
+ *     owner's sync callback may then skip range work. It does not change
+ *     what iopt_gather_sync() releases.
+ *
+ * Barriers: the page-table code publishes every entry clear before it adds
+ * the range (plain stores ordered by the sync callback's own barrier, which
+ * the owner's IOTLB flush must issue anyway). iopt_gather_sync() issues a
+ * full grace period (urcu_memb_synchronize_rcu, which implies smp_mb) before
+ * releasing any page.
+ *
+ * Synchronization: a gather belongs to one thread at a time; nothing here
+ * is thread-safe. Init/sync are the pair: every gather that got pages must
+ * be synced (a gather dropped with pages on its freelist leaks them).
+ */
+#ifndef IOPT_GATHER_H
+#define IOPT_GATHER_H
+
+#include <iopt/common.h>
+
+IOPT_BEGIN_DECLS
+
+struct iopt_gather;
+
+/*
+ * A freed table page waiting for the flush. The page-table code owns the
+ * node (it is not stored inside the page, which RCU readers may still
+ * read); release() gives the page back to its provider and the node away.
+ */
+struct iopt_gather_freed {
+	struct iopt_gather_freed *next;
+	void (*release)(struct iopt_gather_freed *node);
+};
+
+/*
+ * The owner's IOTLB flush for [g->start, g->end] with stride g->pgsize.
+ * Called by iopt_gather_sync() on a non-empty gather or one with pages.
+ */
+typedef void (*iopt_gather_flush_fn)(struct iopt_gather *g, void *ctx);
+
+struct iopt_gather {
+	uint64_t start;                      /* first byte, UINT64_MAX if empty */
+	uint64_t end;                        /* last byte (inclusive), 0 if empty */
+	uint64_t pgsize;                     /* flush stride, 0 = not set yet */
+	struct iopt_gather_freed *freelist;  /* pages to release after flush */
+	size_t nr_freed;                     /* length of freelist */
+	bool queued;                         /* a flush-all will come later */
+	iopt_gather_flush_fn flush;          /* may be NULL: nothing to flush */
+	void *flush_ctx;
+};
+
+/*
+ * iopt_gather_init - empty gather with the owner's flush callback.
+ * Context: any. The gather must not hold pages (use sync, not init, to
+ * recycle one that might).
+ */
+IOPT_API void iopt_gather_init(struct iopt_gather *g, bool queued, iopt_gather_flush_fn flush,
+			       void *flush_ctx);
+
+/*
+ * iopt_gather_sync - flush, release the freelist, re-initialise.
+ * Runs the owner flush callback (if the gather is non-empty or has pages),
+ * then, if pages are pending, waits for an urcu-memb grace period and calls
+ * each page's release. Keeps queued/flush/flush_ctx.
+ * Context: must not be called inside an RCU read-side critical section
+ * (it may call urcu_memb_synchronize_rcu). May sleep.
+ */
+IOPT_API void iopt_gather_sync(struct iopt_gather *g);
+
+/* Does [iova, iova + size - 1] neither overlap nor touch the pending range? */
+static inline bool iopt_gather_is_disjoint(const struct iopt_gather *g, uint64_t iova,
+					   uint64_t size)
+{
+	uint64_t last = iova + size - 1;
+
+	return g->end != 0 && (last + 1 < g->start || iova > g->end + 1);
+}
+
+/* Widen the pending range to cover [iova, iova + size - 1]; never syncs. */
+static inline void iopt_gather_add_range(struct iopt_gather *g, uint64_t iova, uint64_t size)
+{
+	uint64_t last = iova + size - 1;
+
+	if (iova < g->start)
+		g->start = iova;
+	if (last > g->end)
+		g->end = last;
+}
+
+/*
+ * iopt_gather_add_page - add a range removed with leaves of size pgsize.
+ * If the gather already has another stride, or the range is disjoint from
+ * the pending one, the pending batch is synced first (hw-facts §6.3), so one
+ * flush never covers a gap it would have to over-invalidate.
+ * Context: as iopt_gather_sync when a sync can happen.
+ */
+static inline void iopt_gather_add_page(struct iopt_gather *g, uint64_t iova, uint64_t size,
+					uint64_t pgsize)
+{
+	if ((g->pgsize && g->pgsize != pgsize) || iopt_gather_is_disjoint(g, iova, size))
+		iopt_gather_sync(g);
+	g->pgsize = pgsize;
+	iopt_gather_add_range(g, iova, size);
+}
+
+/* Queue a detached table page; released by the next iopt_gather_sync(). */
+static inline void iopt_gather_add_freed(struct iopt_gather *g, struct iopt_gather_freed *node)
+{
+	node->next = g->freelist;
+	g->freelist = node;
+	g->nr_freed++;
+}
+
+IOPT_END_DECLS
+
+#endif /* IOPT_GATHER_H */

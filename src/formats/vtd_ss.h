@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Intel VT-d second-stage paging (hw-facts §1; VT-d spec §3.7, §9.8).
+ *
+ * One 4 KiB table of 512 entries per level, 3/4/5 levels for 39/48/57-bit
+ * input (AW = levels - 2, §1.1). There is no present bit: an entry is
+ * present when R or W is set (§1.2), so a mapping with neither is refused.
+ * Tables are written R|W (permissions AND along the walk); leaves carry
+ * the real R/W, PS above level 0 (2 MiB, 1 GiB), SNP for IOPT_PROT_CACHE.
+ * A (bit 8) and D (bit 9) are set by hardware only when the PASID entry has
+ * SSADE (§1.3); clearing D is an atomic and-not, then an IOTLB flush of the
+ * range (the engine adds it to the gather).
+ */
+#ifndef IOPT_FMT_VTD_SS_H
+#define IOPT_FMT_VTD_SS_H
+
+#include "pgtable/pt_internal.h"
+
+enum {
+	VTDSS_GRANULE_LG2 = 12,
+	VTDSS_BPL = 9,
+	PT_FMT_MAX_LEVELS = 5,
+};
+
+enum {
+	VTDSS_R = 1ull << 0,
+	VTDSS_W = 1ull << 1,
+	VTDSS_PS = 1ull << 7,
+	VTDSS_A = 1ull << 8,
+	VTDSS_D = 1ull << 9,
+	VTDSS_SNP = 1ull << 11,
+};
+#define VTDSS_ADDR 0x000ffffffffff000ull /* bits 51:12 */
+
+static inline unsigned vtdsspt_granule_lg2(const struct iopt_pt *pt)
+{
+	(void)pt;
+	return VTDSS_GRANULE_LG2;
+}
+#define pt_granule_lg2 vtdsspt_granule_lg2
+
+static inline unsigned vtdsspt_bpl(const struct iopt_pt *pt)
+{
+	(void)pt;
+	return VTDSS_BPL;
+}
+#define pt_bpl vtdsspt_bpl
+
+static inline bool vtdsspt_is_table(const struct iopt_pt *pt, uint64_t e, unsigned level)
+{
+	(void)pt;
+	return level && !(e & VTDSS_PS);
+}
+#define pt_is_table vtdsspt_is_table
+
+static inline uint64_t vtdsspt_table_pa(const struct iopt_pt *pt, uint64_t e)
+{
+	(void)pt;
+	return e & VTDSS_ADDR;
+}
+#define pt_table_pa vtdsspt_table_pa
+
+static inline uint64_t vtdsspt_make_table(const struct iopt_pt *pt, uint64_t pa, unsigned level)
+{
+	(void)pt;
+	(void)level;
+	return pa | VTDSS_R | VTDSS_W;
+}
+#define pt_make_table vtdsspt_make_table
+
+static inline unsigned vtdsspt_leaf_lg2(const struct iopt_pt *pt, uint64_t e, unsigned level)
+{
+	(void)pt;
+	(void)e;
+	return VTDSS_GRANULE_LG2 + VTDSS_BPL * level;
+}
+#define pt_leaf_lg2 vtdsspt_leaf_lg2
+#define pt_oa_lg2   vtdsspt_leaf_lg2
+
+/* Address bits below a large page are reserved (§1.2): mask them. */
+static inline uint64_t vtdsspt_leaf_oa(const struct iopt_pt *pt, uint64_t e, unsigned level)
+{
+	(void)pt;
+	return e & VTDSS_ADDR & ~pt_mask_lg2(VTDSS_GRANULE_LG2 + VTDSS_BPL * level);
+}
+#define pt_leaf_oa vtdsspt_leaf_oa
+
+static inline void vtdsspt_install(const struct iopt_pt *pt, uint64_t *slots, unsigned level,
+				   unsigned lg2, uint64_t oa, uint64_t attrs, uint64_t npages)
+{
+	uint64_t v = oa | attrs | (level ? VTDSS_PS : 0);
+
+	(void)pt;
+	pt_slots_fill(slots, npages, v, 1ull << lg2);
+}
+#define pt_install vtdsspt_install
+
+static inline uint64_t vtdsspt_leaf_attrs(const struct iopt_pt *pt, uint64_t e, unsigned level)
+{
+	(void)pt;
+	(void)level;
+	return e & ~(VTDSS_ADDR | VTDSS_PS);
+}
+#define pt_leaf_attrs vtdsspt_leaf_attrs
+
+static inline int vtdsspt_prot_attrs(const struct iopt_pt *pt, unsigned prot, uint64_t *attrs)
+{
+	uint64_t a = 0;
+
+	(void)pt;
+	if (prot & IOPT_PROT_READ)
+		a |= VTDSS_R;
+	if (prot & IOPT_PROT_WRITE)
+		a |= VTDSS_W;
+	if (!a)
+		return -EINVAL; /* no present bit: R=W=0 would be empty */
+	if (prot & IOPT_PROT_CACHE)
+		a |= VTDSS_SNP;
+	*attrs = a;
+	return 0;
+}
+#define pt_prot_attrs vtdsspt_prot_attrs
+
+static inline uint64_t vtdsspt_fmt_sizes(const struct iopt_pt *pt, unsigned level)
+{
+	unsigned lg2 = VTDSS_GRANULE_LG2 + VTDSS_BPL * level;
+
+	if (level > 2 || lg2 > pt->oas)
+		return 0;
+	return 1ull << lg2;
+}
+#define pt_fmt_sizes vtdsspt_fmt_sizes
+
+static inline bool vtdsspt_is_dirty(const struct iopt_pt *pt, uint64_t e)
+{
+	(void)pt;
+	return e & VTDSS_D;
+}
+#define pt_is_dirty vtdsspt_is_dirty
+
+static inline void vtdsspt_clean(const struct iopt_pt *pt, uint64_t *slot)
+{
+	(void)pt;
+	__atomic_fetch_and(slot, ~(uint64_t)VTDSS_D, __ATOMIC_RELAXED);
+}
+#define pt_clean vtdsspt_clean
+
+static inline int vtdsspt_fmt_init(struct iopt_pt *pt, const struct iopt_pt_cfg *cfg,
+				   unsigned *levels)
+{
+	unsigned ias = cfg->ias;
+
+	pt->granule_lg2 = VTDSS_GRANULE_LG2;
+	pt->bpl = VTDSS_BPL;
+	pt->oas = cfg->oas ? cfg->oas : 52;
+	if (pt->oas > 52 || pt->oas < 12 || ias <= 30 || ias > 57)
+		return -EINVAL;
+	if ((cfg->granule_lg2 && cfg->granule_lg2 != 12) || (cfg->flags & IOPT_PT_F_SIGN_EXTEND))
+		return -EINVAL;
+	/* generic_pt's rule (§1.1): above 48 bits 5 levels, above 39 4, else 3. */
+	*levels = ias > 48 ? 5 : ias > 39 ? 4 : 3;
+	pt->max_levels = *levels;
+	pt->root_size = 4096;
+	pt->oa_last = pt_mask_lg2(pt->oas);
+	pt->top_mask = pt_mask_lg2(ias - 12 - 9 * (*levels - 1));
+	pt->va_last = pt_mask_lg2(ias);
+	return 0;
+}
+#define pt_fmt_init vtdsspt_fmt_init
+
+#endif /* IOPT_FMT_VTD_SS_H */

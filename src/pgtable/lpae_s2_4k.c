@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: MIT */
+/* The page-table engine instantiated for ARM LPAE stage 2, 4k granule. */
+#define LPAE_STAGE 2
+#define LPAE_GRANULE 12
+#include "formats/lpae.h"
+#define NS(x) _iopt_pt_lpae_s2_4k_##x
+#include "pgtable/engine.h"

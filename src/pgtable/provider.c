@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Default table provider: a process-wide pool of pre-zeroed, size-aligned
+ * host pages, one free stack per power-of-two size (4 KiB .. 1 MiB), with a
+ * small per-thread magazine in front of the 4 KiB stack. Pages are zeroed
+ * when they come back (free), so alloc is a pop and one store; chunks are
+ * carved 1 MiB at a time and never returned to the OS. A free page on a
+ * shared stack links it through its first word (nobody's table then).
+ */
+#include <stdlib.h>
+
+#include "pgtable/pt_internal.h"
+
+#define POOL_MIN_LG2 12
+#define POOL_MAX_LG2 20
+#define POOL_CHUNK   (1u << 20)
+
+struct pool_class {
+	pthread_mutex_t lock;
+	void *head;
+};
+
+static struct pool_class pool[POOL_MAX_LG2 - POOL_MIN_LG2 + 1] = {
+	[0 ... POOL_MAX_LG2 - POOL_MIN_LG2] = { PTHREAD_MUTEX_INITIALIZER, NULL },
+};
+static _Atomic long pool_live;
+
+static int pool_class_of(size_t size)
+{
+	unsigned lg2 = POOL_MIN_LG2;
+
+	while (((size_t)1 << lg2) < size)
+		lg2++;
+	return lg2 > POOL_MAX_LG2 ? -1 : (int)(lg2 - POOL_MIN_LG2);
+}
+
+/* Slow path: carve a fresh zeroed chunk onto the class's stack. */
+static pt_noinline bool pool_refill(struct pool_class *c, size_t sz)
+{
+	char *chunk = aligned_alloc(sz, POOL_CHUNK);
+
+	if (!chunk)
+		return false;
+	memset(chunk, 0, POOL_CHUNK);
+	for (size_t off = POOL_CHUNK; off > 0; off -= sz) {
+		*(void **)(chunk + off - sz) = c->head;
+		c->head = chunk + off - sz;
+	}
+	return true;
+}
+
+/* Pop from a class stack; the caller holds its lock. */
+static void *pool_pop(struct pool_class *c, size_t sz)
+{
+	void *p = c->head;
+
+	if (!p) {
+		if (!pool_refill(c, sz))
+			return NULL;
+		p = c->head;
+	}
+	c->head = *(void **)p;
+	*(void **)p = NULL;
+	return p;
+}
+
+/*
+ * Per-thread magazine of 4 KiB pages (the common table size), so a mapper
+ * takes the shared lock once per POOL_MAG / 2 tables, not once per table.
+ * Pages parked here are counted as free; a thread's magazine is not given
+ * back when it exits (bounded: POOL_MAG pages per thread).
+ */
+#define POOL_MAG 16
+static PT_TLS struct {
+	unsigned n;
+	void *p[POOL_MAG];
+} mag;
+
+static void *pool_alloc(void *ctx, size_t size, uint64_t *phys)
+{
+	int k = pool_class_of(size);
+	void *p = NULL;
+
+	(void)ctx;
+	if (k < 0)
+		return NULL;
+	size_t sz = (size_t)1 << (k + POOL_MIN_LG2);
+
+	if (k == 0 && pt_likely(mag.n)) {
+		p = mag.p[--mag.n];
+	} else {
+		struct pool_class *c = &pool[k];
+
+		pthread_mutex_lock(&c->lock);
+		p = pool_pop(c, sz);
+		/* Refill this thread's magazine while holding the lock. */
+		while (p && k == 0 && mag.n < POOL_MAG / 2) {
+			void *q = pool_pop(c, sz);
+
+			if (!q)
+				break;
+			mag.p[mag.n++] = q;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (!p)
+			return NULL;
+	}
+	atomic_fetch_add_explicit(&pool_live, 1, memory_order_relaxed);
+	*phys = (uint64_t)(uintptr_t)p;
+	return p;
+}
+
+static void pool_free(void *ctx, void *virt, size_t size)
+{
+	int k = pool_class_of(size);
+
+	(void)ctx;
+	if (k < 0 || !virt)
+		return;
+	struct pool_class *c = &pool[k];
+
+	memset(virt, 0, (size_t)1 << (k + POOL_MIN_LG2));
+	atomic_fetch_sub_explicit(&pool_live, 1, memory_order_relaxed);
+	if (k == 0 && mag.n < POOL_MAG) {
+		mag.p[mag.n++] = virt;
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	*(void **)virt = c->head;
+	c->head = virt;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static const struct iopt_pt_provider default_provider = {
+	.alloc = pool_alloc,
+	.free = pool_free,
+};
+
+const struct iopt_pt_provider *iopt_pt_default_provider(void)
+{
+	return &default_provider;
+}
+
+long iopt_pt_default_provider_live(void)
+{
+	return atomic_load_explicit(&pool_live, memory_order_relaxed);
+}

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal definitions shared by the page-table engine (engine.h, compiled
+ * once per format), the per-format headers (src/formats/<fmt>.h) and the
+ * dispatch/provider code (api.c, provider.c).
+ *
+ * Levels count from 0 at the leaf (Linux generic_pt convention); the top
+ * table is level levels-1. Entries are 64-bit; an all-zero entry is empty in
+ * every format (the engine never writes a non-zero non-present entry).
+ */
+#ifndef IOPT_PT_INTERNAL_H
+#define IOPT_PT_INTERNAL_H
+
+#include <iopt/pgtable.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#define pt_likely(x)   __builtin_expect(!!(x), 1)
+#define pt_unlikely(x) __builtin_expect(!!(x), 0)
+#define pt_noinline    __attribute__((noinline))
+
+#define PT_MAX_LEVELS 6
+
+struct iopt_pt;
+
+/* One function pointer per API call: the only indirect call on a path. */
+struct pt_ops {
+	int (*init)(struct iopt_pt *pt, const struct iopt_pt_cfg *cfg);
+	int (*map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t pgsize,
+		   uint64_t pgcount, unsigned prot, uint64_t *mapped);
+	int (*map_range)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t size,
+			 unsigned prot, uint64_t *mapped);
+	int (*unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_t pgcount,
+		     struct iopt_gather *g, uint64_t *unmapped);
+	int (*iova_to_phys)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys);
+	int (*dirty)(struct iopt_pt *pt, uint64_t iova, uint64_t size, unsigned flags,
+		     iopt_dirty_fn fn, void *ctx, struct iopt_gather *g);
+	void (*teardown)(struct iopt_pt *pt);
+};
+
+struct iopt_pt {
+	const struct pt_ops *ops;
+	/*
+	 * Root physical address | level count, published together so a
+	 * lock-free reader never pairs a new root with an old count (AMD v1
+	 * grows the top while others map; the root is at least 4 KiB aligned).
+	 */
+	_Atomic uint64_t top;
+	unsigned granule_lg2;  /* log2 bytes mapped by a level-0 entry */
+	unsigned bpl;          /* index bits of a non-top table */
+	unsigned max_levels;   /* levels the ias needs (AMD may start lower) */
+	uint64_t top_mask;     /* index mask of the top table */
+	unsigned top_bits;     /* popcount(top_mask) */
+	size_t root_size;      /* bytes of the top table (S2 concatenation) */
+	unsigned ias, oas, flags;
+	bool sign_extend;
+	bool dirty_tracking;
+	uint64_t va_last;      /* last valid IOVA (lower half when sign-extended) */
+	uint64_t oa_last;      /* last valid output address */
+	uint64_t pgsize_bitmap;           /* effective map_pages sizes */
+	uint64_t lvl_sizes[PT_MAX_LEVELS];/* leaf sizes possible per level (format) */
+	int8_t lvl_of_lg2[64];            /* leaf level of a size, -1 = none */
+	uint64_t uid;                     /* never 0, unique per object */
+	/*
+	 * Bumped whenever a table is detached; starts at uid << 32 so a cache
+	 * stamp also names the object (stale after 2^32 detaches of one
+	 * object at the earliest).
+	 */
+	_Atomic uint64_t gen;
+	unsigned fmt_u;                   /* format private (LPAE stage etc.) */
+
+	/* Provider, copied so the hot path reads one cache line. */
+	void *(*p_alloc)(void *ctx, size_t size, uint64_t *phys);
+	void (*p_free)(void *ctx, void *virt, size_t size);
+	void *(*p_p2v)(void *ctx, uint64_t phys);
+	void (*p_written)(void *ctx, void *virt, size_t len);
+	void *p_ctx;
+
+	pthread_mutex_t grow_lock;
+	iopt_pt_change_top_fn change_top;
+	void *change_top_ctx;
+	iopt_gather_flush_fn flush;
+	void *flush_ctx;
+};
+
+/* Per-thread cache of the last table a path ended in (see engine.h). */
+struct pt_tcache {
+	uint64_t gen;      /* pt->gen when filled: object + generation */
+	uint64_t base;     /* first IOVA the cached table translates */
+	uint64_t *table;
+	unsigned level;
+	unsigned span;     /* log2 bytes the table translates */
+	unsigned shift;    /* log2 bytes one of its entries translates */
+};
+
+#define PT_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* Format instantiations (src/pgtable/<fmt>.c). */
+extern const struct pt_ops _iopt_pt_vtdss_ops;
+extern const struct pt_ops _iopt_pt_x86_64_ops;
+extern const struct pt_ops _iopt_pt_amdv1_ops;
+extern const struct pt_ops _iopt_pt_lpae_s1_4k_ops, _iopt_pt_lpae_s1_16k_ops, _iopt_pt_lpae_s1_64k_ops;
+extern const struct pt_ops _iopt_pt_lpae_s2_4k_ops, _iopt_pt_lpae_s2_16k_ops, _iopt_pt_lpae_s2_64k_ops;
+
+/* api.c */
+uint64_t _iopt_pt_new_uid(void);
+
+static inline void *_pt_p2v(const struct iopt_pt *pt, uint64_t pa)
+{
+	if (pt_likely(!pt->p_p2v))
+		return (void *)(uintptr_t)pa;
+	return pt->p_p2v(pt->p_ctx, pa);
+}
+
+static inline void _pt_written(const struct iopt_pt *pt, void *virt, size_t len)
+{
+	if (pt_unlikely(pt->p_written != NULL))
+		pt->p_written(pt->p_ctx, virt, len);
+}
+
+/*
+ * Single-copy-atomic entry access: the IOMMU and readers race us. Loads
+ * are acquire so a walker that follows a freshly CAS-installed table
+ * pointer sees the table's zeroed contents (pairs with pt_cas_release);
+ * on x86-64 this is a plain mov.
+ */
+static inline uint64_t pt_load(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+/* For a leaf entry nothing is reached through: relaxed is enough. */
+static inline uint64_t pt_load_leaf(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+static inline void pt_store(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+/* Publishing a table pointer: release, so its zeroed contents are seen first. */
+static inline bool pt_cas_release(uint64_t *p, uint64_t *old, uint64_t v)
+{
+	return __atomic_compare_exchange_n(p, old, v, false, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Bulk slot helpers for the runs of leaves written by one call. They use
+ * plain (vectorisable) aligned 8-byte accesses instead of the relaxed
+ * atomics: every aligned 64-bit element access is single-copy atomic on
+ * the hosts we build for (x86-64, arm64), and the slots belong to this
+ * call's range (disjoint-range contract). 16-byte vectors are baseline
+ * SSE2/NEON. Measured: map_256x4k went from ~220 to well under 100 ns.
+ */
+typedef uint64_t pt_v2 __attribute__((vector_size(16), aligned(8), may_alias));
+
+static inline uint64_t pt_slots_or(const uint64_t *p, uint64_t n)
+{
+	if (n == 1)
+		return pt_load(p);
+	pt_v2 a = { 0, 0 }, b = a, c = a, d = a;
+	uint64_t i = 0, r;
+
+	/* Four accumulators: no loop-carried dependency on one register. */
+	for (; i + 8 <= n; i += 8) {
+		a |= *(const pt_v2 *)&p[i];
+		b |= *(const pt_v2 *)&p[i + 2];
+		c |= *(const pt_v2 *)&p[i + 4];
+		d |= *(const pt_v2 *)&p[i + 6];
+	}
+	a |= b | c | d;
+	r = a[0] | a[1];
+	for (; i < n; i++)
+		r |= p[i];
+	return r;
+}
+
+/* p[i] = v + i * step for i < n. */
+static inline void pt_slots_fill(uint64_t *p, uint64_t n, uint64_t v, uint64_t step)
+{
+	if (n == 1) {
+		pt_store(p, v);
+		return;
+	}
+	pt_v2 d2 = { 2 * step, 2 * step }, x0 = { v, v + step };
+	pt_v2 x1 = x0 + d2, x2 = x1 + d2, x3 = x2 + d2, d8 = d2 * 4;
+	uint64_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		*(pt_v2 *)&p[i] = x0;
+		*(pt_v2 *)&p[i + 2] = x1;
+		*(pt_v2 *)&p[i + 4] = x2;
+		*(pt_v2 *)&p[i + 6] = x3;
+		x0 += d8;
+		x1 += d8;
+		x2 += d8;
+		x3 += d8;
+	}
+	for (; i < n; i++)
+		p[i] = v + i * step;
+}
+
+/* Zero n slots, return how many were non-zero ((x | -x) >> 63 is SSE2-friendly). */
+static inline uint64_t pt_slots_clear(uint64_t *p, uint64_t n)
+{
+	if (n == 1) {
+		uint64_t c = pt_load(p) != 0;
+
+		pt_store(p, 0);
+		return c;
+	}
+	pt_v2 a = { 0, 0 }, b = a, c = a, d = a, z = a;
+	uint64_t i = 0, r;
+
+	for (; i + 8 <= n; i += 8) {
+		pt_v2 x0 = *(pt_v2 *)&p[i], x1 = *(pt_v2 *)&p[i + 2];
+		pt_v2 x2 = *(pt_v2 *)&p[i + 4], x3 = *(pt_v2 *)&p[i + 6];
+
+		a += (x0 | (z - x0)) >> 63;
+		b += (x1 | (z - x1)) >> 63;
+		c += (x2 | (z - x2)) >> 63;
+		d += (x3 | (z - x3)) >> 63;
+		*(pt_v2 *)&p[i] = z;
+		*(pt_v2 *)&p[i + 2] = z;
+		*(pt_v2 *)&p[i + 4] = z;
+		*(pt_v2 *)&p[i + 6] = z;
+	}
+	a += b + c + d;
+	r = a[0] + a[1];
+	for (; i < n; i++) {
+		r += p[i] != 0;
+		p[i] = 0;
+	}
+	return r;
+}
+
+static inline uint64_t pt_mask_lg2(unsigned lg2)
+{
+	return lg2 >= 64 ? ~0ull : (1ull << lg2) - 1;
+}
+
+#endif /* IOPT_PT_INTERNAL_H */
