@@ -14,7 +14,7 @@
 #include "bench.h"
 
 static const struct bench_case *const tables[] = {
-	/* TEMP(pgtable branch): bench_iova_cases, */
+	bench_iova_cases,
 	bench_pgtable_cases,
 };
 

@@ -153,6 +153,36 @@ static inline bool pt_cas_release(uint64_t *p, uint64_t *old, uint64_t v)
  * call's range (disjoint-range contract). 16-byte vectors are baseline
  * SSE2/NEON. Measured: map_256x4k went from ~220 to well under 100 ns.
  */
+#if defined(__SANITIZE_THREAD__)
+/*
+ * TSan cannot see that the vector accesses below are per-element atomic:
+ * under it, the same helpers are loops of relaxed atomics, so the checker
+ * judges the real access pattern instead of reporting the vector stores.
+ */
+static inline uint64_t pt_slots_or(const uint64_t *p, uint64_t n)
+{
+	uint64_t r = n == 1 ? pt_load(p) : 0;
+	for (uint64_t i = n == 1; i < n; i++)
+		r |= pt_load_leaf(&p[i]);
+	return r;
+}
+
+static inline void pt_slots_fill(uint64_t *p, uint64_t n, uint64_t v, uint64_t step)
+{
+	for (uint64_t i = 0; i < n; i++)
+		pt_store(&p[i], v + i * step);
+}
+
+static inline uint64_t pt_slots_clear(uint64_t *p, uint64_t n)
+{
+	uint64_t r = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		r += pt_load_leaf(&p[i]) != 0;
+		pt_store(&p[i], 0);
+	}
+	return r;
+}
+#else
 typedef uint64_t pt_v2 __attribute__((vector_size(16), aligned(8), may_alias));
 
 static inline uint64_t pt_slots_or(const uint64_t *p, uint64_t n)
@@ -234,6 +264,7 @@ static inline uint64_t pt_slots_clear(uint64_t *p, uint64_t n)
 	}
 	return r;
 }
+#endif /* __SANITIZE_THREAD__ */
 
 static inline uint64_t pt_mask_lg2(unsigned lg2)
 {
