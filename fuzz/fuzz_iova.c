@@ -3,7 +3,7 @@
  * fuzz_iova: a byte stream drives alloc/free/reserve/find/cache calls on a
  * small IOVA domain, and every answer is checked against a reference model
  * (one byte per pfn). Differential, not just "no crash": a wrong placement,
- * a missed double free, an overlap or a leak aborts.
+ * a missed double free, an overlap, an accounting drift or a leak aborts.
  *
  * Builds as a libFuzzer target (clang -fsanitize=fuzzer), an AFL++ target
  * (afl-clang-fast with the libFuzzer driver), and as a corpus replayer for
@@ -207,6 +207,20 @@ static void op_find(struct iopt_iova_domain *d, struct model *m, struct in *in)
 	}
 }
 
+/* Tree nodes = live ranges + ranges held in caches + merged reserved runs. */
+static void check_accounting(struct iopt_iova_domain *d, const struct model *m)
+{
+	struct iopt_iova_stats st;
+	uint64_t runs = 0;
+	for (uint64_t i = m->start; i <= m->end; i++)
+		runs += m->state[i] == RSV && (i == m->start || m->state[i - 1] != RSV);
+	iopt_iova_stats(d, &st);
+	if (st.reserved_nodes != runs || st.tree_nodes != m->nlive + st.cache_pfns + runs)
+		FAIL("accounting: %llu nodes (%llu reserved, %llu cached), model %u live + %llu runs",
+		     (unsigned long long)st.tree_nodes, (unsigned long long)st.reserved_nodes,
+		     (unsigned long long)st.cache_pfns, m->nlive, (unsigned long long)runs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Ops checked against the model so far: lets a driver assert it tested something. */
@@ -256,6 +270,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (iopt_iova_check(d))
 			FAIL("tree invariants broken");
+		check_accounting(d, &m);
 		fuzz_iova_ops++;
 	}
 

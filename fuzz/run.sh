@@ -21,12 +21,13 @@ out=build-fuzz
 mkdir -p "$out"
 srcs=(src/*/*.c)
 flags=(-g -O1 -Iinclude -Isrc -pthread)
+read -r -a urcu <<<"$(pkg-config --cflags --libs liburcu)"
 
 if [ "$jobs" -gt 1 ] && command -v afl-fuzz >/dev/null && command -v afl-clang-fast >/dev/null; then
 	bin="$out/$h-afl"
 	# libAFLDriver gives the libFuzzer entry point AFL++'s persistent loop.
 	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 afl-clang-fast "${flags[@]}" \
-		-fsanitize=fuzzer "fuzz/$h.c" "${srcs[@]}" -o "$bin"
+		-fsanitize=fuzzer "fuzz/$h.c" "${srcs[@]}" "${urcu[@]}" -o "$bin"
 	sync="$out/$h-sync"
 	export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 	pids=()
@@ -47,7 +48,7 @@ if [ "$jobs" -gt 1 ] && command -v afl-fuzz >/dev/null && command -v afl-clang-f
 else
 	bin="$out/$h"
 	clang "${flags[@]}" -fsanitize=fuzzer,address,undefined \
-		"fuzz/$h.c" "${srcs[@]}" -o "$bin"
+		"fuzz/$h.c" "${srcs[@]}" "${urcu[@]}" -o "$bin"
 	work="$out/$h-corpus"
 	mkdir -p "$work"
 	fork=()
