@@ -43,6 +43,18 @@ static inline int tap_check(int ok, const char *expr, const char *file, int line
 	} while (0)
 #define TEST(name) printf("# %s\n", name)
 
+/* Fixed-seed xorshift64*: reproducible random sequences for every test. */
+static inline uint64_t test_xrand(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
 static inline int tap_done(void)
 {
 	printf("1..%u\n", tap_n);

@@ -671,29 +671,44 @@ static void refill(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsigne
 	pthread_mutex_unlock(&tc->lock);
 }
 
+/*
+ * Fast-path entry: this thread's cache for dom, marked busy, for a cached
+ * size; NULL sends the caller to its slow path (no cache yet, another
+ * domain, a size the cache does not hold, or a flush in progress).
+ */
+static inline struct iova_tcache *fast_enter(struct iopt_iova_domain *dom, uint64_t size)
+{
+	struct iova_tcache *tc = t_last;
+	if (iopt_unlikely(size - 1 >= IOPT_IOVA_CACHE_MAX_SIZE || !tc ||
+			  atomic_load_explicit(&tc->dom, memory_order_relaxed) != dom))
+		return NULL;
+	tc_enter(tc);
+	if (iopt_unlikely(tc_stolen(tc))) {
+		tc_exit(tc);
+		return NULL;
+	}
+	return tc;
+}
+
 int iopt_iova_alloc(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit_pfn, unsigned int flags,
 		    uint64_t *pfn_out)
 {
-	struct iova_tcache *tc = t_last;
+	struct iova_tcache *tc = iopt_likely(!(flags & ~ALL_FLAGS)) ? fast_enter(dom, size) : NULL;
 	/* Fast path: pop from this thread's loaded magazine. */
-	if (iopt_likely(size - 1 < IOPT_IOVA_CACHE_MAX_SIZE && tc && !(flags & ~ALL_FLAGS) &&
-			atomic_load_explicit(&tc->dom, memory_order_relaxed) == dom)) {
+	if (iopt_likely(tc)) {
 		unsigned c = size_class(size);
-		tc_enter(tc);
-		if (iopt_likely(!tc_stolen(tc))) {
-			struct iova_mag *m = tc->loaded[c];
-			uint64_t n = mag_n(m);
-			if (iopt_likely(n)) {
-				uint64_t pfn = m->pfns[n - 1];
-				_Atomic uint8_t *b = live_fast(tc, pfn);
-				if (iopt_likely(b && pfn + (1ull << c) - 1 <= limit_pfn)) {
-					mag_set_n(m, n - 1);
-					atomic_store_explicit(b, c + 1, memory_order_relaxed);
-					tc_exit(tc);
-					relaxed_inc(&tc->hits, 1);
-					*pfn_out = pfn;
-					return 0;
-				}
+		struct iova_mag *m = tc->loaded[c];
+		uint64_t n = mag_n(m);
+		if (iopt_likely(n)) {
+			uint64_t pfn = m->pfns[n - 1];
+			_Atomic uint8_t *b = live_fast(tc, pfn);
+			if (iopt_likely(b && pfn + (1ull << c) - 1 <= limit_pfn)) {
+				mag_set_n(m, n - 1);
+				atomic_store_explicit(b, c + 1, memory_order_relaxed);
+				tc_exit(tc);
+				relaxed_inc(&tc->hits, 1);
+				*pfn_out = pfn;
+				return 0;
 			}
 		}
 		tc_exit(tc);
@@ -730,24 +745,19 @@ static iopt_noinline int free_slow(struct iopt_iova_domain *dom, uint64_t pfn, u
 
 int iopt_iova_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
 {
-	struct iova_tcache *tc = t_last;
+	struct iova_tcache *tc = fast_enter(dom, size);
 	/* Fast path: the live byte says "live, this class"; push to the loaded magazine. */
-	if (iopt_likely(size - 1 < IOPT_IOVA_CACHE_MAX_SIZE && tc &&
-			atomic_load_explicit(&tc->dom, memory_order_relaxed) == dom)) {
+	if (iopt_likely(tc)) {
 		unsigned c = size_class(size);
-		tc_enter(tc);
-		if (iopt_likely(!tc_stolen(tc))) {
-			struct iova_mag *m = tc->loaded[c];
-			uint64_t n = mag_n(m);
-			_Atomic uint8_t *b = live_fast(tc, pfn);
-			if (iopt_likely(n < IOVA_MAG_SIZE && b &&
-					atomic_load_explicit(b, memory_order_relaxed) == c + 1)) {
-				atomic_store_explicit(b, 0, memory_order_relaxed);
-				m->pfns[n] = pfn;
-				mag_set_n(m, n + 1);
-				tc_exit(tc);
-				return 0;
-			}
+		struct iova_mag *m = tc->loaded[c];
+		uint64_t n = mag_n(m);
+		_Atomic uint8_t *b = live_fast(tc, pfn);
+		if (iopt_likely(n < IOVA_MAG_SIZE && b && atomic_load_explicit(b, memory_order_relaxed) == c + 1)) {
+			atomic_store_explicit(b, 0, memory_order_relaxed);
+			m->pfns[n] = pfn;
+			mag_set_n(m, n + 1);
+			tc_exit(tc);
+			return 0;
 		}
 		tc_exit(tc);
 	}

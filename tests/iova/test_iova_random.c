@@ -16,16 +16,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern unsigned long fuzz_iova_ops;
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1Dull;
-}
-
 int main(void)
 {
 	static uint8_t buf[16384];
@@ -35,7 +25,7 @@ int main(void)
 	for (unsigned s = 0; s < streams; s++) {
 		uint64_t seed = 0x1234567ull + s * 0x9E3779B97F4A7C15ull;
 		for (size_t i = 0; i < sizeof(buf); i++)
-			buf[i] = (uint8_t)rnd(&seed);
+			buf[i] = (uint8_t)test_xrand(&seed);
 		buf[0] = (uint8_t)s; /* cover every header combination */
 		LLVMFuzzerTestOneInput(buf, sizeof(buf));
 	}

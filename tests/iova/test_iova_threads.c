@@ -21,16 +21,6 @@ static struct iopt_iova_domain *dom;
 static atomic_int overlaps, bad_frees, stop;
 static unsigned iters;
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1Dull;
-}
-
 /* What the allocator really reserves: cached sizes round to a power of two. */
 static uint64_t held(uint64_t size)
 {
@@ -57,8 +47,8 @@ static void *worker(void *arg)
 	unsigned todo = me & 1 ? iters / 3 : iters;
 
 	for (unsigned it = 0; it < todo; it++) {
-		if (n < 256 && (!n || rnd(&seed) % 2)) {
-			uint64_t s = 1 + rnd(&seed) % 40, limit = END / 2 + rnd(&seed) % (END / 2);
+		if (n < 256 && (!n || test_xrand(&seed) % 2)) {
+			uint64_t s = 1 + test_xrand(&seed) % 40, limit = END / 2 + test_xrand(&seed) % (END / 2);
 			if (iopt_iova_alloc(dom, s, limit, IOPT_IOVA_ALIGN, &pfn[n]))
 				continue;
 			if (pfn[n] + held(s) - 1 > limit)
@@ -66,7 +56,7 @@ static void *worker(void *arg)
 			claim(pfn[n], s, (unsigned char)me);
 			size[n++] = s;
 		} else {
-			unsigned k = (unsigned)(rnd(&seed) % n);
+			unsigned k = (unsigned)(test_xrand(&seed) % n);
 			claim(pfn[k], size[k], 0);
 			if (iopt_iova_free(dom, pfn[k], size[k]))
 				atomic_fetch_add(&bad_frees, 1);

@@ -72,15 +72,4 @@ static inline uint64_t *test_root(struct iopt_pt *pt, unsigned *levels)
 	return pt_tbl(pa);
 }
 
-static inline uint64_t test_xrand(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1Dull;
-}
-
 #endif /* IOPT_TESTS_PT_TEST_H */
