@@ -119,17 +119,40 @@ static inline void set_ord(struct leaf *l, unsigned i)
 		   (uint64_t)gap_order1(glo, l->lo[i] - glo) << ORD_SHIFT;
 }
 
-static uint64_t leaf_sum(const struct leaf *l)
+static inline bool is_anchor(const struct iova_tree *t, const struct leaf *l, unsigned i)
 {
-	uint64_t g = l->lo[0] - l->start;
-	unsigned o = e_ord(l, 0);
-	for (unsigned i = 1; i < l->n; i++) {
-		uint64_t gap = l->lo[i] - e_hi(l, i - 1) - 1;
-		unsigned oi = e_ord(l, i);
+	return l->lo[i] == t->end_pfn + 1;
+}
+
+/* Fieldwise max of two summary words. */
+static inline uint64_t smax(uint64_t a, uint64_t b)
+{
+	uint64_t g = (a & GAP_MASK) > (b & GAP_MASK) ? a & GAP_MASK : b & GAP_MASK;
+	uint64_t o = a >> SUM_ORD_SHIFT > b >> SUM_ORD_SHIFT ? a >> SUM_ORD_SHIFT : b >> SUM_ORD_SHIFT;
+	return g | o << SUM_ORD_SHIFT;
+}
+
+/* Entry i's gap as a summary word; 0 for the anchor, whose gap summaries leave out. */
+static inline uint64_t e_part(const struct iova_tree *t, const struct leaf *l, unsigned i)
+{
+	if (iopt_unlikely(is_anchor(t, l, i)))
+		return 0;
+	return (l->lo[i] - e_glo(l, i)) | (uint64_t)e_ord(l, i) << SUM_ORD_SHIFT;
+}
+
+static uint64_t leaf_sum(const struct iova_tree *t, const struct leaf *l)
+{
+	unsigned n = l->n - is_anchor(t, l, l->n - 1);
+	if (!n)
+		return 0;
+	uint64_t g = l->lo[0] - l->start, o = l->hi[0];
+	for (unsigned i = 1; i < n; i++) {
+		uint64_t gap = l->lo[i] - (l->hi[i - 1] & PFN_MASK) - 1;
 		g = gap > g ? gap : g;
-		o = oi > o ? oi : o;
+		/* The order field sits above every pfn bit: compare it masked, in place. */
+		o = (l->hi[i] & ~RESERVED) > (o & ~RESERVED) ? l->hi[i] : o;
 	}
-	return g | (uint64_t)o << SUM_ORD_SHIFT;
+	return g | (uint64_t)((o >> ORD_SHIFT) & 63) << SUM_ORD_SHIFT;
 }
 
 static uint64_t inner_sum(const struct inner *in)
@@ -143,14 +166,9 @@ static uint64_t inner_sum(const struct inner *in)
 	return g | o << SUM_ORD_SHIFT;
 }
 
-static inline uint64_t node_sum(const void *nd, bool is_leaf)
+static inline uint64_t node_sum(const struct iova_tree *t, const void *nd, bool is_leaf)
 {
-	return is_leaf ? leaf_sum(nd) : inner_sum(nd);
-}
-
-static inline bool is_anchor(const struct iova_tree *t, const struct leaf *l, unsigned i)
-{
-	return l->lo[i] == t->end_pfn + 1;
+	return is_leaf ? leaf_sum(t, nd) : inner_sum(nd);
 }
 
 /* Splits and merges are rare next to lookups: plain malloc is fine here. */
@@ -203,10 +221,10 @@ static struct leaf *route(const struct iova_tree *t, uint64_t pfn, struct bpath 
 	void *nd = t->root;
 	for (unsigned d = 0; d + 1 < t->height; d++) {
 		const struct inner *in = nd;
-		unsigned c = 0;
-		/* Keys ascend: counting those <= pfn is a branch-free scan. */
-		for (unsigned k = 1; k < in->n; k++)
-			c += in->key[k] <= pfn;
+		/* From the top: allocation is top-down, so the hot ranges are high. */
+		unsigned c = in->n - 1;
+		while (c && in->key[c] > pfn)
+			c--;
 		p->node[d] = nd;
 		p->idx[d] = c;
 		nd = in->child[c];
@@ -218,9 +236,9 @@ static struct leaf *route(const struct iova_tree *t, uint64_t pfn, struct bpath 
 /* Entries of l that start at or below pfn. */
 static inline unsigned leaf_rank(const struct leaf *l, uint64_t pfn)
 {
-	unsigned r = 0;
-	for (unsigned i = 0; i < l->n; i++)
-		r += l->lo[i] <= pfn;
+	unsigned r = l->n;
+	while (r && l->lo[r - 1] > pfn)
+		r--;
 	return r;
 }
 
@@ -246,11 +264,11 @@ struct search {
 	uint64_t pfn;
 };
 
-/* Highest entry of l whose gap holds the request (s->pfn: where), NONE or GAVE_UP. */
-static int leaf_search(const struct leaf *l, struct search *s)
+/* Highest entry >= from of l whose gap holds the request (s->pfn: where), NONE or GAVE_UP. */
+static int leaf_search(const struct leaf *l, int from, struct search *s)
 {
 	const struct iova_req *q = s->q;
-	for (int i = (int)l->n - 1; i >= 0; i--) {
+	for (int i = (int)l->n - 1; i >= from; i--) {
 		uint64_t glo = e_glo(l, (unsigned)i), lo = l->lo[i];
 		if (lo - glo < q->size || glo > q->limit)
 			continue;
@@ -269,11 +287,20 @@ static int leaf_search(const struct leaf *l, struct search *s)
 	return NONE;
 }
 
-static int search_at(const struct iova_tree *t, void *nd, unsigned d, struct search *s, struct bpath *p)
+/*
+ * The rightmost path leads to the anchor, whose gap is in no summary: its
+ * last child is always tried (SPINE), and when its summary says no, only
+ * for the anchor (ANCHOR_ONLY), so a useless top leaf is not scanned.
+ */
+enum { OFF_SPINE, SPINE, ANCHOR_ONLY };
+
+static int search_at(const struct iova_tree *t, void *nd, unsigned d, int mode, struct search *s,
+		     struct bpath *p)
 {
 	const struct iova_req *q = s->q;
 	if (d + 1 == t->height) {
-		int i = leaf_search(nd, s);
+		const struct leaf *l = nd;
+		int i = leaf_search(l, mode == ANCHOR_ONLY ? (int)l->n - 1 : 0, s);
 		if (i < 0)
 			return i;
 		p->node[d] = nd;
@@ -287,9 +314,15 @@ static int search_at(const struct iova_tree *t, void *nd, unsigned d, struct sea
 		c--;
 	for (; c >= 0; c--) {
 		uint64_t sm = in->sum[c];
-		if ((sm & GAP_MASK) < q->size || (sm >> SUM_ORD_SHIFT) < s->need_ord)
+		bool fits = (sm & GAP_MASK) >= q->size && (sm >> SUM_ORD_SHIFT) >= s->need_ord;
+		int cm = OFF_SPINE;
+		if (mode != OFF_SPINE && c + 1 == (int)in->n)
+			cm = fits ? SPINE : ANCHOR_ONLY;
+		else if (mode == ANCHOR_ONLY)
+			return NONE;
+		else if (!fits)
 			continue;
-		int r = search_at(t, in->child[c], d + 1, s, p);
+		int r = search_at(t, in->child[c], d + 1, cm, s, p);
 		if (r == NONE)
 			continue; /* only the child straddling the limit, or a misfit */
 		if (r == FOUND) {
@@ -307,7 +340,7 @@ static int search_at(const struct iova_tree *t, void *nd, unsigned d, struct sea
 static void fix_sums(struct iova_tree *t, const struct bpath *p)
 {
 	unsigned ld = t->height - 1;
-	uint64_t cur = leaf_sum(p->node[ld]);
+	uint64_t cur = leaf_sum(t, p->node[ld]);
 	for (int d = (int)ld - 1; d >= 0; d--) {
 		struct inner *in = p->node[d];
 		unsigned c = p->idx[d];
@@ -316,6 +349,48 @@ static void fix_sums(struct iova_tree *t, const struct bpath *p)
 		in->sum[c] = cur;
 		cur = inner_sum(in);
 	}
+}
+
+/*
+ * Child p->idx[d] of p->node[d] now has summary nsum: store it and carry
+ * the change up. A parent's summary is a max, so it is recomputed from
+ * the stored old one (its own parent's slot) and rescanned only when a
+ * field that held the maximum shrank.
+ */
+static void propagate(const struct bpath *p, int d, uint64_t nsum)
+{
+	for (; d >= 0; d--) {
+		struct inner *in = p->node[d];
+		unsigned c = p->idx[d];
+		uint64_t old = in->sum[c];
+		if (old == nsum)
+			return;
+		in->sum[c] = nsum;
+		if (!d)
+			return;
+		uint64_t tot = ((const struct inner *)p->node[d - 1])->sum[p->idx[d - 1]];
+		bool shrank = ((nsum & GAP_MASK) < (old & GAP_MASK) && (old & GAP_MASK) == (tot & GAP_MASK)) ||
+			      (nsum >> SUM_ORD_SHIFT < old >> SUM_ORD_SHIFT && old >> SUM_ORD_SHIFT == tot >> SUM_ORD_SHIFT);
+		nsum = shrank ? inner_sum(in) : smax(tot, nsum);
+	}
+}
+
+/*
+ * The path's leaf lost gaps summing to gone and gained gaps summing to
+ * added (summary words): update its summary without a rescan unless a
+ * field shrank from what may have been the leaf's maximum (a free only
+ * merges gaps, so it never rescans).
+ */
+static void leaf_changed(struct iova_tree *t, const struct bpath *p, uint64_t gone, uint64_t added)
+{
+	unsigned ld = t->height - 1;
+	if (!ld)
+		return; /* a root leaf's summary is stored nowhere */
+	const struct leaf *l = p->node[ld];
+	uint64_t tot = ((const struct inner *)p->node[ld - 1])->sum[p->idx[ld - 1]];
+	bool maybe_max = ((added & GAP_MASK) < (gone & GAP_MASK) && (gone & GAP_MASK) >= (tot & GAP_MASK)) ||
+			 (added >> SUM_ORD_SHIFT < gone >> SUM_ORD_SHIFT && gone >> SUM_ORD_SHIFT >= tot >> SUM_ORD_SHIFT);
+	propagate(p, (int)ld - 1, maybe_max ? leaf_sum(t, l) : smax(tot, added));
 }
 
 static void leaf_put(struct leaf *l, unsigned h, uint64_t lo, uint64_t hib)
@@ -399,23 +474,28 @@ static int leaf_insert(struct iova_tree *t, struct bpath *p, uint64_t lo, uint64
 	}
 
 	unsigned h = p->idx[ld];
-	struct leaf *nl = NULL, *tl = l;
-	if (nspare) {
-		nl = spare[used++];
-		t->leaves++;
-		leaf_move_tail(l, nl, LEAF_MIN);
-		/* Entry LEAF_MIN's gap starts at nl's region start: it moved to nl with its gap. */
-		if (h >= LEAF_MIN) {
-			tl = nl;
-			h -= LEAF_MIN;
-		}
+	struct leaf *nl, *tl = l;
+	if (iopt_likely(!nspare)) {
+		/* h's gap splits in two: the new range's and what is left of h's. */
+		uint64_t gone = e_part(t, l, h);
+		leaf_put(l, h, lo, hib);
+		leaf_changed(t, p, gone, smax(e_part(t, l, h), e_part(t, l, h + 1)));
+		return 0;
+	}
+	nl = spare[used++];
+	t->leaves++;
+	leaf_move_tail(l, nl, LEAF_MIN);
+	/* Entry LEAF_MIN's gap starts at nl's region start: it moved to nl with its gap. */
+	if (h >= LEAF_MIN) {
+		tl = nl;
+		h -= LEAF_MIN;
 	}
 	leaf_put(tl, h, lo, hib);
 
 	/* Bottom-up: the path node's new summary, and the new right sibling if it split. */
-	uint64_t cur = leaf_sum(l), nsum = nl ? leaf_sum(nl) : 0;
+	uint64_t cur = leaf_sum(t, l), nsum = leaf_sum(t, nl);
 	void *nnode = nl;
-	uint64_t nkey = nl ? nl->start : 0;
+	uint64_t nkey = nl->start;
 	for (int d = (int)ld - 1; d >= 0; d--) {
 		struct inner *in = p->node[d];
 		unsigned c = p->idx[d];
@@ -563,9 +643,9 @@ static void fix_underflow(struct iova_tree *t, struct inner *in, unsigned c, boo
 		} else {
 			leaf_balance(L, R);
 			in->key[a + 1] = R->start;
-			in->sum[a + 1] = leaf_sum(R);
+			in->sum[a + 1] = leaf_sum(t, R);
 		}
-		in->sum[a] = leaf_sum(L);
+		in->sum[a] = leaf_sum(t, L);
 	} else {
 		struct inner *L = in->child[a], *R = in->child[a + 1];
 		if (L->n + R->n < INNER_CAP) {
@@ -594,13 +674,21 @@ static void leaf_remove(struct iova_tree *t, struct bpath *p)
 
 	t->count--;
 	t->reserved -= !!(l->hi[i] & RESERVED);
+	bool last = i + 1 == l->n;
+	uint64_t gone = last ? 0 : smax(e_part(t, l, i), e_part(t, l, i + 1));
 	memmove(&l->lo[i], &l->lo[i + 1], (l->n - i - 1) * sizeof(l->lo[0]));
 	memmove(&l->hi[i], &l->hi[i + 1], (l->n - i - 1) * sizeof(l->hi[0]));
 	l->n--;
-	if (iopt_likely(i < l->n))
+	if (iopt_likely(!last)) {
 		set_ord(l, i);
-	else
+		if (iopt_likely(l->n >= LEAF_MIN || !ld)) {
+			/* i's range and gap join i + 1's gap. */
+			leaf_changed(t, p, gone, e_part(t, l, i));
+			return;
+		}
+	} else {
 		move_boundary(t, p, e_hi(l, l->n - 1) + 1);
+	}
 
 	bool under = l->n < LEAF_MIN;
 	for (int d = (int)ld - 1; d >= 0; d--) {
@@ -608,7 +696,7 @@ static void leaf_remove(struct iova_tree *t, struct bpath *p)
 		unsigned c = p->idx[d];
 		bool leaf_kids = (unsigned)d + 1 == ld;
 		if (iopt_likely(!under)) {
-			uint64_t s = node_sum(in->child[c], leaf_kids);
+			uint64_t s = node_sum(t, in->child[c], leaf_kids);
 			if (in->sum[c] == s)
 				return;
 			in->sum[c] = s;
@@ -640,12 +728,12 @@ int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pf
 	bool pow2 = q->align == q->size;
 
 	if (q->align == 1 || !pow2)
-		r = search_at(t, t->root, 0, &s, &p);
+		r = search_at(t, t->root, 0, SPINE, &s, &p);
 	/* Pass 1 that ended without giving up was exhaustive: no second pass. */
 	if (r != FOUND && q->align > 1 && (pow2 || r == GAVE_UP)) {
 		s.need_ord = iopt_fls64(q->align); /* log2(align) + 1 */
 		s.pass2 = true;
-		r = search_at(t, t->root, 0, &s, &p);
+		r = search_at(t, t->root, 0, SPINE, &s, &p);
 	}
 	if (r != FOUND)
 		return -ENOMEM;
@@ -779,7 +867,7 @@ static int check_at(const struct iova_tree *t, const void *nd, unsigned d, struc
 	if (d + 1 == t->height) {
 		if (check_leaf(t, nd, !d, w))
 			return -EFAULT;
-		*sum = leaf_sum(nd);
+		*sum = leaf_sum(t, nd);
 		return 0;
 	}
 	const struct inner *in = nd;
