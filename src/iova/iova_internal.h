@@ -18,6 +18,7 @@
  */
 struct iova_tree {
 	void *root;              /* a leaf when height == 1 */
+	void *last;              /* the last leaf: it holds the anchor */
 	uint32_t height;         /* levels, leaves included */
 	uint32_t count;          /* ranges, reserved included, anchor excluded */
 	uint32_t reserved;       /* of which reserved */

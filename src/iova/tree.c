@@ -25,10 +25,14 @@
  * with the next leaf, whose first gap grows: the one update that touches a
  * second path.
  *
- * Search: top-down for the highest placement, taking at each level the
- * rightmost child whose region starts at or below the limit and whose
- * summary may hold the request. Only the child straddling the limit can
- * fail for an exact request (one per level), so it is O(height * width).
+ * Search: the anchor's gap first (the highest; top-down allocation changes
+ * it on nearly every op, so it is kept out of the summaries and found via
+ * t->last), then top-down, taking at each level the rightmost child whose
+ * region starts at or below the limit and whose summary may hold the
+ * request. Only the child straddling the limit can fail for an exact
+ * request (one per level), so it is O(height * width). Summaries are
+ * updated from the stored old value, rescanning a node only when a field
+ * that held its maximum shrank.
  * A non-power-of-two aligned request prunes by a necessary bound and gives
  * up after MISFIT_MAX misaligned gaps (see _iopt_tree_alloc), also bounded.
  *
@@ -193,6 +197,7 @@ int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn)
 	l->hi[0] = end_pfn + 1;
 	set_ord(l, 0);
 	t->root = l;
+	t->last = l;
 	t->height = 1;
 	t->leaves = 1;
 	return 0;
@@ -264,11 +269,11 @@ struct search {
 	uint64_t pfn;
 };
 
-/* Highest entry >= from of l whose gap holds the request (s->pfn: where), NONE or GAVE_UP. */
-static int leaf_search(const struct leaf *l, int from, struct search *s)
+/* Highest entry in [from, upto] of l whose gap holds the request (s->pfn: where), NONE or GAVE_UP. */
+static int leaf_search(const struct leaf *l, int from, int upto, struct search *s)
 {
 	const struct iova_req *q = s->q;
-	for (int i = (int)l->n - 1; i >= from; i--) {
+	for (int i = upto; i >= from; i--) {
 		uint64_t glo = e_glo(l, (unsigned)i), lo = l->lo[i];
 		if (lo - glo < q->size || glo > q->limit)
 			continue;
@@ -287,20 +292,13 @@ static int leaf_search(const struct leaf *l, int from, struct search *s)
 	return NONE;
 }
 
-/*
- * The rightmost path leads to the anchor, whose gap is in no summary: its
- * last child is always tried (SPINE), and when its summary says no, only
- * for the anchor (ANCHOR_ONLY), so a useless top leaf is not scanned.
- */
-enum { OFF_SPINE, SPINE, ANCHOR_ONLY };
-
-static int search_at(const struct iova_tree *t, void *nd, unsigned d, int mode, struct search *s,
-		     struct bpath *p)
+static int search_at(const struct iova_tree *t, void *nd, unsigned d, struct search *s, struct bpath *p)
 {
 	const struct iova_req *q = s->q;
 	if (d + 1 == t->height) {
 		const struct leaf *l = nd;
-		int i = leaf_search(l, mode == ANCHOR_ONLY ? (int)l->n - 1 : 0, s);
+		/* search() has tried the anchor already. */
+		int i = leaf_search(l, 0, (int)l->n - 1 - (l == t->last), s);
 		if (i < 0)
 			return i;
 		p->node[d] = nd;
@@ -314,15 +312,9 @@ static int search_at(const struct iova_tree *t, void *nd, unsigned d, int mode, 
 		c--;
 	for (; c >= 0; c--) {
 		uint64_t sm = in->sum[c];
-		bool fits = (sm & GAP_MASK) >= q->size && (sm >> SUM_ORD_SHIFT) >= s->need_ord;
-		int cm = OFF_SPINE;
-		if (mode != OFF_SPINE && c + 1 == (int)in->n)
-			cm = fits ? SPINE : ANCHOR_ONLY;
-		else if (mode == ANCHOR_ONLY)
-			return NONE;
-		else if (!fits)
+		if ((sm & GAP_MASK) < q->size || (sm >> SUM_ORD_SHIFT) < s->need_ord)
 			continue;
-		int r = search_at(t, in->child[c], d + 1, cm, s, p);
+		int r = search_at(t, in->child[c], d + 1, s, p);
 		if (r == NONE)
 			continue; /* only the child straddling the limit, or a misfit */
 		if (r == FOUND) {
@@ -332,6 +324,31 @@ static int search_at(const struct iova_tree *t, void *nd, unsigned d, int mode, 
 		return r;
 	}
 	return NONE;
+}
+
+/*
+ * The anchor's gap is the highest and is in no summary: try it first, from
+ * the last leaf directly, and walk the rightmost path only on a hit. Then
+ * the summaries guide the search over everything else.
+ */
+static int search(const struct iova_tree *t, struct search *s, struct bpath *p)
+{
+	const struct leaf *last = t->last;
+	int r = leaf_search(last, (int)last->n - 1, (int)last->n - 1, s);
+	if (r == GAVE_UP)
+		return r;
+	if (r == NONE)
+		return search_at(t, t->root, 0, s, p);
+	void *nd = t->root;
+	for (unsigned d = 0; d + 1 < t->height; d++) {
+		const struct inner *in = nd;
+		p->node[d] = nd;
+		p->idx[d] = in->n - 1;
+		nd = in->child[in->n - 1];
+	}
+	p->node[t->height - 1] = nd;
+	p->idx[t->height - 1] = (unsigned)r;
+	return FOUND;
 }
 
 /* ---- updates ---- */
@@ -485,6 +502,8 @@ static int leaf_insert(struct iova_tree *t, struct bpath *p, uint64_t lo, uint64
 	nl = spare[used++];
 	t->leaves++;
 	leaf_move_tail(l, nl, LEAF_MIN);
+	if (t->last == l)
+		t->last = nl;
 	/* Entry LEAF_MIN's gap starts at nl's region start: it moved to nl with its gap. */
 	if (h >= LEAF_MIN) {
 		tl = nl;
@@ -637,6 +656,8 @@ static void fix_underflow(struct iova_tree *t, struct inner *in, unsigned c, boo
 			memcpy(&L->lo[L->n], R->lo, R->n * sizeof(R->lo[0]));
 			memcpy(&L->hi[L->n], R->hi, R->n * sizeof(R->hi[0]));
 			L->n += R->n;
+			if (t->last == R)
+				t->last = L;
 			free(R);
 			t->leaves--;
 			inner_cut(in, a + 1);
@@ -728,12 +749,12 @@ int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pf
 	bool pow2 = q->align == q->size;
 
 	if (q->align == 1 || !pow2)
-		r = search_at(t, t->root, 0, SPINE, &s, &p);
+		r = search(t, &s, &p);
 	/* Pass 1 that ended without giving up was exhaustive: no second pass. */
 	if (r != FOUND && q->align > 1 && (pow2 || r == GAVE_UP)) {
 		s.need_ord = iopt_fls64(q->align); /* log2(align) + 1 */
 		s.pass2 = true;
-		r = search_at(t, t->root, 0, SPINE, &s, &p);
+		r = search(t, &s, &p);
 	}
 	if (r != FOUND)
 		return -ENOMEM;
@@ -831,6 +852,7 @@ struct walk {
 	uint32_t entries, reserved, leaves, inners;
 	uint32_t budget;   /* nodes left to visit: a cycle reports -EFAULT, not a hang */
 	bool anchor_seen;
+	const struct leaf *last; /* the last leaf visited */
 };
 
 static int check_leaf(const struct iova_tree *t, const struct leaf *l, bool root, struct walk *w)
@@ -856,6 +878,7 @@ static int check_leaf(const struct iova_tree *t, const struct leaf *l, bool root
 	}
 	w->prev_end = e_hi(l, l->n - 1) + 1;
 	w->leaves++;
+	w->last = l;
 	return 0;
 }
 
@@ -890,7 +913,7 @@ int _iopt_tree_check(const struct iova_tree *t)
 	uint64_t sum;
 	if (!t->root || !t->height || t->height > MAX_HEIGHT || check_at(t, t->root, 0, &w, &sum))
 		return -EFAULT;
-	if (!w.anchor_seen || w.entries != t->count + 1 || w.reserved != t->reserved ||
+	if (!w.anchor_seen || w.last != t->last || w.entries != t->count + 1 || w.reserved != t->reserved ||
 	    w.leaves != t->leaves || w.inners != t->inners)
 		return -EFAULT;
 	return 0;
