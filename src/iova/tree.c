@@ -67,19 +67,23 @@
 #define GAP_MASK ((1ull << 58) - 1)
 #define SUM_ORD_SHIFT 58
 
+/* Both kinds start with n and level (0: leaf), so the checker can tell them apart. */
 struct leaf {
+	uint32_t n, level;
+	uint64_t start; /* first pfn of this leaf's region (= parent's key) */
 	uint64_t lo[LEAF_CAP];
 	uint64_t hi[LEAF_CAP];
-	uint64_t start; /* first pfn of this leaf's region (= parent's key) */
-	uint32_t n;
 };
 
 struct inner {
+	uint32_t n, level;
 	uint64_t key[INNER_CAP]; /* first pfn of child c's region; key[0] is this node's */
 	uint64_t sum[INNER_CAP]; /* child c's summary */
 	void *child[INNER_CAP];
-	uint32_t n;
 };
+
+/* The occupancy bound in the header comment rests on these sizes. */
+_Static_assert(sizeof(struct leaf) == 528 && sizeof(struct inner) == 776, "node size");
 
 /* Root-to-leaf path: node[d] and the child (inner) or entry (leaf) index taken there. */
 struct bpath {
@@ -193,6 +197,7 @@ int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn)
 		return -ENOMEM;
 	l->start = start_pfn;
 	l->n = 1;
+	l->level = 0;
 	l->lo[0] = end_pfn + 1;
 	l->hi[0] = end_pfn + 1;
 	set_ord(l, 0);
@@ -500,6 +505,7 @@ static int leaf_insert(struct iova_tree *t, struct bpath *p, uint64_t lo, uint64
 		return 0;
 	}
 	nl = spare[used++];
+	nl->level = 0;
 	t->leaves++;
 	leaf_move_tail(l, nl, LEAF_MIN);
 	if (t->last == l)
@@ -530,6 +536,7 @@ static int leaf_insert(struct iova_tree *t, struct bpath *p, uint64_t lo, uint64
 		unsigned pos = c + 1;
 		if (in->n == INNER_CAP) {
 			r = spare[used++];
+			r->level = in->level;
 			t->inners++;
 			inner_move_tail(in, r, INNER_MIN);
 			if (pos >= INNER_MIN) {
@@ -547,6 +554,7 @@ static int leaf_insert(struct iova_tree *t, struct bpath *p, uint64_t lo, uint64
 	}
 	if (nnode) {
 		struct inner *root = spare[used++];
+		root->level = t->height;
 		t->inners++;
 		root->n = 2;
 		root->key[0] = t->start_pfn;
@@ -884,7 +892,7 @@ static int check_leaf(const struct iova_tree *t, const struct leaf *l, bool root
 
 static int check_at(const struct iova_tree *t, const void *nd, unsigned d, struct walk *w, uint64_t *sum)
 {
-	if (!nd || !w->budget)
+	if (!nd || !w->budget || ((const struct leaf *)nd)->level != t->height - 1 - d)
 		return -EFAULT;
 	w->budget--;
 	if (d + 1 == t->height) {
