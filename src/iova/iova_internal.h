@@ -54,7 +54,7 @@ bool _iopt_tree_find(const struct iova_tree *t, uint64_t pfn, struct iova_range 
 bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi, struct iova_range *r);
 /* Remove the range starting at lo (it must exist; reserved or not). */
 void _iopt_tree_erase(struct iova_tree *t, uint64_t lo);
-/* Insert [lo, hi], which must not overlap any range; -ENOMEM. */
+/* Insert [lo, hi], which must not overlap any range; -ENOMEM; -EINVAL (tree unchanged) if it does. */
 int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool reserved);
 /* Host memory held by the tree. */
 uint64_t _iopt_tree_bytes(const struct iova_tree *t);

@@ -23,7 +23,8 @@
  * two leaves and keys are absolute (moving entries between siblings never
  * rewrites them). Removing a leaf's last range therefore moves the boundary
  * with the next leaf, whose first gap grows: the one update that touches a
- * second path.
+ * second path. Splits allocate every node they need before changing
+ * anything, so -ENOMEM leaves the tree as it was.
  *
  * Search: the anchor's gap first (the highest; top-down allocation changes
  * it on nearly every op, so it is kept out of the summaries and found via
@@ -32,7 +33,9 @@
  * request. Only the child straddling the limit can fail for an exact
  * request (one per level), so it is O(height * width). Summaries are
  * updated from the stored old value, rescanning a node only when a field
- * that held its maximum shrank.
+ * that held its maximum shrank; leaves also record their second largest
+ * gap and order, so taking a leaf's largest gap and giving it back (the
+ * common alloc/free pair) rescans nothing.
  * A non-power-of-two aligned request prunes by a necessary bound and gives
  * up after MISFIT_MAX misaligned gaps (see _iopt_tree_alloc), also bounded.
  *
