@@ -12,16 +12,18 @@
 
 #include "util.h"
 
-struct iova_node; /* tree.c */
-
+/*
+ * The gap tree (tree.c): a B+-tree of ranges. Node layout is private to
+ * tree.c; iova.c reads count and reserved for statistics.
+ */
 struct iova_tree {
-	struct iova_node *nodes; /* [0] is the sentinel */
-	uint32_t cap;            /* slots in nodes[] */
-	uint32_t free_head;      /* free slots, linked through .left */
-	uint32_t root;
-	uint32_t count;          /* nodes in the tree, anchor excluded */
+	void *root;              /* a leaf when height == 1 */
+	void *last;              /* the last leaf: it holds the anchor */
+	uint32_t height;         /* levels, leaves included */
+	uint32_t count;          /* ranges, reserved included, anchor excluded */
 	uint32_t reserved;       /* of which reserved */
-	uint32_t anchor;         /* node at end_pfn + 1: every free range is a gap */
+	uint32_t leaves, inners; /* nodes held */
+	uint32_t fail_alloc;     /* tests: the fail_alloc-th node allocation from now fails (0: none) */
 	uint64_t start_pfn, end_pfn;
 };
 
@@ -52,7 +54,7 @@ bool _iopt_tree_find(const struct iova_tree *t, uint64_t pfn, struct iova_range 
 bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi, struct iova_range *r);
 /* Remove the range starting at lo (it must exist; reserved or not). */
 void _iopt_tree_erase(struct iova_tree *t, uint64_t lo);
-/* Insert [lo, hi], which must not overlap any range; -ENOMEM. */
+/* Insert [lo, hi], which must not overlap any range; -ENOMEM; -EINVAL (tree unchanged) if it does. */
 int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool reserved);
 /* Host memory held by the tree. */
 uint64_t _iopt_tree_bytes(const struct iova_tree *t);

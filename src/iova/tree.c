@@ -1,15 +1,50 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The gap tree: an AVL tree of allocated/reserved ranges keyed by first pfn.
- * Each node records the free gap just below it, and each subtree the largest
- * gap and the largest naturally aligned free block (as order+1) inside it.
- * A top-down search visits the right subtree first and skips every subtree
- * whose summary cannot hold the request, so it touches O(log n) nodes
- * (Linux walks gaps one by one from a cached node: O(n) when fragmented).
+ * The gap tree: a B+-tree of the allocated/reserved ranges, keyed by first
+ * pfn. Every free pfn belongs to exactly one gap, the free range just below
+ * a range (its owner); an anchor range at end_pfn + 1 owns the top free
+ * range, and the lowest range's gap starts at start_pfn.
  *
- * Gap ownership: a free range belongs to the node just above it. An anchor
- * node at end_pfn + 1 owns the top free range, and the lowest node's gap
- * starts at start_pfn, so every free pfn lies in exactly one gap.
+ * Why wide nodes: a tree operation is a chain of dependent loads, one per
+ * level, each a likely cache miss. A binary tree of 100k ranges is ~17
+ * levels deep, and an alloc+free pair walked it four times (search, insert,
+ * locate, erase: ~60 dependent loads). With 32-wide nodes the same tree is
+ * 4 levels, and the work per level is a linear scan of one contiguous array
+ * that the prefetcher streams. Updates touch one path and stop as soon as a
+ * parent's summary is unchanged.
+ *
+ * Layout. Leaves hold up to 32 ranges as parallel lo[]/hi[] arrays; a
+ * range's gap is not stored but derived: from the previous range's hi, or
+ * for entry 0 from the leaf's region start. Inner nodes hold, per child,
+ * the first pfn of its region (key), its summary (largest gap, and largest
+ * naturally aligned free block as order+1) and the pointer. Regions tile
+ * [start_pfn, end_pfn + 1]: a child's region ends at its last range's hi,
+ * and the next child's starts right after, so a free range never straddles
+ * two leaves and keys are absolute (moving entries between siblings never
+ * rewrites them). Removing a leaf's last range therefore moves the boundary
+ * with the next leaf, whose first gap grows: the one update that touches a
+ * second path. Splits allocate every node they need before changing
+ * anything, so -ENOMEM leaves the tree as it was.
+ *
+ * Search: the anchor's gap first (the highest; top-down allocation changes
+ * it on nearly every op, so it is kept out of the summaries and found via
+ * t->last), then top-down, taking at each level the rightmost child whose
+ * region starts at or below the limit and whose summary may hold the
+ * request. Only the child straddling the limit can fail for an exact
+ * request (one per level), so it is O(height * width). Summaries are
+ * updated from the stored old value, rescanning a node only when a field
+ * that held its maximum shrank; leaves also record their second largest
+ * gap and order, so taking a leaf's largest gap and giving it back (the
+ * common alloc/free pair) rescans nothing.
+ * A non-power-of-two aligned request prunes by a necessary bound and gives
+ * up after MISFIT_MAX misaligned gaps (see _iopt_tree_alloc), also bounded.
+ *
+ * Occupancy: every node but the root holds 16..32 entries (split 33 into
+ * 16 + 17; an underflowing node borrows from a sibling or, when the sibling
+ * is at the minimum, merges into 31). A leaf is 536 bytes, so at worst
+ * 33.5 bytes per range, plus inner nodes (776 bytes per >= 16 children:
+ * < 3.3 bytes per range over all levels): < 37 bytes per range, plus the
+ * root, which alone may be less full. Random workloads sit near 29.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,70 +52,52 @@
 
 #include "iova_internal.h"
 
+#define LEAF_CAP 32
+#define LEAF_MIN (LEAF_CAP / 2)
+#define INNER_CAP 32
+#define INNER_MIN (INNER_CAP / 2)
+/* 2^32 ranges need at most 1 + log16(2^32 / 16) = 8 levels. */
+#define MAX_HEIGHT 12
+
 /*
- * Tree node: one allocated or reserved range. 40 bytes, no pointers: child
- * links are 32-bit indices into the domain's node array, which keeps the
- * node inside the 40-byte budget while still carrying the two subtree
- * summaries the O(log n) search needs. pfns are below 2^55 (granule >=
- * 512 B), so the top bits of the 64-bit words hold small fields:
- *   hi:       bits 0..55 last pfn; 56..61 order+1 of the largest aligned
- *             block in this node's own gap; bit 63 reserved range.
- *   gap:      bits 0..57 free pfns just below lo; 58..63 AVL height.
- *   max_gap:  bits 0..57 largest gap in the subtree; 58..63 largest order+1.
- * Index 0 is a zeroed sentinel, so a missing child reads as height 0 and
- * empty summaries without a branch.
+ * pfns are below 2^55 (granule >= 512 B), so the top bits of a leaf's hi
+ * word hold small fields: bits 0..55 last pfn; 56..61 order+1 of the
+ * largest aligned block in the gap below; bit 63 reserved range.
+ * A summary word: bits 0..57 largest gap; 58..63 largest order+1.
  */
-struct iova_node {
-	uint64_t lo;
-	uint64_t hi_bits;
-	uint64_t gap_bits;
-	uint64_t max_bits;
-	uint32_t left, right;
+#define PFN_MASK ((1ull << 56) - 1)
+#define ORD_SHIFT 56
+#define RESERVED (1ull << 63)
+#define GAP_MASK ((1ull << 58) - 1)
+#define SUM_ORD_SHIFT 58
+
+/* Both kinds start with n and level (0: leaf), so the checker can tell them apart. */
+struct leaf {
+	uint32_t n;
+	uint16_t level;
+	uint8_t g2_ok, o2_ok; /* second's gap / order field is exact (else unknown) */
+	uint64_t start;  /* first pfn of this leaf's region (= parent's key) */
+	uint64_t second; /* summary word of the second largest gap and order (see leaf_changed) */
+	uint64_t lo[LEAF_CAP];
+	uint64_t hi[LEAF_CAP];
 };
 
-#define IOVA_PFN_MASK ((1ull << 56) - 1)
-#define IOVA_GAP_MASK ((1ull << 58) - 1)
-#define IOVA_ORD_SHIFT 56
-#define IOVA_HGT_SHIFT 58
-#define IOVA_RESERVED (1ull << 63)
+struct inner {
+	uint32_t n;
+	uint16_t level, pad;
+	uint64_t key[INNER_CAP]; /* first pfn of child c's region; key[0] is this node's */
+	uint64_t sum[INNER_CAP]; /* child c's summary */
+	void *child[INNER_CAP];
+};
 
-static inline uint64_t node_hi(const struct iova_node *n)
-{
-	return n->hi_bits & IOVA_PFN_MASK;
-}
+/* The occupancy bound in the header comment rests on these sizes. */
+_Static_assert(sizeof(struct leaf) == 536 && sizeof(struct inner) == 776, "node size");
 
-static inline bool node_reserved(const struct iova_node *n)
-{
-	return n->hi_bits & IOVA_RESERVED;
-}
-
-
-#define N(t, i) (&(t)->nodes[(i)])
-
-static inline uint64_t gap_of(const struct iova_node *n)
-{
-	return n->gap_bits & IOVA_GAP_MASK;
-}
-
-static inline unsigned height_of(const struct iova_node *n)
-{
-	return (unsigned)(n->gap_bits >> IOVA_HGT_SHIFT);
-}
-
-static inline uint64_t max_gap_of(const struct iova_node *n)
-{
-	return n->max_bits & IOVA_GAP_MASK;
-}
-
-static inline unsigned max_ord_of(const struct iova_node *n)
-{
-	return (unsigned)(n->max_bits >> IOVA_HGT_SHIFT);
-}
-
-static inline unsigned own_ord_of(const struct iova_node *n)
-{
-	return (unsigned)((n->hi_bits >> IOVA_ORD_SHIFT) & 63);
-}
+/* Root-to-leaf path: node[d] and the child (inner) or entry (leaf) index taken there. */
+struct bpath {
+	void *node[MAX_HEIGHT];
+	unsigned idx[MAX_HEIGHT];
+};
 
 /* Order+1 of the largest 2^k-aligned 2^k block inside [a, a + len - 1]; 0 for len 0. */
 static unsigned gap_order1(uint64_t a, uint64_t len)
@@ -95,245 +112,104 @@ static unsigned gap_order1(uint64_t a, uint64_t len)
 	return s + blk - a <= len ? k + 1 : k;
 }
 
-static inline void set_gap(struct iova_node *n, uint64_t gap)
+static inline uint64_t e_hi(const struct leaf *l, unsigned i)
 {
-	n->gap_bits = (n->gap_bits & ~IOVA_GAP_MASK) | gap;
-	n->hi_bits = (n->hi_bits & ~(63ull << IOVA_ORD_SHIFT)) |
-		     ((uint64_t)gap_order1(n->lo - gap, gap) << IOVA_ORD_SHIFT);
+	return l->hi[i] & PFN_MASK;
 }
 
-/* Recompute height and subtree summaries of node i from its children. */
-static inline void pull(struct iova_tree *t, uint32_t i)
+static inline unsigned e_ord(const struct leaf *l, unsigned i)
 {
-	struct iova_node *n = N(t, i);
-	const struct iova_node *l = N(t, n->left), *r = N(t, n->right);
-	unsigned hl = height_of(l), hr = height_of(r);
-	uint64_t g = gap_of(n), gl = max_gap_of(l), gr = max_gap_of(r);
-	unsigned o = own_ord_of(n), ol = max_ord_of(l), or_ = max_ord_of(r);
-
-	g = g > gl ? g : gl;
-	g = g > gr ? g : gr;
-	o = o > ol ? o : ol;
-	o = o > or_ ? o : or_;
-	n->gap_bits = gap_of(n) | ((uint64_t)(1 + (hl > hr ? hl : hr)) << IOVA_HGT_SHIFT);
-	n->max_bits = g | ((uint64_t)o << IOVA_HGT_SHIFT);
+	return (unsigned)(l->hi[i] >> ORD_SHIFT) & 63;
 }
 
-static uint32_t rotate_right(struct iova_tree *t, uint32_t i)
+/* First pfn of the gap below entry i. */
+static inline uint64_t e_glo(const struct leaf *l, unsigned i)
 {
-	uint32_t l = N(t, i)->left;
-	N(t, i)->left = N(t, l)->right;
-	N(t, l)->right = i;
-	pull(t, i);
-	pull(t, l);
-	return l;
+	return i ? e_hi(l, i - 1) + 1 : l->start;
 }
 
-static uint32_t rotate_left(struct iova_tree *t, uint32_t i)
+static inline void set_ord(struct leaf *l, unsigned i)
 {
-	uint32_t r = N(t, i)->right;
-	N(t, i)->right = N(t, r)->left;
-	N(t, r)->left = i;
-	pull(t, i);
-	pull(t, r);
-	return r;
+	uint64_t glo = e_glo(l, i);
+	l->hi[i] = (l->hi[i] & ~(63ull << ORD_SHIFT)) |
+		   (uint64_t)gap_order1(glo, l->lo[i] - glo) << ORD_SHIFT;
 }
 
-static inline int balance_of(struct iova_tree *t, uint32_t i)
+static inline bool is_anchor(const struct iova_tree *t, const struct leaf *l, unsigned i)
 {
-	return (int)height_of(N(t, N(t, i)->left)) - (int)height_of(N(t, N(t, i)->right));
+	return l->lo[i] == t->end_pfn + 1;
 }
 
-/*
- * Restore the AVL property at i (children already balanced); returns the
- * subtree root. *settled: i came out exactly as it was, so its ancestors
- * need no update for its sake (see fixup).
- */
-static uint32_t rebalance(struct iova_tree *t, uint32_t i, bool *settled)
+/* Fieldwise max of two summary words. */
+static inline uint64_t smax(uint64_t a, uint64_t b)
 {
-	struct iova_node *n = N(t, i);
-	uint64_t gb = n->gap_bits, mb = n->max_bits;
-	pull(t, i);
-	int b = balance_of(t, i);
-	if (b > 1) {
-		if (balance_of(t, n->left) < 0)
-			n->left = rotate_left(t, n->left);
-		*settled = false;
-		return rotate_right(t, i);
-	}
-	if (b < -1) {
-		if (balance_of(t, n->right) > 0)
-			n->right = rotate_right(t, n->right);
-		*settled = false;
-		return rotate_left(t, i);
-	}
-	*settled = n->gap_bits == gb && n->max_bits == mb;
-	return i;
+	uint64_t g = (a & GAP_MASK) > (b & GAP_MASK) ? a & GAP_MASK : b & GAP_MASK;
+	uint64_t o = a >> SUM_ORD_SHIFT > b >> SUM_ORD_SHIFT ? a >> SUM_ORD_SHIFT : b >> SUM_ORD_SHIFT;
+	return g | o << SUM_ORD_SHIFT;
 }
 
-/*
- * Updates walk down once, recording the path, and fix summaries and balance
- * bottom-up along it: no recursion, no second descent. 64 levels bound any
- * AVL tree of 2^32 nodes (height <= 1.44 log2 n).
- */
-#define TREE_MAX_DEPTH 64
-
-struct path {
-	unsigned n;
-	uint32_t at[TREE_MAX_DEPTH]; /* at[0] is the root */
-};
-
-static inline void push(struct path *p, uint32_t i)
+/* Entry i's gap as a summary word; 0 for the anchor, whose gap summaries leave out. */
+static inline uint64_t e_part(const struct iova_tree *t, const struct leaf *l, unsigned i)
 {
-	p->at[p->n++] = i;
+	if (iopt_unlikely(is_anchor(t, l, i)))
+		return 0;
+	return (l->lo[i] - e_glo(l, i)) | (uint64_t)e_ord(l, i) << SUM_ORD_SHIFT;
 }
 
-/* Make at[k]'s parent (or the root) point to nw instead of old. */
-static inline void relink(struct iova_tree *t, const struct path *p, int k, uint32_t old, uint32_t nw)
+/* Largest and second largest of each field over l's gaps (0 where none), as summary words. */
+static uint64_t leaf_scan(const struct iova_tree *t, const struct leaf *l, uint64_t *second)
 {
-	if (!k) {
-		t->root = nw;
-	} else {
-		struct iova_node *par = N(t, p->at[k - 1]);
-		if (par->left == old)
-			par->left = nw;
-		else
-			par->right = nw;
-	}
-}
-
-/*
- * Rebalance levels k..0 bottom-up. Level k always changed. Once a level
- * comes out unchanged, the levels above are unchanged too, except the one
- * whose own gap this update changed (touched, or -1): jump there, or stop.
- */
-static void fixup(struct iova_tree *t, struct path *p, int k, int touched)
-{
-	for (; k >= 0; k--) {
-		bool settled;
-		uint32_t i = p->at[k], r = rebalance(t, i, &settled);
-		if (r != i) {
-			relink(t, p, k, i, r);
-			p->at[k] = r;
-		} else if (settled) {
-			if (touched >= k)
-				return;
-			k = touched + 1;
+	unsigned n = l->n - is_anchor(t, l, l->n - 1);
+	uint64_t g1 = 0, g2 = 0, o1 = 0, o2 = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t g = l->lo[i] - e_glo(l, i), o = e_ord(l, i);
+		if (g > g1) {
+			g2 = g1;
+			g1 = g;
+		} else if (g > g2) {
+			g2 = g;
+		}
+		if (o > o1) {
+			o2 = o1;
+			o1 = o;
+		} else if (o > o2) {
+			o2 = o;
 		}
 	}
+	*second = g2 | o2 << SUM_ORD_SHIFT;
+	return g1 | o1 << SUM_ORD_SHIFT;
 }
 
-/* Path from the root to where key lo would be a new leaf; *pl, *sl: levels of
- * its predecessor and successor on the path (-1: none). */
-static void path_to_leaf(const struct iova_tree *t, uint64_t lo, struct path *p, int *pl, int *sl)
+/* Rescan l: its summary, with the exact second largest values recorded. */
+static uint64_t leaf_sum(const struct iova_tree *t, struct leaf *l)
 {
-	*pl = *sl = -1;
-	p->n = 0;
-	for (uint32_t i = t->root; i;) {
-		push(p, i);
-		if (lo < N(t, i)->lo) {
-			*sl = (int)p->n - 1;
-			i = N(t, i)->left;
-		} else {
-			*pl = (int)p->n - 1;
-			i = N(t, i)->right;
-		}
+	uint64_t sum = leaf_scan(t, l, &l->second);
+	l->g2_ok = l->o2_ok = 1;
+	return sum;
+}
+
+static uint64_t inner_sum(const struct inner *in)
+{
+	uint64_t g = 0, o = 0;
+	for (unsigned c = 0; c < in->n; c++) {
+		uint64_t gc = in->sum[c] & GAP_MASK, oc = in->sum[c] >> SUM_ORD_SHIFT;
+		g = gc > g ? gc : g;
+		o = oc > o ? oc : o;
 	}
+	return g | o << SUM_ORD_SHIFT;
 }
 
-/* Hang leaf ni under the last node of p and fix the path. */
-static void link_leaf(struct iova_tree *t, struct path *p, uint32_t ni, int touched)
+static inline uint64_t node_sum(const struct iova_tree *t, void *nd, bool is_leaf)
 {
-	struct iova_node *par = N(t, p->at[p->n - 1]);
-	pull(t, ni);
-	if (N(t, ni)->lo < par->lo)
-		par->left = ni;
-	else
-		par->right = ni;
-	fixup(t, p, (int)p->n - 1, touched);
+	return is_leaf ? leaf_sum(t, nd) : inner_sum(nd);
 }
 
-/*
- * Remove at[d] from the tree; its range and gap join its successor's gap.
- * sl: level of the successor on the path when at[d] has no right subtree.
- */
-static void erase_path(struct iova_tree *t, struct path *p, int d, int sl)
+/* Splits and merges are rare next to lookups: plain malloc is fine here. */
+static iopt_noinline void *node_alloc(struct iova_tree *t, bool is_leaf)
 {
-	uint32_t del = p->at[d];
-	struct iova_node *n = N(t, del);
-	uint64_t glo = n->lo - gap_of(n);
-
-	if (!n->right) {
-		struct iova_node *su = N(t, p->at[sl]);
-		set_gap(su, su->lo - glo);
-		relink(t, p, d, del, n->left);
-		fixup(t, p, d - 1, sl);
-		return;
-	}
-	/* The successor is the leftmost node of the right subtree: it takes del's place. */
-	uint32_t m = n->right;
-	push(p, m);
-	while (N(t, m)->left) {
-		m = N(t, m)->left;
-		push(p, m);
-	}
-	int lm = (int)p->n - 1;
-	struct iova_node *mn = N(t, m);
-	set_gap(mn, mn->lo - glo);
-	mn->left = n->left;
-	if (lm == d + 1) {
-		p->n = (unsigned)d + 1;
-	} else {
-		N(t, p->at[lm - 1])->left = mn->right;
-		mn->right = n->right;
-		p->n = (unsigned)lm;
-	}
-	relink(t, p, d, del, m);
-	p->at[d] = m;
-	/* fixup's early stop compares a node with what its parent last saw: for m
-	 * in del's place, that is del's height and summaries. */
-	mn->gap_bits = gap_of(mn) | (n->gap_bits & ~IOVA_GAP_MASK);
-	mn->max_bits = n->max_bits;
-	fixup(t, p, (int)p->n - 1, d);
-}
-
-/* Slow path: grow the node array by half. The caller re-derives node pointers. */
-static iopt_noinline int grow(struct iova_tree *t)
-{
-	uint64_t cap = t->cap + t->cap / 2 + 16;
-	if (cap > UINT32_MAX)
-		return -ENOMEM;
-	struct iova_node *nodes = realloc(t->nodes, cap * sizeof(*nodes));
-	if (!nodes)
-		return -ENOMEM;
-	for (uint64_t i = t->cap; i < cap; i++)
-		nodes[i].left = i + 1 < cap ? (uint32_t)(i + 1) : t->free_head;
-	t->free_head = t->cap;
-	t->nodes = nodes;
-	t->cap = (uint32_t)cap;
-	return 0;
-}
-
-static inline int node_new(struct iova_tree *t, uint64_t lo, uint64_t hi, uint32_t *out)
-{
-	if (iopt_unlikely(!t->free_head) && grow(t))
-		return -ENOMEM;
-	uint32_t i = t->free_head;
-	struct iova_node *n = N(t, i);
-	t->free_head = n->left;
-	n->lo = lo;
-	n->hi_bits = hi;
-	n->gap_bits = 0;
-	n->max_bits = 0;
-	n->left = n->right = 0;
-	*out = i;
-	return 0;
-}
-
-static inline void node_put(struct iova_tree *t, uint32_t i)
-{
-	N(t, i)->left = t->free_head;
-	t->free_head = i;
+	if (t->fail_alloc && !--t->fail_alloc)
+		return NULL;
+	return malloc(is_leaf ? sizeof(struct leaf) : sizeof(struct inner));
 }
 
 int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn)
@@ -341,67 +217,81 @@ int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn)
 	memset(t, 0, sizeof(*t));
 	t->start_pfn = start_pfn;
 	t->end_pfn = end_pfn;
-	if (grow(t))
+	struct leaf *l = node_alloc(t, true);
+	if (!l)
 		return -ENOMEM;
-	/* Slot 0 is the sentinel: take it off the free list and zero it. */
-	t->free_head = N(t, 0)->left;
-	memset(N(t, 0), 0, sizeof(struct iova_node));
-	if (node_new(t, end_pfn + 1, end_pfn + 1, &t->anchor)) {
-		free(t->nodes);
-		return -ENOMEM;
-	}
-	set_gap(N(t, t->anchor), end_pfn + 1 - start_pfn);
-	pull(t, t->anchor);
-	t->root = t->anchor;
+	l->start = start_pfn;
+	l->n = 1;
+	l->level = 0;
+	l->second = 0;
+	l->g2_ok = l->o2_ok = 0;
+	l->lo[0] = end_pfn + 1;
+	l->hi[0] = end_pfn + 1;
+	set_ord(l, 0);
+	t->root = l;
+	t->last = l;
+	t->height = 1;
+	t->leaves = 1;
 	return 0;
+}
+
+static void free_sub(void *nd, unsigned h)
+{
+	if (h > 1) {
+		struct inner *in = nd;
+		for (unsigned c = 0; c < in->n; c++)
+			free_sub(in->child[c], h - 1);
+	}
+	free(nd);
 }
 
 void _iopt_tree_destroy(struct iova_tree *t)
 {
-	free(t->nodes);
-	t->nodes = NULL;
+	if (t->root)
+		free_sub(t->root, t->height);
+	t->root = NULL;
 }
 
-/* Node with the largest lo <= pfn, or 0. */
-static uint32_t floor_node(const struct iova_tree *t, uint64_t pfn)
+/* Path to the leaf whose region holds pfn (the first leaf for pfn below it all). */
+static struct leaf *route(const struct iova_tree *t, uint64_t pfn, struct bpath *p)
 {
-	uint32_t i = t->root, best = 0;
-	while (i) {
-		const struct iova_node *n = N(t, i);
-		if (n->lo <= pfn) {
-			best = i;
-			i = n->right;
-		} else {
-			i = n->left;
-		}
+	void *nd = t->root;
+	for (unsigned d = 0; d + 1 < t->height; d++) {
+		const struct inner *in = nd;
+		/* From the top: allocation is top-down, so the hot ranges are high. */
+		unsigned c = in->n - 1;
+		while (c && in->key[c] > pfn)
+			c--;
+		p->node[d] = nd;
+		p->idx[d] = c;
+		nd = in->child[c];
 	}
-	return best;
+	p->node[t->height - 1] = nd;
+	return nd;
 }
 
-/* Node with the smallest lo > pfn (the anchor bounds it). */
-static uint32_t succ_node(const struct iova_tree *t, uint64_t pfn)
+/* Entries of l that start at or below pfn. */
+static inline unsigned leaf_rank(const struct leaf *l, uint64_t pfn)
 {
-	uint32_t i = t->root, best = 0;
-	while (i) {
-		const struct iova_node *n = N(t, i);
-		if (n->lo > pfn) {
-			best = i;
-			i = n->left;
-		} else {
-			i = n->right;
-		}
-	}
-	return best;
+	unsigned r = l->n;
+	while (r && l->lo[r - 1] > pfn)
+		r--;
+	return r;
 }
+
+/* ---- search ---- */
 
 /*
- * Search state. pass 1 prunes subtrees by largest gap (exact for unaligned
- * requests); pass 2 by largest aligned order (exact for power-of-two
- * aligned requests). A non-power-of-two aligned request starts in pass 1
- * and gives up on it after MISFIT_MAX gaps that were long enough but
- * misaligned, which bounds the search at O(log n).
+ * Pass 1 prunes by largest gap (exact for unaligned requests); pass 2 by
+ * largest aligned order (exact for power-of-two aligned requests). A
+ * non-power-of-two aligned request starts in pass 1 and gives up on it
+ * after MISFIT_MAX gaps that were long enough but misaligned, which bounds
+ * the search.
  */
 #define MISFIT_MAX 16
+#define FOUND 1
+#define NONE (-1)
+#define GAVE_UP (-2)
 
 struct search {
 	const struct iova_req *q;
@@ -411,46 +301,522 @@ struct search {
 	uint64_t pfn;
 };
 
-/* Does node n's own gap hold the request? Sets s->pfn to the highest placement. */
-static inline bool gap_fits(const struct iova_node *n, struct search *s)
+/* Highest entry in [from, upto] of l whose gap holds the request (s->pfn: where), NONE or GAVE_UP. */
+static int leaf_search(const struct leaf *l, int from, int upto, struct search *s)
 {
 	const struct iova_req *q = s->q;
-	uint64_t gap = gap_of(n);
-	if (gap < q->size)
-		return false;
-	uint64_t glo = n->lo - gap;
-	uint64_t top = n->lo - 1 < q->limit ? n->lo - 1 : q->limit;
-	if (top < glo || top - glo + 1 < q->size)
-		return false;
-	uint64_t pfn = (top - q->size + 1) & ~(q->align - 1);
-	if (pfn < glo) {
-		s->misfits++;
-		return false;
+	for (int i = upto; i >= from; i--) {
+		uint64_t glo = e_glo(l, (unsigned)i), lo = l->lo[i];
+		if (lo - glo < q->size || glo > q->limit)
+			continue;
+		uint64_t top = lo - 1 < q->limit ? lo - 1 : q->limit;
+		if (top - glo + 1 < q->size)
+			continue;
+		uint64_t pfn = (top - q->size + 1) & ~(q->align - 1);
+		if (pfn < glo) {
+			if (++s->misfits > MISFIT_MAX && !s->pass2)
+				return GAVE_UP;
+			continue;
+		}
+		s->pfn = pfn;
+		return i;
 	}
-	s->pfn = pfn;
+	return NONE;
+}
+
+static int search_at(const struct iova_tree *t, void *nd, unsigned d, struct search *s, struct bpath *p)
+{
+	const struct iova_req *q = s->q;
+	if (d + 1 == t->height) {
+		const struct leaf *l = nd;
+		/* search() has tried the anchor already. */
+		int i = leaf_search(l, 0, (int)l->n - 1 - (l == t->last), s);
+		if (i < 0)
+			return i;
+		p->node[d] = nd;
+		p->idx[d] = (unsigned)i;
+		return FOUND;
+	}
+	const struct inner *in = nd;
+	/* Children whose region starts above the limit hold nothing usable. */
+	int c = (int)in->n - 1;
+	while (c > 0 && in->key[c] > q->limit)
+		c--;
+	for (; c >= 0; c--) {
+		uint64_t sm = in->sum[c];
+		if ((sm & GAP_MASK) < q->size || (sm >> SUM_ORD_SHIFT) < s->need_ord)
+			continue;
+		int r = search_at(t, in->child[c], d + 1, s, p);
+		if (r == NONE)
+			continue; /* only the child straddling the limit, or a misfit */
+		if (r == FOUND) {
+			p->node[d] = nd;
+			p->idx[d] = (unsigned)c;
+		}
+		return r;
+	}
+	return NONE;
+}
+
+/*
+ * The anchor's gap is the highest and is in no summary: try it first, from
+ * the last leaf directly, and walk the rightmost path only on a hit. Then
+ * the summaries guide the search over everything else.
+ */
+static int search(const struct iova_tree *t, struct search *s, struct bpath *p)
+{
+	const struct leaf *last = t->last;
+	int r = leaf_search(last, (int)last->n - 1, (int)last->n - 1, s);
+	if (r == GAVE_UP)
+		return r;
+	if (r == NONE)
+		return search_at(t, t->root, 0, s, p);
+	void *nd = t->root;
+	for (unsigned d = 0; d + 1 < t->height; d++) {
+		const struct inner *in = nd;
+		p->node[d] = nd;
+		p->idx[d] = in->n - 1;
+		nd = in->child[in->n - 1];
+	}
+	p->node[t->height - 1] = nd;
+	p->idx[t->height - 1] = (unsigned)r;
+	return FOUND;
+}
+
+/* ---- updates ---- */
+
+/* Recompute summaries from the leaf up; stop at the first unchanged one. */
+static void fix_sums(struct iova_tree *t, const struct bpath *p)
+{
+	unsigned ld = t->height - 1;
+	uint64_t cur = leaf_sum(t, p->node[ld]);
+	for (int d = (int)ld - 1; d >= 0; d--) {
+		struct inner *in = p->node[d];
+		unsigned c = p->idx[d];
+		if (in->sum[c] == cur)
+			return;
+		in->sum[c] = cur;
+		cur = inner_sum(in);
+	}
+}
+
+/*
+ * Child p->idx[d] of p->node[d] now has summary nsum: store it and carry
+ * the change up. A parent's summary is a max, so it is recomputed from
+ * the stored old one (its own parent's slot) and rescanned only when a
+ * field that held the maximum shrank.
+ */
+static void propagate(const struct bpath *p, int d, uint64_t nsum)
+{
+	for (; d >= 0; d--) {
+		struct inner *in = p->node[d];
+		unsigned c = p->idx[d];
+		uint64_t old = in->sum[c];
+		if (old == nsum)
+			return;
+		in->sum[c] = nsum;
+		if (!d)
+			return;
+		uint64_t tot = ((const struct inner *)p->node[d - 1])->sum[p->idx[d - 1]];
+		bool shrank = ((nsum & GAP_MASK) < (old & GAP_MASK) && (old & GAP_MASK) == (tot & GAP_MASK)) ||
+			      (nsum >> SUM_ORD_SHIFT < old >> SUM_ORD_SHIFT && old >> SUM_ORD_SHIFT == tot >> SUM_ORD_SHIFT);
+		nsum = shrank ? inner_sum(in) : smax(tot, nsum);
+	}
+}
+
+/*
+ * Largest (m) and second largest (s, exact when *ok) of a multiset of
+ * gap lengths or orders padded with zeros. Removing the largest promotes
+ * the second (then unknown); removing a value >= s makes s unknown;
+ * adding a value >= m makes the old m the exact second. Only removing the
+ * largest while the second is unknown needs a rescan (returns false).
+ */
+static inline bool top2_remove(uint64_t *m, uint64_t *s, uint8_t *ok, uint64_t y)
+{
+	if (!y)
+		return true;
+	if (y >= *m) {
+		if (!*ok)
+			return false;
+		*m = *s;
+		*ok = 0;
+	} else if (y >= *s) {
+		*ok = 0;
+	}
 	return true;
 }
 
-/* Highest node in subtree i whose gap holds the request; p gets the path to it. */
-static uint32_t search_at(const struct iova_tree *t, uint32_t i, struct search *s, struct path *p)
+static inline void top2_add(uint64_t *m, uint64_t *s, uint8_t *ok, uint64_t x)
 {
-	unsigned base = p->n;
-	while (i) {
-		const struct iova_node *n = N(t, i);
-		if (max_ord_of(n) < s->need_ord || max_gap_of(n) < s->q->size)
-			break;
-		if (!s->pass2 && s->misfits > MISFIT_MAX)
-			break;
-		push(p, i);
-		/* Gaps in the right subtree start above n->hi: useless once n->hi >= limit. */
-		if (node_hi(n) < s->q->limit && search_at(t, n->right, s, p))
-			return p->at[p->n - 1];
-		if (n->lo - gap_of(n) <= s->q->limit && gap_fits(n, s))
-			return i;
-		i = n->left; /* tail position: iterate instead of recursing */
+	if (x >= *m) {
+		*s = *m;
+		*m = x;
+		*ok = 1;
+	} else if (*ok && x > *s) {
+		*s = x;
 	}
-	p->n = base;
+}
+
+/*
+ * The path's leaf lost the gaps gone[0..1] and gained added[0..1] (summary
+ * words, 0: none). Its summary is the parent's copy; with the recorded
+ * second largest values an alloc that takes the leaf's largest gap and the
+ * free that gives it back both update in O(1). A rescan is needed only
+ * when the largest goes while the second is unknown.
+ */
+static void leaf_changed(struct iova_tree *t, const struct bpath *p, const uint64_t gone[2],
+			 const uint64_t added[2])
+{
+	unsigned ld = t->height - 1;
+	if (!ld)
+		return; /* a root leaf's summary is stored nowhere; a split rescans it */
+	struct leaf *l = p->node[ld];
+	uint64_t tot = ((const struct inner *)p->node[ld - 1])->sum[p->idx[ld - 1]];
+	uint64_t mg = tot & GAP_MASK, mo = tot >> SUM_ORD_SHIFT;
+	uint64_t sg = l->second & GAP_MASK, so = l->second >> SUM_ORD_SHIFT;
+	for (int k = 0; k < 2; k++) {
+		if (!top2_remove(&mg, &sg, &l->g2_ok, gone[k] & GAP_MASK) ||
+		    !top2_remove(&mo, &so, &l->o2_ok, gone[k] >> SUM_ORD_SHIFT)) {
+			propagate(p, (int)ld - 1, leaf_sum(t, l));
+			return;
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		top2_add(&mg, &sg, &l->g2_ok, added[k] & GAP_MASK);
+		top2_add(&mo, &so, &l->o2_ok, added[k] >> SUM_ORD_SHIFT);
+	}
+	l->second = sg | so << SUM_ORD_SHIFT;
+	propagate(p, (int)ld - 1, mg | mo << SUM_ORD_SHIFT);
+}
+
+static void leaf_put(struct leaf *l, unsigned h, uint64_t lo, uint64_t hib)
+{
+	memmove(&l->lo[h + 1], &l->lo[h], (l->n - h) * sizeof(l->lo[0]));
+	memmove(&l->hi[h + 1], &l->hi[h], (l->n - h) * sizeof(l->hi[0]));
+	l->lo[h] = lo;
+	l->hi[h] = hib;
+	l->n++;
+	set_ord(l, h);
+	set_ord(l, h + 1); /* the owner of the gap, now above the new range */
+}
+
+static void inner_put(struct inner *in, unsigned c, uint64_t key, uint64_t sum, void *child)
+{
+	unsigned k = in->n - c;
+	memmove(&in->key[c + 1], &in->key[c], k * sizeof(in->key[0]));
+	memmove(&in->sum[c + 1], &in->sum[c], k * sizeof(in->sum[0]));
+	memmove(&in->child[c + 1], &in->child[c], k * sizeof(in->child[0]));
+	in->key[c] = key;
+	in->sum[c] = sum;
+	in->child[c] = child;
+	in->n++;
+}
+
+static void inner_cut(struct inner *in, unsigned c)
+{
+	unsigned k = in->n - c - 1;
+	memmove(&in->key[c], &in->key[c + 1], k * sizeof(in->key[0]));
+	memmove(&in->sum[c], &in->sum[c + 1], k * sizeof(in->sum[0]));
+	memmove(&in->child[c], &in->child[c + 1], k * sizeof(in->child[0]));
+	in->n--;
+}
+
+/* Move entries [from, n) of a full node to the empty node r. */
+static void leaf_move_tail(struct leaf *l, struct leaf *r, unsigned from)
+{
+	r->n = l->n - from;
+	memcpy(r->lo, &l->lo[from], r->n * sizeof(l->lo[0]));
+	memcpy(r->hi, &l->hi[from], r->n * sizeof(l->hi[0]));
+	l->n = from;
+	r->start = e_hi(l, from - 1) + 1;
+}
+
+static void inner_move_tail(struct inner *in, struct inner *r, unsigned from)
+{
+	r->n = in->n - from;
+	memcpy(r->key, &in->key[from], r->n * sizeof(in->key[0]));
+	memcpy(r->sum, &in->sum[from], r->n * sizeof(in->sum[0]));
+	memcpy(r->child, &in->child[from], r->n * sizeof(in->child[0]));
+	in->n = from;
+}
+
+/*
+ * Insert range [lo, hib & PFN_MASK] (hib: the hi word, flags included)
+ * before entry p->idx[leaf] of the path's leaf, in whose gap it lies.
+ * Every node a split needs is allocated first: -ENOMEM leaves the tree as
+ * it was.
+ */
+static int leaf_insert(struct iova_tree *t, struct bpath *p, uint64_t lo, uint64_t hib)
+{
+	unsigned ld = t->height - 1, nspare = 0, used = 0;
+	void *spare[MAX_HEIGHT + 1];
+	struct leaf *l = p->node[ld];
+
+	if (iopt_unlikely(l->n == LEAF_CAP)) {
+		/* Full nodes from the leaf up split once each; a full root also needs a new root. */
+		for (unsigned d = ld;; d--) {
+			if (!(spare[nspare] = node_alloc(t, d == ld)))
+				goto oom;
+			nspare++;
+			if (!d) {
+				if (t->height == MAX_HEIGHT || !(spare[nspare] = node_alloc(t, false)))
+					goto oom;
+				nspare++;
+				break;
+			}
+			if (((struct inner *)p->node[d - 1])->n < INNER_CAP)
+				break;
+		}
+	}
+
+	unsigned h = p->idx[ld];
+	struct leaf *nl, *tl = l;
+	if (iopt_likely(!nspare)) {
+		/* h's gap splits in two: the new range's and what is left of h's. */
+		uint64_t gone[2] = { e_part(t, l, h), 0 };
+		leaf_put(l, h, lo, hib);
+		uint64_t added[2] = { e_part(t, l, h), e_part(t, l, h + 1) };
+		leaf_changed(t, p, gone, added);
+		return 0;
+	}
+	nl = spare[used++];
+	nl->level = 0;
+	t->leaves++;
+	leaf_move_tail(l, nl, LEAF_MIN);
+	if (t->last == l)
+		t->last = nl;
+	/* Entry LEAF_MIN's gap starts at nl's region start: it moved to nl with its gap. */
+	if (h >= LEAF_MIN) {
+		tl = nl;
+		h -= LEAF_MIN;
+	}
+	leaf_put(tl, h, lo, hib);
+
+	/* Bottom-up: the path node's new summary, and the new right sibling if it split. */
+	uint64_t cur = leaf_sum(t, l), nsum = leaf_sum(t, nl);
+	void *nnode = nl;
+	uint64_t nkey = nl->start;
+	for (int d = (int)ld - 1; d >= 0; d--) {
+		struct inner *in = p->node[d];
+		unsigned c = p->idx[d];
+		if (iopt_likely(!nnode)) {
+			if (in->sum[c] == cur)
+				return 0;
+			in->sum[c] = cur;
+			cur = inner_sum(in);
+			continue;
+		}
+		in->sum[c] = cur;
+		struct inner *r = NULL, *ti = in;
+		unsigned pos = c + 1;
+		if (in->n == INNER_CAP) {
+			r = spare[used++];
+			r->level = in->level;
+			t->inners++;
+			inner_move_tail(in, r, INNER_MIN);
+			if (pos >= INNER_MIN) {
+				ti = r;
+				pos -= INNER_MIN;
+			}
+		}
+		inner_put(ti, pos, nkey, nsum, nnode);
+		cur = inner_sum(in);
+		nnode = r;
+		if (r) {
+			nsum = inner_sum(r);
+			nkey = r->key[0];
+		}
+	}
+	if (nnode) {
+		struct inner *root = spare[used++];
+		root->level = t->height;
+		t->inners++;
+		root->n = 2;
+		root->key[0] = t->start_pfn;
+		root->key[1] = nkey;
+		root->sum[0] = cur;
+		root->sum[1] = nsum;
+		root->child[0] = t->root;
+		root->child[1] = nnode;
+		t->root = root;
+		t->height++;
+	}
 	return 0;
+oom:
+	while (nspare)
+		free(spare[--nspare]);
+	return -ENOMEM;
+}
+
+/*
+ * The leaf on p lost its last range: its region now ends at b - 1 and the
+ * freed space joins the next leaf's first gap. Move the boundary there.
+ */
+static void move_boundary(struct iova_tree *t, const struct bpath *p, uint64_t b)
+{
+	unsigned ld = t->height - 1;
+	struct bpath q = *p;
+	int d = (int)ld - 1;
+	while (d >= 0 && q.idx[d] + 1 == ((struct inner *)q.node[d])->n)
+		d--;
+	if (d < 0)
+		return; /* no next leaf: the anchor is never removed */
+	struct inner *in = q.node[d];
+	q.idx[d]++;
+	in->key[q.idx[d]] = b;
+	void *nd = in->child[q.idx[d]];
+	for (unsigned e = (unsigned)d + 1; e < ld; e++) {
+		struct inner *x = nd;
+		x->key[0] = b;
+		q.node[e] = x;
+		q.idx[e] = 0;
+		nd = x->child[0];
+	}
+	struct leaf *nl = nd;
+	nl->start = b;
+	set_ord(nl, 0);
+	q.node[ld] = nl;
+	fix_sums(t, &q);
+}
+
+/* Rebalance R (right of L) so both hold about half; both stay >= the minimum. */
+static void leaf_balance(struct leaf *L, struct leaf *R)
+{
+	unsigned tot = L->n + R->n, ln = tot / 2;
+	if (L->n > ln) {
+		unsigned k = L->n - ln;
+		memmove(&R->lo[k], R->lo, R->n * sizeof(R->lo[0]));
+		memmove(&R->hi[k], R->hi, R->n * sizeof(R->hi[0]));
+		memcpy(R->lo, &L->lo[ln], k * sizeof(R->lo[0]));
+		memcpy(R->hi, &L->hi[ln], k * sizeof(R->hi[0]));
+	} else {
+		unsigned k = ln - L->n;
+		memcpy(&L->lo[L->n], R->lo, k * sizeof(R->lo[0]));
+		memcpy(&L->hi[L->n], R->hi, k * sizeof(R->hi[0]));
+		memmove(R->lo, &R->lo[k], (R->n - k) * sizeof(R->lo[0]));
+		memmove(R->hi, &R->hi[k], (R->n - k) * sizeof(R->hi[0]));
+	}
+	L->n = ln;
+	R->n = tot - ln;
+	R->start = e_hi(L, ln - 1) + 1;
+}
+
+static void inner_balance(struct inner *L, struct inner *R)
+{
+	unsigned tot = L->n + R->n, ln = tot / 2;
+	if (L->n > ln) {
+		unsigned k = L->n - ln;
+		memmove(&R->key[k], R->key, R->n * sizeof(R->key[0]));
+		memmove(&R->sum[k], R->sum, R->n * sizeof(R->sum[0]));
+		memmove(&R->child[k], R->child, R->n * sizeof(R->child[0]));
+		memcpy(R->key, &L->key[ln], k * sizeof(R->key[0]));
+		memcpy(R->sum, &L->sum[ln], k * sizeof(R->sum[0]));
+		memcpy(R->child, &L->child[ln], k * sizeof(R->child[0]));
+	} else {
+		unsigned k = ln - L->n;
+		memcpy(&L->key[L->n], R->key, k * sizeof(R->key[0]));
+		memcpy(&L->sum[L->n], R->sum, k * sizeof(R->sum[0]));
+		memcpy(&L->child[L->n], R->child, k * sizeof(R->child[0]));
+		memmove(R->key, &R->key[k], (R->n - k) * sizeof(R->key[0]));
+		memmove(R->sum, &R->sum[k], (R->n - k) * sizeof(R->sum[0]));
+		memmove(R->child, &R->child[k], (R->n - k) * sizeof(R->child[0]));
+	}
+	L->n = ln;
+	R->n = tot - ln;
+}
+
+/*
+ * Child c of in fell below the minimum: merge it with a sibling at the
+ * minimum (31 entries: two inserts from the next split), else borrow so
+ * both hold >= the minimum. Keys are absolute: only the right one's changes.
+ */
+static void fix_underflow(struct iova_tree *t, struct inner *in, unsigned c, bool leaf_kids)
+{
+	unsigned a = c ? c - 1 : 0;
+	if (leaf_kids) {
+		struct leaf *L = in->child[a], *R = in->child[a + 1];
+		if (L->n + R->n < LEAF_CAP) {
+			memcpy(&L->lo[L->n], R->lo, R->n * sizeof(R->lo[0]));
+			memcpy(&L->hi[L->n], R->hi, R->n * sizeof(R->hi[0]));
+			L->n += R->n;
+			if (t->last == R)
+				t->last = L;
+			free(R);
+			t->leaves--;
+			inner_cut(in, a + 1);
+		} else {
+			leaf_balance(L, R);
+			in->key[a + 1] = R->start;
+			in->sum[a + 1] = leaf_sum(t, R);
+		}
+		in->sum[a] = leaf_sum(t, L);
+	} else {
+		struct inner *L = in->child[a], *R = in->child[a + 1];
+		if (L->n + R->n < INNER_CAP) {
+			memcpy(&L->key[L->n], R->key, R->n * sizeof(R->key[0]));
+			memcpy(&L->sum[L->n], R->sum, R->n * sizeof(R->sum[0]));
+			memcpy(&L->child[L->n], R->child, R->n * sizeof(R->child[0]));
+			L->n += R->n;
+			free(R);
+			t->inners--;
+			inner_cut(in, a + 1);
+		} else {
+			inner_balance(L, R);
+			in->key[a + 1] = R->key[0];
+			in->sum[a + 1] = inner_sum(R);
+		}
+		in->sum[a] = inner_sum(L);
+	}
+}
+
+/* Remove entry p->idx[leaf] (not the anchor); its range and gap join the next gap. */
+static void leaf_remove(struct iova_tree *t, struct bpath *p)
+{
+	unsigned ld = t->height - 1;
+	struct leaf *l = p->node[ld];
+	unsigned i = p->idx[ld];
+
+	t->count--;
+	t->reserved -= !!(l->hi[i] & RESERVED);
+	bool last = i + 1 == l->n;
+	uint64_t gone[2] = { e_part(t, l, i), last ? 0 : e_part(t, l, i + 1) };
+	memmove(&l->lo[i], &l->lo[i + 1], (l->n - i - 1) * sizeof(l->lo[0]));
+	memmove(&l->hi[i], &l->hi[i + 1], (l->n - i - 1) * sizeof(l->hi[0]));
+	l->n--;
+	if (iopt_likely(!last)) {
+		set_ord(l, i);
+		if (iopt_likely(l->n >= LEAF_MIN || !ld)) {
+			/* i's range and gap join i + 1's gap. */
+			uint64_t added[2] = { e_part(t, l, i), 0 };
+			leaf_changed(t, p, gone, added);
+			return;
+		}
+	} else {
+		move_boundary(t, p, e_hi(l, l->n - 1) + 1);
+	}
+
+	bool under = l->n < LEAF_MIN;
+	for (int d = (int)ld - 1; d >= 0; d--) {
+		struct inner *in = p->node[d];
+		unsigned c = p->idx[d];
+		bool leaf_kids = (unsigned)d + 1 == ld;
+		if (iopt_likely(!under)) {
+			uint64_t s = node_sum(t, in->child[c], leaf_kids);
+			if (in->sum[c] == s)
+				return;
+			in->sum[c] = s;
+		} else {
+			fix_underflow(t, in, c, leaf_kids);
+		}
+		under = in->n < INNER_MIN;
+	}
+	if (t->height > 1 && ((struct inner *)t->root)->n == 1) {
+		struct inner *old = t->root;
+		t->root = old->child[0];
+		t->height--;
+		t->inners--;
+		free(old);
+	}
 }
 
 int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pfn)
@@ -462,197 +828,183 @@ int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pf
 	 * exact when s == A.
 	 */
 	struct search s = { .q = q, .need_ord = iopt_fls64(q->align) - 1 };
-	struct path p = { 0 };
-	uint32_t hit = 0;
+	struct bpath p;
+	int r = NONE;
 	bool pow2 = q->align == q->size;
 
 	if (q->align == 1 || !pow2)
-		hit = search_at(t, t->root, &s, &p);
+		r = search(t, &s, &p);
 	/* Pass 1 that ended without giving up was exhaustive: no second pass. */
-	if (!hit && q->align > 1 && (pow2 || s.misfits > MISFIT_MAX)) {
+	if (r != FOUND && q->align > 1 && (pow2 || r == GAVE_UP)) {
 		s.need_ord = iopt_fls64(q->align); /* log2(align) + 1 */
 		s.pass2 = true;
-		hit = search_at(t, t->root, &s, &p);
+		r = search(t, &s, &p);
 	}
-	if (!hit)
+	if (r != FOUND)
 		return -ENOMEM;
-
-	uint32_t ni;
-	uint64_t at = s.pfn;
-	if (node_new(t, at, at + q->size - 1, &ni))
-		return -ENOMEM;
-	struct iova_node *h = N(t, hit);
-	set_gap(N(t, ni), at - (h->lo - gap_of(h)));
-	set_gap(h, h->lo - (at + q->size));
-	/* The new node is hit's predecessor: hit's left child, or the rightmost below it. */
-	int hl = (int)p.n - 1;
-	for (uint32_t i = h->left; i; i = N(t, i)->right)
-		push(&p, i);
-	link_leaf(t, &p, ni, hl);
+	int e = leaf_insert(t, &p, s.pfn, s.pfn + q->size - 1);
+	if (e)
+		return e;
 	t->count++;
-	*pfn = at;
+	*pfn = s.pfn;
 	return 0;
 }
 
 int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool reserved)
 {
-	struct path p;
-	uint32_t ni;
-	int pl, sl;
-
-	if (node_new(t, lo, hi | (reserved ? IOVA_RESERVED : 0), &ni))
-		return -ENOMEM;
-	path_to_leaf(t, lo, &p, &pl, &sl);
-	struct iova_node *su = N(t, p.at[sl]); /* the anchor bounds every key */
-	set_gap(N(t, ni), lo - (pl < 0 ? t->start_pfn : node_hi(N(t, p.at[pl])) + 1));
-	set_gap(su, su->lo - (hi + 1));
-	link_leaf(t, &p, ni, sl);
+	struct bpath p;
+	struct leaf *l = route(t, lo, &p);
+	unsigned h = leaf_rank(l, lo); /* the range goes below entry h, in its gap */
+	if (hi < lo || h == l->n || lo < e_glo(l, h) || hi >= l->lo[h])
+		return -EINVAL; /* overlap: a caller bug, refused rather than corrupting */
+	p.idx[t->height - 1] = h;
+	int e = leaf_insert(t, &p, lo, hi | (reserved ? RESERVED : 0));
+	if (e)
+		return e;
 	t->count++;
 	t->reserved += reserved;
 	return 0;
 }
 
-/* Path to the node whose lo == pfn (returns its level, or -1); *sl: level of
- * the last left turn, the successor when that node has no right subtree. */
-static int locate(const struct iova_tree *t, uint64_t pfn, struct path *p, int *sl)
-{
-	p->n = 0;
-	*sl = -1;
-	for (uint32_t i = t->root; i;) {
-		const struct iova_node *n = N(t, i);
-		push(p, i);
-		if (pfn < n->lo) {
-			*sl = (int)p->n - 1;
-			i = n->left;
-		} else if (pfn > n->lo) {
-			i = n->right;
-		} else {
-			return (int)p->n - 1;
-		}
-	}
-	return -1;
-}
-
-static void erase_level(struct iova_tree *t, struct path *p, int d, int sl)
-{
-	const struct iova_node *n = N(t, p->at[d]);
-	uint32_t i = p->at[d];
-	t->count--;
-	t->reserved -= node_reserved(n);
-	erase_path(t, p, d, sl);
-	node_put(t, i);
-}
-
 int _iopt_tree_free(struct iova_tree *t, uint64_t pfn, uint64_t size)
 {
-	struct path p;
-	int sl, d = locate(t, pfn, &p, &sl);
-	if (d < 0)
+	struct bpath p;
+	struct leaf *l = route(t, pfn, &p);
+	unsigned r = leaf_rank(l, pfn);
+	if (!r)
 		return -ENOENT;
-	const struct iova_node *n = N(t, p.at[d]);
-	if (p.at[d] == t->anchor || node_reserved(n) || node_hi(n) != pfn + size - 1)
+	unsigned i = r - 1;
+	if (l->lo[i] != pfn || (l->hi[i] & RESERVED) || e_hi(l, i) != pfn + size - 1 || is_anchor(t, l, i))
 		return -ENOENT;
-	erase_level(t, &p, d, sl);
+	p.idx[t->height - 1] = i;
+	leaf_remove(t, &p);
 	return 0;
 }
 
-static void to_range(const struct iova_node *n, struct iova_range *r)
+static void to_range(const struct leaf *l, unsigned i, struct iova_range *r)
 {
-	r->lo = n->lo;
-	r->hi = node_hi(n);
-	r->reserved = node_reserved(n);
+	r->lo = l->lo[i];
+	r->hi = e_hi(l, i);
+	r->reserved = l->hi[i] & RESERVED;
 }
 
 bool _iopt_tree_find(const struct iova_tree *t, uint64_t pfn, struct iova_range *r)
 {
-	uint32_t i = floor_node(t, pfn);
-	if (!i || i == t->anchor || node_hi(N(t, i)) < pfn)
+	struct bpath p;
+	const struct leaf *l = route(t, pfn, &p);
+	unsigned k = leaf_rank(l, pfn);
+	if (!k || e_hi(l, k - 1) < pfn || is_anchor(t, l, k - 1))
 		return false;
-	to_range(N(t, i), r);
+	to_range(l, k - 1, r);
 	return true;
 }
 
 bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi, struct iova_range *r)
 {
-	uint32_t i = floor_node(t, lo);
-	if (!i || node_hi(N(t, i)) < lo)
-		i = succ_node(t, lo);
-	if (!i || i == t->anchor || N(t, i)->lo > hi)
+	struct bpath p;
+	/* Ranges in earlier leaves end below this leaf's region, which holds lo. */
+	const struct leaf *l = route(t, lo, &p);
+	unsigned i = 0;
+	while (i < l->n && e_hi(l, i) < lo)
+		i++;
+	if (i == l->n || is_anchor(t, l, i) || l->lo[i] > hi)
 		return false;
-	to_range(N(t, i), r);
+	to_range(l, i, r);
 	return true;
 }
 
 void _iopt_tree_erase(struct iova_tree *t, uint64_t lo)
 {
-	struct path p;
-	int sl, d = locate(t, lo, &p, &sl);
-	erase_level(t, &p, d, sl);
+	struct bpath p;
+	struct leaf *l = route(t, lo, &p);
+	unsigned r = leaf_rank(l, lo);
+	if (!r || l->lo[r - 1] != lo || is_anchor(t, l, r - 1))
+		return; /* no such range: nothing to erase */
+	p.idx[t->height - 1] = r - 1;
+	leaf_remove(t, &p);
 }
 
 uint64_t _iopt_tree_bytes(const struct iova_tree *t)
 {
-	return (uint64_t)t->cap * sizeof(struct iova_node);
+	return (uint64_t)t->leaves * sizeof(struct leaf) + (uint64_t)t->inners * sizeof(struct inner);
 }
 
 /* ---- invariant checker (tests, iopt_iova_check) ---- */
 
 struct walk {
-	uint64_t prev_end; /* first pfn after the previous node */
-	uint32_t nodes, reserved;
-	uint32_t budget;   /* bounds the walk: a cycle reports -EFAULT, not a hang */
+	uint64_t prev_end; /* first pfn after the previous range: the next region's start */
+	uint32_t entries, reserved, leaves, inners;
+	uint32_t budget;   /* nodes left to visit: a cycle reports -EFAULT, not a hang */
+	bool anchor_seen;
+	const struct leaf *last; /* the last leaf visited */
 };
 
-static int check_at(const struct iova_tree *t, uint32_t i, struct walk *w, unsigned *h,
-		    uint64_t *mg, unsigned *mo)
+static int check_leaf(const struct iova_tree *t, const struct leaf *l, bool root, struct walk *w)
 {
-	if (!i) {
-		*h = 0;
-		*mg = 0;
-		*mo = 0;
+	if (!l->n || l->n > LEAF_CAP || (!root && l->n < LEAF_MIN) || l->start != w->prev_end)
+		return -EFAULT;
+	for (unsigned i = 0; i < l->n; i++) {
+		uint64_t lo = l->lo[i], hi = e_hi(l, i), glo = e_glo(l, i);
+		/* Order, no overlap (each gap starts after the previous range), recorded order. */
+		if (w->anchor_seen || lo < glo || hi < lo || (l->hi[i] & (1ull << 62)))
+			return -EFAULT;
+		if (e_ord(l, i) != gap_order1(glo, lo - glo))
+			return -EFAULT;
+		if (is_anchor(t, l, i)) {
+			if (hi != lo || (l->hi[i] & RESERVED))
+				return -EFAULT;
+			w->anchor_seen = true;
+		} else if (hi > t->end_pfn) {
+			return -EFAULT;
+		}
+		w->entries++;
+		w->reserved += !!(l->hi[i] & RESERVED);
+	}
+	w->prev_end = e_hi(l, l->n - 1) + 1;
+	w->leaves++;
+	w->last = l;
+	return 0;
+}
+
+static int check_at(const struct iova_tree *t, const void *nd, unsigned d, struct walk *w, uint64_t *sum)
+{
+	if (!nd || !w->budget || ((const struct leaf *)nd)->level != t->height - 1 - d)
+		return -EFAULT;
+	w->budget--;
+	if (d + 1 == t->height) {
+		const struct leaf *l = nd;
+		uint64_t second;
+		if (check_leaf(t, l, !d, w))
+			return -EFAULT;
+		*sum = leaf_scan(t, l, &second);
+		/* A root leaf's are not kept; elsewhere, what is marked exact must be. */
+		if (d && ((l->g2_ok && (l->second & GAP_MASK) != (second & GAP_MASK)) ||
+			  (l->o2_ok && l->second >> SUM_ORD_SHIFT != second >> SUM_ORD_SHIFT)))
+			return -EFAULT;
 		return 0;
 	}
-	if (i >= t->cap || !w->budget--)
+	const struct inner *in = nd;
+	if (in->n > INNER_CAP || in->n < (d ? INNER_MIN : 2))
 		return -EFAULT;
-	const struct iova_node *n = N(t, i);
-	unsigned hl, hr, ol, or_;
-	uint64_t gl, gr;
-	if (check_at(t, n->left, w, &hl, &gl, &ol))
-		return -EFAULT;
-	/* Order, no overlap, bounds and the recorded gap. */
-	uint64_t hi = node_hi(n);
-	if (n->lo < w->prev_end || hi < n->lo || gap_of(n) != n->lo - w->prev_end)
-		return -EFAULT;
-	if (own_ord_of(n) != gap_order1(n->lo - gap_of(n), gap_of(n)))
-		return -EFAULT;
-	if (i == t->anchor ? n->lo != t->end_pfn + 1 : hi > t->end_pfn)
-		return -EFAULT;
-	w->prev_end = hi + 1;
-	w->nodes++;
-	w->reserved += node_reserved(n);
-	if (check_at(t, n->right, w, &hr, &gr, &or_))
-		return -EFAULT;
-	*h = 1 + (hl > hr ? hl : hr);
-	*mg = gap_of(n);
-	*mg = *mg > gl ? *mg : gl;
-	*mg = *mg > gr ? *mg : gr;
-	*mo = own_ord_of(n);
-	*mo = *mo > ol ? *mo : ol;
-	*mo = *mo > or_ ? *mo : or_;
-	int b = (int)hl - (int)hr;
-	if (b < -1 || b > 1 || *h != height_of(n) || *mg != max_gap_of(n) || *mo != max_ord_of(n))
-		return -EFAULT;
+	for (unsigned c = 0; c < in->n; c++) {
+		/* Regions tile the space: child c starts right after child c - 1's last range. */
+		uint64_t s;
+		if (in->key[c] != w->prev_end || check_at(t, in->child[c], d + 1, w, &s) || s != in->sum[c])
+			return -EFAULT;
+	}
+	w->inners++;
+	*sum = inner_sum(in);
 	return 0;
 }
 
 int _iopt_tree_check(const struct iova_tree *t)
 {
-	struct walk w = { .prev_end = t->start_pfn, .budget = t->cap };
-	unsigned h, mo;
-	uint64_t mg;
-	if (check_at(t, t->root, &w, &h, &mg, &mo))
+	struct walk w = { .prev_end = t->start_pfn, .budget = t->leaves + t->inners };
+	uint64_t sum;
+	if (!t->root || !t->height || t->height > MAX_HEIGHT || check_at(t, t->root, 0, &w, &sum))
 		return -EFAULT;
-	if (w.nodes != t->count + 1 || w.reserved != t->reserved || memcmp(N(t, 0), &(struct iova_node){ 0 }, sizeof(struct iova_node)))
+	if (!w.anchor_seen || w.last != t->last || w.entries != t->count + 1 || w.reserved != t->reserved ||
+	    w.leaves != t->leaves || w.inners != t->inners)
 		return -EFAULT;
 	return 0;
 }
