@@ -5,5 +5,6 @@
 
 #include <iopt/common.h>
 #include <iopt/iova.h>
+#include <iopt/invalidate.h>
 
 #endif /* IOPT_IOPT_H */
