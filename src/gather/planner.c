@@ -201,9 +201,9 @@ uint64_t _iopt_blk_plan(const struct _iopt_urange *ur, int n, unsigned int kmax,
 	return nb;
 }
 
-uint64_t _iopt_run_split(uint64_t pg, uint64_t pages, uint64_t limit, struct _iopt_run *r)
+static uint64_t _run_greedy(uint64_t pg, uint64_t pages, uint64_t c, uint64_t limit,
+			    struct _iopt_run *r)
 {
-	uint64_t c = 0;
 	while (pages) {
 		unsigned int s = _iopt_ctz(pages);
 		uint64_t n;
@@ -226,6 +226,32 @@ uint64_t _iopt_run_split(uint64_t pg, uint64_t pages, uint64_t limit, struct _io
 	return c;
 }
 
+uint64_t _iopt_run_split(uint64_t pg, uint64_t pages, bool no_single, uint64_t limit,
+			 struct _iopt_run *r)
+{
+	/*
+	 * Greedy's first term is NUM = SCALE = 0 exactly when pages % 32 == 1.
+	 * Then start with an s=0 term of n = 2..31 granules instead (the rest
+	 * is even modulo 32 never 1, so greedy is safe for it) and keep the n
+	 * whose remainder splits into the fewest terms.
+	 */
+	if (!no_single || (pages & 31) != 1 || pages == 1)
+		return _run_greedy(pg, pages, 0, limit, r);
+	uint64_t best_n = 2, best_c = UINT64_MAX;
+	for (uint64_t n = 2; n <= 31 && n < pages; n++) {
+		uint64_t c = _run_greedy(0, pages - n, 0, limit, NULL);
+		if (c < best_c) {
+			best_c = c;
+			best_n = n;
+		}
+	}
+	if (limit == 0)
+		return 1;
+	if (r)
+		r[0] = (struct _iopt_run){ pg, (unsigned int)(best_n - 1), 0 };
+	return _run_greedy(pg + best_n, pages - best_n, 1, limit, r);
+}
+
 /*
  * The greedy split is the minimum number of terms for an exact count, and
  * the best superset count is always the count rounded up to some 2^j (both
@@ -236,6 +262,8 @@ uint64_t _iopt_run_choose(uint64_t pages, uint64_t over, bool no_single, uint64_
 {
 	uint64_t best = 0, best_c = UINT64_MAX;
 
+	if (no_single && pages == 1)
+		return 2; /* one granule alone needs NUM = SCALE = 0: one more granule */
 	for (unsigned int j = 0; j < 64; j++) {
 		uint64_t mask = (1ull << j) - 1;
 		if (pages + mask < pages)
@@ -243,20 +271,11 @@ uint64_t _iopt_run_choose(uint64_t pages, uint64_t over, bool no_single, uint64_
 		uint64_t p = (pages + mask) & ~mask;
 		if (p - pages > over)
 			break;
-		for (int bump = 0; bump < 2; bump++, p++) {
-			/* p + 1 is only worth trying to dodge a NUM=SCALE=0 term. */
-			if (bump && (!no_single || p == 0 || p - pages > over))
-				break;
-			if (no_single && (p & 31) == 1)
-				continue;
-			uint64_t c = _iopt_run_split(0, p, limit, NULL);
-			if (c < best_c || (c == best_c && p < best)) {
-				best_c = c;
-				best = p;
-			}
+		uint64_t c = _iopt_run_split(0, p, no_single, limit, NULL);
+		if (c < best_c || (c == best_c && p < best)) {
+			best_c = c;
+			best = p;
 		}
 	}
-	if (best_c == UINT64_MAX) /* only pages itself fit and it needs the bump */
-		best = pages + 1;
 	return best;
 }

@@ -61,18 +61,20 @@ struct _iopt_run {
 };
 
 /*
- * Greedy SMMU run decomposition of @pages units starting at @pg (Linux's
- * loop, hw-facts 5.3): each term takes the lowest set bit as SCALE and the
- * next 5 bits as NUM+1. Writes up to @limit terms to @r (may be NULL).
+ * Fewest-term SMMU run decomposition of @pages units starting at @pg
+ * (Linux's loop, hw-facts 5.3: each term takes the lowest set bit as SCALE
+ * and the next 5 bits as NUM+1). @no_single: no NUM = SCALE = 0 term
+ * (@pages must then be > 1). Writes up to @limit terms to @r (may be NULL).
  * Return: term count, saturated at @limit + 1.
  */
-uint64_t _iopt_run_split(uint64_t pg, uint64_t pages, uint64_t limit, struct _iopt_run *r);
+uint64_t _iopt_run_split(uint64_t pg, uint64_t pages, bool no_single, uint64_t limit,
+			 struct _iopt_run *r);
 
 /*
  * Page count P' >= @pages, P' - pages <= @over, with the fewest terms (ties:
  * smallest P'). @no_single forbids a term with NUM = SCALE = 0 (non-leaf
- * range commands with TTL = 0, the erratum case Linux avoids); when no
- * candidate within @over avoids it, one extra unit is allowed.
+ * range commands with TTL = 0, the erratum case Linux avoids); a lone
+ * granule then becomes two even when @over is 0.
  * Return: the chosen P' (0 on overflow of the 64-bit count).
  */
 uint64_t _iopt_run_choose(uint64_t pages, uint64_t over, bool no_single, uint64_t limit);

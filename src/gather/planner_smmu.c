@@ -75,14 +75,21 @@ int iopt_inv_plan_smmu(const struct iopt_inv_req *req, const struct iopt_inv_pol
 		uint64_t over = _iopt_inv_over_units(pol, g);
 		for (int i = 0; i < n && nc <= budget; i++) {
 			uint64_t pages = ur[i].hi - ur[i].lo + 1; /* no wrap: hi < 2^52 */
-			uint64_t p = _iopt_run_choose(pages, over, ttl == 0, budget);
+			/*
+			 * Grow at the end, never into the next range (the extra
+			 * would be invalidated twice) nor out of the space.
+			 */
+			uint64_t room = i + 1 < n ? ur[i + 1].lo - ur[i].hi - 1 : umax - ur[i].hi;
+			uint64_t p = _iopt_run_choose(pages, over < room ? over : room, ttl == 0,
+						      budget);
 			uint64_t lo = ur[i].lo;
-			/* Grow at the end; if that leaves the space, grow downwards. */
-			if (p - pages > umax - ur[i].hi)
-				lo = p - pages <= lo ? lo - (p - pages) : 0;
-			if (p - 1 > umax - lo)
-				p = pages; /* the range is (almost) the whole space */
-			nc += _iopt_run_split(lo, p, budget - nc, r + nc);
+			if (p - pages > room) { /* only the lone-granule bump gets here */
+				if (lo > (i ? ur[i - 1].hi + 1 : 0))
+					lo--;
+				else
+					p = pages; /* no room either side: hw takes NUM = SCALE = 0 */
+			}
+			nc += _iopt_run_split(lo, p, ttl == 0, budget - nc, r + nc);
 		}
 	} else {
 		/* No RIL: one command per leaf (stride step); exact by construction. */
