@@ -513,7 +513,7 @@ static void prop_smmu_min(void)
 /* Large random requests (1-4 ranges, any size, strides 4K..1G): coverage + budget. */
 static void prop_random_cover(void)
 {
-	unsigned bad[3] = { 0, 0, 0 }, fallback[3] = { 0, 0, 0 };
+	unsigned bad[3] = { 0, 0, 0 }, fallback[3] = { 0, 0, 0 }, bad_fields = 0;
 	TEST("all vendors: random multi-range requests, coverage and overshoot bound");
 	for (unsigned t = 0; t < 6000; t++) {
 		struct iopt_inv_range rs[4];
@@ -551,6 +551,11 @@ static void prop_random_cover(void)
 			bad[v]++;
 			continue;
 		}
+		/* Round trip of the scope fields and the leaf flag. */
+		for (int i = 0; i < n; i++)
+			if (dec(&out[i], &d) || d.domain != 1 || (v == 2 && d.asid != 1) ||
+			    (d.kind == IOPT_INV_RANGE && d.leaf_only != q.leaf_only))
+				bad_fields++;
 		if (n == 1 && dec(out, &d) == 0 && d.kind == IOPT_INV_SCOPE) {
 			fallback[v]++;
 			continue;
@@ -568,6 +573,7 @@ static void prop_random_cover(void)
 	CHECK_EQ(bad[0], 0);
 	CHECK_EQ(bad[1], 0);
 	CHECK_EQ(bad[2], 0);
+	CHECK_EQ(bad_fields, 0);
 	printf("# scope-wide fallbacks: vtd %u amd %u smmu %u of 2000 each\n", fallback[0],
 	       fallback[1], fallback[2]);
 	CHECK(fallback[0] > 0 && fallback[0] < 2000);
