@@ -91,6 +91,7 @@ struct iopt_inv_req {
  *                  scope-wide command. 0 = IOPT_INV_DEFAULT_BUDGET.
  *   max_overshoot: bytes that may be invalidated beyond each input range
  *                  (0 = exact cover). UINT64_MAX = any superset.
+ * A NULL policy means { 0, 0 }: default budget, exact cover.
  */
 struct iopt_inv_policy {
 	unsigned int max_cmds;
@@ -164,6 +165,7 @@ struct iopt_vtd_inv_scope {
  * per the policy, or ONE domain-selective (type 2, granularity 2) / PASID-
  * selective (type 6, granularity 2) descriptor when the budget is exceeded
  * or !caps->psi. Does not append the wait descriptor (iopt_inv_wait_vtd).
+ * Context: pure (no state, no locks, no allocation); any thread.
  * Return: number of descriptors written (>= 1), or -EINVAL / -ENOSPC.
  */
 IOPT_API int iopt_inv_plan_vtd(const struct iopt_inv_req *req, const struct iopt_inv_policy *pol,
@@ -181,6 +183,7 @@ IOPT_API int iopt_inv_plan_vtd(const struct iopt_inv_req *req, const struct iopt
  * has completed.
  * @status_addr: 4-byte aligned physical address.
  * @flags: IOPT_VTD_WAIT_* bits.
+ * Context: pure (no state, no locks, no allocation); any thread.
  * Return: 0, or -EINVAL (unaligned address, unknown flag).
  */
 IOPT_API int iopt_inv_wait_vtd(uint64_t status_addr, uint32_t status_data, unsigned int flags,
@@ -188,6 +191,7 @@ IOPT_API int iopt_inv_wait_vtd(uint64_t status_addr, uint32_t status_data, unsig
 
 /*
  * iopt_inv_decode_vtd() - decode a type 2, 5 or 6 descriptor.
+ * Context: pure (no state, no locks, no allocation); any thread.
  * Return: 0, or -EINVAL (other type, reserved granularity).
  */
 IOPT_API int iopt_inv_decode_vtd(const struct iopt_inv_cmd *cmd, struct iopt_inv_decoded *d);
@@ -216,6 +220,7 @@ struct iopt_amd_inv_scope {
  * Blocks of one page use S=0; larger naturally aligned power-of-two blocks
  * use S=1 with the size code; over budget: ONE all-pages command
  * (address 0x7FFF_FFFF_FFFF_F000, S=1). PDE = !leaf_only.
+ * Context: pure (no state, no locks, no allocation); any thread.
  * Return: number of commands written, or -EINVAL / -ENOSPC.
  */
 IOPT_API int iopt_inv_plan_amd(const struct iopt_inv_req *req, const struct iopt_inv_policy *pol,
@@ -227,12 +232,18 @@ IOPT_API int iopt_inv_plan_amd(const struct iopt_inv_req *req, const struct iopt
  * iopt_inv_wait_amd() - encode COMPLETION_WAIT storing the 64-bit @data at
  * @store_addr (8-byte aligned) when earlier commands are done; @irq also
  * raises the completion interrupt.
+ * Context: pure (no state, no locks, no allocation); any thread.
  * Return: 0, or -EINVAL (unaligned or above 52 bits).
  */
 IOPT_API int iopt_inv_wait_amd(uint64_t store_addr, uint64_t data, bool irq,
 			       struct iopt_inv_cmd *out);
 
-/* iopt_inv_decode_amd() - decode INVALIDATE_IOMMU_PAGES or COMPLETION_WAIT. */
+/*
+ * iopt_inv_decode_amd() - decode INVALIDATE_IOMMU_PAGES or COMPLETION_WAIT.
+ * An S=1 code of 2^64 bytes (the all-pages address) decodes as IOPT_INV_SCOPE.
+ * Context: pure; any thread.
+ * Return: 0, or -EINVAL (other opcode).
+ */
 IOPT_API int iopt_inv_decode_amd(const struct iopt_inv_cmd *cmd, struct iopt_inv_decoded *d);
 
 /* -------------------------------------------------------------- SMMUv3 */
@@ -261,6 +272,7 @@ struct iopt_smmu_inv_scope {
  * (NUM+1) x 2^SCALE granules, TTL = level of @req->stride when leaf_only.
  * Without: one TG=0 command per stride step (no overshoot possible).
  * Over budget: ONE TLBI_NH_ASID (stage 1) or TLBI_S12_VMALL (stage 2).
+ * Context: pure (no state, no locks, no allocation); any thread.
  * Return: number of commands written, or -EINVAL / -ERANGE / -ENOSPC.
  */
 IOPT_API int iopt_inv_plan_smmu(const struct iopt_inv_req *req, const struct iopt_inv_policy *pol,
@@ -272,6 +284,7 @@ IOPT_API int iopt_inv_plan_smmu(const struct iopt_inv_req *req, const struct iop
  * iopt_inv_sync_smmu() - encode CMD_SYNC. @cs: 0 none, 1 MSI/IRQ, 2 SEV.
  * @msi_addr (4-byte aligned, < 2^52) and @msi_data are used when cs == 1.
  * MSH/MSIAttr are left 0 (caller ORs them into w[0] if it needs them).
+ * Context: pure (no state, no locks, no allocation); any thread.
  * Return: 0, or -EINVAL.
  */
 IOPT_API int iopt_inv_sync_smmu(unsigned int cs, uint64_t msi_addr, uint32_t msi_data,
@@ -280,6 +293,7 @@ IOPT_API int iopt_inv_sync_smmu(unsigned int cs, uint64_t msi_addr, uint32_t msi
 /*
  * iopt_inv_decode_smmu() - decode a TLBI_NH_VA, TLBI_S2_IPA, TLBI_NH_ASID,
  * TLBI_S12_VMALL or CMD_SYNC command.
+ * Context: pure (no state, no locks, no allocation); any thread.
  * Return: 0, or -EINVAL (other opcode, reserved TG).
  */
 IOPT_API int iopt_inv_decode_smmu(const struct iopt_inv_cmd *cmd, struct iopt_inv_decoded *d);
