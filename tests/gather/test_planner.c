@@ -683,6 +683,8 @@ static void multi_range(void)
 	CHECK_EQ(iopt_inv_plan_vtd(&q, &pol, &caps, &sc, out, 8), 2);
 	W(0, 0x10032ull, 0x42ull);
 	W(1, 0x10032ull, 0x8040ull);
+	TEST("NULL policy: default budget, exact cover");
+	CHECK_EQ(iopt_inv_plan_vtd(&q, NULL, &caps, &sc, out, 8), 3);
 }
 
 int main(void)
