@@ -114,25 +114,31 @@ uint64_t _iopt_blk_choose(uint64_t a, uint64_t e, unsigned int kmax, uint64_t ov
 			*hi = m + (1ull << h) - 1;
 		}
 	}
-	for (unsigned int j = 0; j <= jmax; j++) {
-		uint64_t ap = a & ~((1ull << j) - 1);
-		if (nl && ap == la[nl - 1])
-			continue;
-		if (a - ap > over)
-			break; /* overshoot only grows with j */
+	/*
+	 * Distinct a' = a rounded down to 2^j (j <= jmax) come from clearing
+	 * a's set bits below jmax one by one, lowest first; likewise b' = b
+	 * rounded up comes from carrying b's lowest set bits. Overshoot only
+	 * grows along both walks, so each stops at the bound.
+	 */
+	for (uint64_t ap = a;;) {
 		la[nl] = ap;
 		lov[nl] = a - ap;
 		lc[nl++] = _tile_count(m - ap, kmax, cap);
-	}
-	for (unsigned int j = 0; j <= jmax; j++) {
-		uint64_t bp = (b + (1ull << j) - 1) & ~((1ull << j) - 1);
-		if (nr && bp == rb[nr - 1])
-			continue;
-		if (bp - b > over)
+		if (!ap || _iopt_ctz(ap) >= jmax)
 			break;
+		ap &= ap - 1;
+		if (a - ap > over)
+			break;
+	}
+	for (uint64_t bp = b;;) {
 		rb[nr] = bp;
 		rov[nr] = bp - b;
 		rc[nr++] = _tile_count(bp - m, kmax, cap);
+		if (_iopt_ctz(bp) >= jmax)
+			break;
+		bp += 1ull << _iopt_ctz(bp);
+		if (bp - b > over)
+			break;
 	}
 	for (unsigned int i = 0; i < nl; i++) {
 		for (unsigned int k = 0; k < nr; k++) {
