@@ -7,5 +7,6 @@
 #include <iopt/iova.h>
 #include <iopt/gather.h>
 #include <iopt/pgtable.h>
+#include <iopt/invalidate.h>
 
 #endif /* IOPT_IOPT_H */

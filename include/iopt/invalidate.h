@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iopt invalidation planners: turn gathered IOVA ranges into the fewest
+ * IOTLB invalidation commands of one vendor, encoded bit-exactly, and decode
+ * such commands back to address ranges.
+ *
+ * Vendors (field layouts: shared/docs/hw-facts.md section 5):
+ *   VT-d   IOTLB invalidate (type 2) or PASID-based IOTLB invalidate (type 6),
+ *          page-selective (ADDR + AM) or domain/PASID-selective; wait (type 5).
+ *   AMD    INVALIDATE_IOMMU_PAGES with the S-bit size code; COMPLETION_WAIT.
+ *   SMMUv3 TLBI_NH_VA / TLBI_S2_IPA per page or as range commands
+ *          (TG/SCALE/NUM/TTL); TLBI_NH_ASID / TLBI_S12_VMALL; CMD_SYNC.
+ *
+ * Every command is one 128-bit descriptor held as two little-endian 64-bit
+ * words (w[0] = bits 63:0, w[1] = bits 127:64). VT-d scalable mode uses
+ * 256-bit descriptors; the upper 128 bits of these commands are zero, so the
+ * caller writes w[0], w[1], 0, 0.
+ *
+ * Policy ("fewest commands"; docs/INVALIDATION.md has the details):
+ *   1. A plan may invalidate more than asked (a superset) but never less.
+ *      The extra is bounded by policy.max_overshoot (bytes) PER INPUT RANGE.
+ *   2. Within that bound the planner returns a plan with the minimum number
+ *      of range commands the encoding allows; ties go to the smaller
+ *      overshoot. For VT-d/AMD that is the minimum number of naturally
+ *      aligned power-of-two blocks whose union contains the range; for SMMU
+ *      range commands the minimum number of (NUM+1) x 2^SCALE granule runs.
+ *   3. When that minimum (summed over the ranges) exceeds policy.max_cmds,
+ *      or the hardware cannot express the range at all (no PSI, no range
+ *      support and too many pages...), the plan is ONE scope-wide command
+ *      (VT-d DSI / PASID-wide, AMD all-pages, SMMU per-ASID / per-VMID).
+ * Input ranges are planned one by one (after sorting and merging touching
+ * ranges); a block already emitted that contains a later one is not repeated.
+ *
+ * Context: every function here is pure (no global state, no locks, no
+ * allocation); any thread may call any of them concurrently.
+ *
+ * Errors (common.h convention): on any error nothing is written to the
+ * output array.
+ *   -EINVAL   malformed request: no ranges or more than IOPT_INV_MAX_RANGES,
+ *             end < start, start or end+1 not aligned to 4 KiB (or to the
+ *             SMMU granule), stride not a power of two >= 4 KiB (SMMU: >=
+ *             the granule), a range not aligned to the stride, overlapping
+ *             ranges, bad capability values (max_cmds > IOPT_INV_MAX_BUDGET,
+ *             MAMV > 63, SMMU granule not 4K/16K/64K), bad scope
+ *             (SMMU stage not 1 or 2, PASID > 20 bits).
+ *   -ERANGE   a range lies outside what the command can address (SMMU
+ *             stage-2 IPA above 2^52).
+ *   -ENOSPC   the plan needs more commands than the output array holds.
+ */
+#ifndef IOPT_INVALIDATE_H
+#define IOPT_INVALIDATE_H
+
+#include <iopt/common.h>
+
+IOPT_BEGIN_DECLS
+
+#define IOPT_INV_MAX_RANGES 16u  /* ranges per request */
+#define IOPT_INV_MAX_BUDGET 256u /* largest policy.max_cmds */
+#define IOPT_INV_DEFAULT_BUDGET 16u /* policy.max_cmds == 0 means this */
+
+/* One gathered range of IOVA bytes, both ends inclusive (like Linux's gather). */
+struct iopt_inv_range {
+	uint64_t start;
+	uint64_t end;
+};
+
+/* One 128-bit command descriptor. */
+struct iopt_inv_cmd {
+	uint64_t w[2];
+};
+
+/*
+ * What was gathered.
+ *   ranges/nr_ranges: 1..IOPT_INV_MAX_RANGES disjoint ranges in any order.
+ *   stride:     size of the leaf entries that changed (the gather's pgsize:
+ *               4 KiB, 2 MiB, ...); every range is aligned to it.
+ *   leaf_only:  true when only leaf entries changed (no table freed, no
+ *               non-leaf entry written): lets hardware keep walk caches
+ *               (VT-d IH=1, AMD PDE=0, SMMU LEAF=1).
+ */
+struct iopt_inv_req {
+	const struct iopt_inv_range *ranges;
+	size_t nr_ranges;
+	uint64_t stride;
+	bool leaf_only;
+};
+
+/*
+ * Cost policy, shared by the three planners.
+ *   max_cmds:      budget; a plan that needs more range commands becomes one
+ *                  scope-wide command. 0 = IOPT_INV_DEFAULT_BUDGET.
+ *   max_overshoot: bytes that may be invalidated beyond each input range
+ *                  (0 = exact cover). UINT64_MAX = any superset.
+ * A NULL policy means { 0, 0 }: default budget, exact cover.
+ */
+struct iopt_inv_policy {
+	unsigned int max_cmds;
+	uint64_t max_overshoot;
+};
+
+/* What a decoded command does (iopt_inv_decode_*). */
+enum iopt_inv_kind {
+	IOPT_INV_RANGE = 1, /* translations of [start, end] in the scope */
+	IOPT_INV_SCOPE,     /* everything of the scope (domain, PASID, ASID, VMID) */
+	IOPT_INV_GLOBAL,    /* everything (VT-d global) */
+	IOPT_INV_SYNC,      /* wait / completion / sync: no invalidation */
+};
+
+/*
+ * A decoded command.
+ *   start/end:  inclusive byte range for IOPT_INV_RANGE (0..UINT64_MAX for
+ *               the others). A single-page command (VT-d AM=0, AMD S=0, SMMU
+ *               TG=0) decodes to the 4 KiB page at its address; hardware also
+ *               drops larger leaves that translate that address.
+ *   leaf_only:  the command lets hardware keep non-leaf (walk) cache entries.
+ *   domain:     VT-d domain id / AMD domain id / SMMU VMID.
+ *   asid:       SMMU ASID (stage 1).
+ *   pasid:      VT-d/AMD PASID when has_pasid.
+ *   stage:      SMMU stage 1 or 2 (0 elsewhere).
+ */
+struct iopt_inv_decoded {
+	enum iopt_inv_kind kind;
+	uint64_t start;
+	uint64_t end;
+	bool leaf_only;
+	bool has_pasid;
+	uint32_t domain;
+	uint32_t asid;
+	uint32_t pasid;
+	unsigned int stage;
+};
+
+/* ---------------------------------------------------------------- VT-d */
+
+/*
+ * VT-d capabilities (inputs; read them from CAP/ECAP).
+ *   psi:  CAP.PSI (bit 39): page-selective invalidation supported.
+ *   mamv: CAP.MAMV (bits 53:48): largest AM (block of 2^mamv pages). <= 63.
+ *   drain_read / drain_write: set DR / DW in type-2 descriptors (CAP.DRD /
+ *         CAP.DWD say the hardware supports draining).
+ */
+struct iopt_vtd_inv_caps {
+	bool psi;
+	unsigned int mamv;
+	bool drain_read;
+	bool drain_write;
+};
+
+/*
+ * VT-d scope. domain: domain id (16 bits). has_pasid: first-stage table
+ * reached through pasid (20 bits): type-6 PASID-based descriptors.
+ */
+struct iopt_vtd_inv_scope {
+	uint16_t domain;
+	bool has_pasid;
+	uint32_t pasid;
+};
+
+/*
+ * iopt_inv_plan_vtd() - plan VT-d IOTLB invalidation descriptors.
+ * @req, @pol, @caps, @scope: as above.
+ * @out, @cap: output array and its capacity in commands.
+ *
+ * Emits page-selective descriptors (granularity 3, ADDR + AM, IH = leaf_only)
+ * per the policy, or ONE domain-selective (type 2, granularity 2) / PASID-
+ * selective (type 6, granularity 2) descriptor when the budget is exceeded
+ * or !caps->psi. Does not append the wait descriptor (iopt_inv_wait_vtd).
+ * Context: pure (no state, no locks, no allocation); any thread.
+ * Return: number of descriptors written (>= 1), or -EINVAL / -ENOSPC.
+ */
+IOPT_API int iopt_inv_plan_vtd(const struct iopt_inv_req *req, const struct iopt_inv_policy *pol,
+			       const struct iopt_vtd_inv_caps *caps,
+			       const struct iopt_vtd_inv_scope *scope, struct iopt_inv_cmd *out,
+			       size_t cap);
+
+/* Wait-descriptor flags (iopt_inv_wait_vtd). */
+#define IOPT_VTD_WAIT_FENCE 0x1u /* FN: later descriptors wait for this one */
+#define IOPT_VTD_WAIT_DRAIN 0x2u /* PD: drain page requests */
+
+/*
+ * iopt_inv_wait_vtd() - encode an invalidation wait descriptor (type 5) that
+ * writes @status_data to @status_addr (SW = 1) once every earlier descriptor
+ * has completed.
+ * @status_addr: 4-byte aligned physical address.
+ * @flags: IOPT_VTD_WAIT_* bits.
+ * Context: pure (no state, no locks, no allocation); any thread.
+ * Return: 0, or -EINVAL (unaligned address, unknown flag).
+ */
+IOPT_API int iopt_inv_wait_vtd(uint64_t status_addr, uint32_t status_data, unsigned int flags,
+			       struct iopt_inv_cmd *out);
+
+/*
+ * iopt_inv_decode_vtd() - decode a type 2, 5 or 6 descriptor.
+ * Context: pure (no state, no locks, no allocation); any thread.
+ * Return: 0, or -EINVAL (other type, reserved granularity).
+ */
+IOPT_API int iopt_inv_decode_vtd(const struct iopt_inv_cmd *cmd, struct iopt_inv_decoded *d);
+
+/* ----------------------------------------------------------------- AMD */
+
+/*
+ * AMD capabilities. max_order: largest block as log2 bytes that is sent as
+ * an S-bit range (13..51; 0 = 51). Larger blocks use the all-pages form:
+ * Linux switches to all-pages above bit 51 and QEMU treats a 2^52-byte
+ * code as "entire" (hw-facts 5.2), so blocks stay at or below 2^51.
+ */
+struct iopt_amd_inv_caps {
+	unsigned int max_order;
+};
+
+/* AMD scope: domain id (16 bits), optional PASID (20 bits; sets GN). */
+struct iopt_amd_inv_scope {
+	uint16_t domain;
+	bool has_pasid;
+	uint32_t pasid;
+};
+
+/*
+ * iopt_inv_plan_amd() - plan INVALIDATE_IOMMU_PAGES commands.
+ * Blocks of one page use S=0; larger naturally aligned power-of-two blocks
+ * use S=1 with the size code; over budget: ONE all-pages command
+ * (address 0x7FFF_FFFF_FFFF_F000, S=1). PDE = !leaf_only.
+ * Context: pure (no state, no locks, no allocation); any thread.
+ * Return: number of commands written, or -EINVAL / -ENOSPC.
+ */
+IOPT_API int iopt_inv_plan_amd(const struct iopt_inv_req *req, const struct iopt_inv_policy *pol,
+			       const struct iopt_amd_inv_caps *caps,
+			       const struct iopt_amd_inv_scope *scope, struct iopt_inv_cmd *out,
+			       size_t cap);
+
+/*
+ * iopt_inv_wait_amd() - encode COMPLETION_WAIT storing the 64-bit @data at
+ * @store_addr (8-byte aligned) when earlier commands are done; @irq also
+ * raises the completion interrupt.
+ * Context: pure (no state, no locks, no allocation); any thread.
+ * Return: 0, or -EINVAL (unaligned or above 52 bits).
+ */
+IOPT_API int iopt_inv_wait_amd(uint64_t store_addr, uint64_t data, bool irq,
+			       struct iopt_inv_cmd *out);
+
+/*
+ * iopt_inv_decode_amd() - decode INVALIDATE_IOMMU_PAGES or COMPLETION_WAIT.
+ * An S=1 code of 2^64 bytes (the all-pages address) decodes as IOPT_INV_SCOPE.
+ * Context: pure; any thread.
+ * Return: 0, or -EINVAL (other opcode).
+ */
+IOPT_API int iopt_inv_decode_amd(const struct iopt_inv_cmd *cmd, struct iopt_inv_decoded *d);
+
+/* -------------------------------------------------------------- SMMUv3 */
+
+/*
+ * SMMUv3 capabilities.
+ *   range_inv:  IDR3.RIL: range invalidation (TG/SCALE/NUM) supported.
+ *   granule_shift: translation granule of the table (smallest page size):
+ *               12, 14 or 16; 0 = 12. Ranges must be aligned to it.
+ */
+struct iopt_smmu_inv_caps {
+	bool range_inv;
+	unsigned int granule_shift;
+};
+
+/* SMMU scope: stage 1 (ASID + VMID: TLBI_NH_*) or 2 (VMID: TLBI_S2_IPA/S12_VMALL). */
+struct iopt_smmu_inv_scope {
+	unsigned int stage;
+	uint16_t asid;
+	uint16_t vmid;
+};
+
+/*
+ * iopt_inv_plan_smmu() - plan SMMUv3 TLBI commands.
+ * With range_inv: range commands, TG = granule, each covering
+ * (NUM+1) x 2^SCALE granules, TTL = level of @req->stride when leaf_only.
+ * Without: one TG=0 command per stride step (no overshoot possible).
+ * Over budget: ONE TLBI_NH_ASID (stage 1) or TLBI_S12_VMALL (stage 2).
+ * Context: pure (no state, no locks, no allocation); any thread.
+ * Return: number of commands written, or -EINVAL / -ERANGE / -ENOSPC.
+ */
+IOPT_API int iopt_inv_plan_smmu(const struct iopt_inv_req *req, const struct iopt_inv_policy *pol,
+				const struct iopt_smmu_inv_caps *caps,
+				const struct iopt_smmu_inv_scope *scope, struct iopt_inv_cmd *out,
+				size_t cap);
+
+/*
+ * iopt_inv_sync_smmu() - encode CMD_SYNC. @cs: 0 none, 1 MSI/IRQ, 2 SEV.
+ * @msi_addr (4-byte aligned, < 2^52) and @msi_data are used when cs == 1.
+ * MSH/MSIAttr are left 0 (caller ORs them into w[0] if it needs them).
+ * Context: pure (no state, no locks, no allocation); any thread.
+ * Return: 0, or -EINVAL.
+ */
+IOPT_API int iopt_inv_sync_smmu(unsigned int cs, uint64_t msi_addr, uint32_t msi_data,
+				struct iopt_inv_cmd *out);
+
+/*
+ * iopt_inv_decode_smmu() - decode a TLBI_NH_VA, TLBI_S2_IPA, TLBI_NH_ASID,
+ * TLBI_S12_VMALL or CMD_SYNC command.
+ * Context: pure (no state, no locks, no allocation); any thread.
+ * Return: 0, or -EINVAL (other opcode, reserved TG).
+ */
+IOPT_API int iopt_inv_decode_smmu(const struct iopt_inv_cmd *cmd, struct iopt_inv_decoded *d);
+
+IOPT_END_DECLS
+
+#endif /* IOPT_INVALIDATE_H */
