@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <iopt/fault.h>
 #include <iopt/iova.h>
 
 #define SPACE 1024 /* pfns modelled; the domain ends at or below this */
@@ -24,6 +25,7 @@ struct model {
 	uint8_t state[SPACE + 1];
 	uint64_t start, end;
 	bool rcache;
+	bool armed; /* an allocation failure is armed for this op: -ENOMEM is allowed */
 	struct live {
 		uint64_t lo, size, asked;
 	} live[SPACE];
@@ -110,6 +112,8 @@ static void op_alloc(struct iopt_iova_domain *d, struct model *m, struct in *in)
 			FAIL("alloc(%llu, %llu) = %d", (unsigned long long)keep, (unsigned long long)limit, r);
 		if (pfn != 0xdead)
 			FAIL("alloc wrote pfn_out on failure");
+		if (m->armed)
+			return; /* host memory ran out: the model (and so the domain) must be unchanged */
 		/* With caches, a fit may sit in a magazine when retry is off. */
 		if (best && exact && (!m->rcache || !(flags & IOPT_IOVA_NO_RETRY)))
 			FAIL("alloc(%llu) -ENOMEM but %llu fits", (unsigned long long)size, (unsigned long long)best);
@@ -169,6 +173,8 @@ static void op_reserve(struct iopt_iova_domain *d, struct model *m, struct in *i
 	for (uint64_t i = clo; i <= chi && clo <= m->end && chi >= m->start; i++)
 		busy |= m->state[i] == LIVE;
 	int r = iopt_iova_reserve(d, lo, hi);
+	if (r == -ENOMEM && m->armed && !busy)
+		return;
 	if (r != (busy ? -EBUSY : 0))
 		FAIL("reserve(%llu, %llu) = %d, model says %d", (unsigned long long)lo, (unsigned long long)hi, r,
 		     busy ? -EBUSY : 0);
@@ -241,11 +247,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.end_pfn = m.end = SPACE - (take(&in) % 512);
 	m.rcache = !(hdr & 0x10);
 	cfg.flags = m.rcache ? 0 : IOPT_IOVA_NO_RCACHE;
+	if (hdr & 0x20) { /* creation under allocation failure: -ENOMEM, nothing leaked */
+		iopt_fault_inject(1 + (hdr >> 6), false);
+		int r = iopt_iova_domain_create(&cfg, &d);
+		if (iopt_fault_inject(0, false)) {
+			if (r != -ENOMEM)
+				FAIL("domain create under failure = %d", r);
+		} else if (!r) {
+			iopt_iova_domain_destroy(d);
+		}
+	}
 	if (iopt_iova_domain_create(&cfg, &d))
 		FAIL("domain create");
 
 	while (in.n) {
-		switch (take(&in) % 8) {
+		unsigned op = take(&in) % 9;
+		if (op == 8) { /* the next op runs with its 1st..4th allocation failing */
+			m.armed = true;
+			iopt_fault_inject(1 + take(&in) % 4, take(&in) & 1);
+			op = take(&in) % 8;
+		}
+		switch (op) {
 		case 0:
 		case 1:
 		case 2:
@@ -267,6 +289,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			else
 				(void)iopt_iova_cache_reclaim(d);
 			break;
+		}
+		if (m.armed) {
+			iopt_fault_inject(0, false);
+			m.armed = false;
 		}
 		if (iopt_iova_check(d))
 			FAIL("tree invariants broken");

@@ -26,4 +26,26 @@ static inline int iopt_is_pow2(uint64_t x)
 	return x && !(x & (x - 1));
 }
 
+/*
+ * Host-memory allocation for every component: malloc/calloc/aligned_alloc
+ * that fail on demand under iopt_fault_inject() (src/fault.c). The check is
+ * one relaxed load while disarmed.
+ */
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+extern _Atomic uint64_t _iopt_fault_armed;
+bool _iopt_fault_slow(void);
+
+static inline bool _iopt_fault(void)
+{
+	return iopt_unlikely(atomic_load_explicit(&_iopt_fault_armed, memory_order_relaxed)) &&
+	       _iopt_fault_slow();
+}
+
+void *_iopt_malloc(size_t size);
+void *_iopt_calloc(size_t n, size_t size);
+void *_iopt_aligned_alloc(size_t align, size_t size);
+
 #endif /* IOPT_UTIL_H */

@@ -4,6 +4,7 @@
 #define IOPT_IOPT_H
 
 #include <iopt/common.h>
+#include <iopt/fault.h>
 #include <iopt/iova.h>
 #include <iopt/gather.h>
 #include <iopt/pgtable.h>

@@ -26,7 +26,7 @@ int iopt_iova_domain_create(const struct iopt_iova_config *cfg, struct iopt_iova
 	    cfg->end_pfn > UINT64_MAX / cfg->granule || (cfg->flags & ~IOPT_IOVA_NO_RCACHE))
 		return -EINVAL;
 
-	struct iopt_iova_domain *dom = calloc(1, sizeof(*dom));
+	struct iopt_iova_domain *dom = _iopt_calloc(1, sizeof(*dom));
 	if (!dom)
 		return -ENOMEM;
 	dom->granule = cfg->granule;

@@ -23,7 +23,6 @@ struct iova_tree {
 	uint32_t count;          /* ranges, reserved included, anchor excluded */
 	uint32_t reserved;       /* of which reserved */
 	uint32_t leaves, inners; /* nodes held */
-	uint32_t fail_alloc;     /* tests: the fail_alloc-th node allocation from now fails (0: none) */
 	uint64_t start_pfn, end_pfn;
 };
 
@@ -44,7 +43,7 @@ struct iova_range {
  */
 int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn);
 void _iopt_tree_destroy(struct iova_tree *t);
-/* Highest placement for q; -ENOMEM when none fits or out of memory. */
+/* Highest placement for q; -ENOSPC when none fits, -ENOMEM out of host memory. */
 int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pfn);
 /* Remove the allocated (not reserved) range [pfn, pfn + size - 1]; -ENOENT if no such range. */
 int _iopt_tree_free(struct iova_tree *t, uint64_t pfn, uint64_t size);

@@ -137,7 +137,7 @@ static iopt_noinline _Atomic uint8_t *live_slot(struct iopt_iova_domain *dom, ui
 		if (!p) {
 			size_t bytes = d < LIVE_LEVELS ? LIVE_FANOUT * sizeof(void *) : LIVE_LEAF_SIZE;
 			void *fresh;
-			if (!create || !(fresh = calloc(1, bytes)))
+			if (!create || !(fresh = _iopt_calloc(1, bytes)))
 				return NULL;
 			if (atomic_compare_exchange_strong_explicit(slot, &p, fresh, memory_order_acq_rel,
 								    memory_order_acquire)) {
@@ -204,7 +204,7 @@ bool _iopt_rcache_is_live(struct iopt_iova_domain *dom, const struct iova_range 
 static struct iova_mag *mag_new(struct iopt_iova_domain *dom)
 {
 	/* Line-aligned: a magazine never shares a cache line with another thread's. */
-	struct iova_mag *m = aligned_alloc(64, sizeof(*m));
+	struct iova_mag *m = _iopt_aligned_alloc(64, sizeof(*m));
 	if (m) {
 		mag_set_n(m, 0);
 		atomic_fetch_add_explicit(&dom->mags, 1, memory_order_relaxed);
@@ -422,7 +422,7 @@ static void thread_exit(void *arg)
 
 static iopt_noinline struct iova_tcache *tc_create(struct iopt_iova_domain *dom)
 {
-	struct iova_tcache *tc = aligned_alloc(64, sizeof(*tc));
+	struct iova_tcache *tc = _iopt_aligned_alloc(64, sizeof(*tc));
 	if (!tc)
 		return NULL;
 	memset(tc, 0, sizeof(*tc));
@@ -577,16 +577,20 @@ void _iopt_rcache_stats(struct iopt_iova_domain *dom, struct iopt_iova_stats *st
 
 /* ---- alloc / free ---- */
 
-/* Tree allocation with the flush-and-retry rule. */
+/*
+ * Tree allocation with the flush-and-retry rule: only running out of space
+ * is worth a flush (cached ranges may fill the gap); a host-memory failure
+ * is not. Both are -ENOMEM to the caller.
+ */
 static int tree_alloc_retry(struct iopt_iova_domain *dom, const struct iova_req *q, unsigned flags,
 			    uint64_t *pfn)
 {
 	int r = _iopt_iova_tree_alloc(dom, q, pfn);
-	if (r == -ENOMEM && dom->rcache && !(flags & IOPT_IOVA_NO_RETRY)) {
+	if (r == -ENOSPC && dom->rcache && !(flags & IOPT_IOVA_NO_RETRY)) {
 		iopt_iova_cache_flush(dom);
 		r = _iopt_iova_tree_alloc(dom, q, pfn);
 	}
-	return r;
+	return r == -ENOSPC ? -ENOMEM : r;
 }
 
 static void refill(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsigned c,

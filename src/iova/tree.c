@@ -205,11 +205,9 @@ static inline uint64_t node_sum(const struct iova_tree *t, void *nd, bool is_lea
 }
 
 /* Splits and merges are rare next to lookups: plain malloc is fine here. */
-static iopt_noinline void *node_alloc(struct iova_tree *t, bool is_leaf)
+static iopt_noinline void *node_alloc(bool is_leaf)
 {
-	if (t->fail_alloc && !--t->fail_alloc)
-		return NULL;
-	return malloc(is_leaf ? sizeof(struct leaf) : sizeof(struct inner));
+	return _iopt_malloc(is_leaf ? sizeof(struct leaf) : sizeof(struct inner));
 }
 
 int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn)
@@ -217,7 +215,7 @@ int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn)
 	memset(t, 0, sizeof(*t));
 	t->start_pfn = start_pfn;
 	t->end_pfn = end_pfn;
-	struct leaf *l = node_alloc(t, true);
+	struct leaf *l = node_alloc(true);
 	if (!l)
 		return -ENOMEM;
 	l->start = start_pfn;
@@ -555,11 +553,11 @@ static int leaf_insert(struct iova_tree *t, struct bpath *p, uint64_t lo, uint64
 	if (iopt_unlikely(l->n == LEAF_CAP)) {
 		/* Full nodes from the leaf up split once each; a full root also needs a new root. */
 		for (unsigned d = ld;; d--) {
-			if (!(spare[nspare] = node_alloc(t, d == ld)))
+			if (!(spare[nspare] = node_alloc(d == ld)))
 				goto oom;
 			nspare++;
 			if (!d) {
-				if (t->height == MAX_HEIGHT || !(spare[nspare] = node_alloc(t, false)))
+				if (t->height == MAX_HEIGHT || !(spare[nspare] = node_alloc(false)))
 					goto oom;
 				nspare++;
 				break;
@@ -841,7 +839,7 @@ int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pf
 		r = search(t, &s, &p);
 	}
 	if (r != FOUND)
-		return -ENOMEM;
+		return -ENOSPC; /* no fit: unlike -ENOMEM (host memory), worth a cache flush */
 	int e = leaf_insert(t, &p, s.pfn, s.pfn + q->size - 1);
 	if (e)
 		return e;

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <iopt/fault.h>
 #include <iopt/iova.h>
 
 #include "tap.h"
@@ -451,6 +452,73 @@ static void test_destroy_with_caches(void)
 	iopt_iova_domain_destroy(d2);
 }
 
+/*
+ * A representative workload under allocation failure. Every step either
+ * succeeds or returns -ENOMEM having changed nothing (same tree, same
+ * answers); the run then carries on. Returns the number of broken rules.
+ */
+static unsigned faulty_workload(void)
+{
+	struct iopt_iova_config cfg;
+	struct iopt_iova_domain *d = (void *)0x1;
+	uint64_t pfn[300], size[300];
+	unsigned bad = 0, n = 0;
+
+	iopt_iova_config_init(&cfg);
+	int r = iopt_iova_domain_create(&cfg, &d);
+	if (r)
+		return (r != -ENOMEM) + (d != (void *)0x1); /* nothing to undo */
+
+	for (int step = 0; step < 2; step++) {
+		uint64_t before = stats(d).tree_nodes;
+		r = iopt_iova_reserve(d, 0xFEE00, 0xFEEFF);
+		if (r && (r != -ENOMEM || stats(d).tree_nodes != before))
+			bad++;
+	}
+	/* Enough ranges to split tree nodes, create this thread's cache, fill magazines and leaves. */
+	for (int i = 0; i < 300; i++) {
+		uint64_t before = stats(d).tree_nodes, p = 0xdead, sz = 1 + (uint64_t)(i * 7) % 64;
+		r = iopt_iova_alloc(d, sz, LIMIT32, IOPT_IOVA_ALIGN, &p);
+		if (r) {
+			bad += r != -ENOMEM || p != 0xdead || stats(d).tree_nodes != before;
+			continue;
+		}
+		bad += iopt_iova_find(d, p, NULL, NULL, NULL) != 0;
+		pfn[n] = p;
+		size[n++] = sz;
+	}
+	bad += iopt_iova_check(d) != 0;
+	for (unsigned i = 0; i < n; i += 2)
+		bad += iopt_iova_free(d, pfn[i], size[i]) != 0; /* frees never need memory to succeed */
+	for (unsigned i = 1; i < n; i += 2)
+		bad += iopt_iova_free(d, pfn[i], size[i]) != 0;
+	iopt_iova_cache_flush(d);
+	struct iopt_iova_stats st = stats(d);
+	bad += st.tree_nodes != st.reserved_nodes || st.cache_pfns != 0 || iopt_iova_check(d) != 0;
+	iopt_iova_domain_destroy(d);
+	return bad;
+}
+
+static void test_fault_injection(void)
+{
+	for (int persistent = 0; persistent < 2; persistent++) {
+		unsigned runs = 0, bad = 0;
+		TEST(persistent ? "persistent allocation failure at every N" : "allocation failure at every N");
+		for (uint64_t nth = 1;; nth++) {
+			iopt_fault_inject(nth, persistent);
+			bad += faulty_workload();
+			runs++;
+			if (!iopt_fault_inject(0, false))
+				break; /* the run made fewer than nth allocations: every site was hit */
+			if (nth > 100000)
+				break;
+		}
+		printf("# %u runs\n", runs);
+		CHECK(runs > 10); /* the workload does allocate: domain, tree, cache, magazines, leaves */
+		CHECK_EQ(bad, 0);
+	}
+}
+
 int main(void)
 {
 	test_config();
@@ -464,5 +532,6 @@ int main(void)
 	test_thread_exit();
 	test_reclaim();
 	test_destroy_with_caches();
+	test_fault_injection(); /* leaks, if any, are reported by the ASan/LSan pass */
 	return tap_done();
 }

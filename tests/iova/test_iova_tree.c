@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <iopt/fault.h>
+
 #include "tap.h"
 #include "iova/iova_internal.h"
 
@@ -120,9 +122,9 @@ static int op_alloc(struct iova_tree *t, bool inject)
 	uint64_t pfn;
 	uint32_t before = t->count;
 	if (inject)
-		t->fail_alloc = 1 + (uint32_t)(rnd() % 3);
+		iopt_fault_inject(1 + rnd() % 3, false);
 	int r = _iopt_tree_alloc(t, &q, &pfn);
-	t->fail_alloc = 0;
+	iopt_fault_inject(0, false);
 	bool exact = al == 1 || al == size;
 	int64_t b = m_best(size, al, lim);
 	if (r == -ENOMEM && inject && b >= 0) {
@@ -132,7 +134,7 @@ static int op_alloc(struct iova_tree *t, bool inject)
 		r = _iopt_tree_alloc(t, &q, &pfn);
 	}
 	if (r) {
-		if (r != -ENOMEM)
+		if (r != -ENOSPC)
 			FAIL("alloc returned %d", r);
 		if (b >= 0 && exact)
 			FAIL("ENOMEM but fit at %lld (size %llu al %llu lim %llu)", (long long)b,
@@ -192,9 +194,9 @@ static int op_insert(struct iova_tree *t, bool inject)
 	bool res = rnd() % 2;
 	uint32_t before = t->count;
 	if (inject)
-		t->fail_alloc = 1 + (uint32_t)(rnd() % 3);
+		iopt_fault_inject(1 + rnd() % 3, false);
 	int r = _iopt_tree_insert_range(t, lo, hi, res);
-	t->fail_alloc = 0;
+	iopt_fault_inject(0, false);
 	if (r == -ENOMEM && inject) {
 		if (t->count != before || _iopt_tree_check(t))
 			FAIL("tree changed by failed insert");
