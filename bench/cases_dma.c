@@ -44,13 +44,13 @@ struct bsetup {
 	struct bdrv drv;
 };
 
-static void b_up(struct bsetup *s, enum iopt_dma_mode mode)
+static void b_up(struct bsetup *s, enum iopt_dma_mode mode, unsigned flags)
 {
 	struct iopt_pt_cfg pc = { .format = IOPT_PT_X86_64, .ias = 48 };
 
 	atomic_init(&s->drv.ranges, 0);
 	atomic_init(&s->drv.alls, 0);
-	struct iopt_dma_cfg dc = { .mode = mode, .flags = IOPT_DMA_F_MSI_X86,
+	struct iopt_dma_cfg dc = { .mode = mode, .flags = IOPT_DMA_F_MSI_X86 | flags,
 				   .ops = { b_flush_range, b_flush_all, &s->drv } };
 	if (iopt_pt_create(&pc, &s->pt) || iopt_iova_domain_create(NULL, &s->iovad)) {
 		fprintf(stderr, "iopt-bench: setup failed\n");
@@ -89,12 +89,12 @@ static double b_pairs(struct iopt_dma_domain *dom, uint64_t n, uint64_t phys)
 	return bench_now_ns() - t0;
 }
 
-static struct bench_result b_single(enum iopt_dma_mode mode, const char *name)
+static struct bench_result b_single(enum iopt_dma_mode mode, unsigned flags, const char *name)
 {
 	struct bsetup s;
 	double ns;
 
-	b_up(&s, mode);
+	b_up(&s, mode, flags);
 	b_pairs(s.dom, 1000, 0x100000); /* warm: tables and caches in place */
 	atomic_store(&s.drv.ranges, 0);
 	atomic_store(&s.drv.alls, 0);
@@ -105,12 +105,23 @@ static struct bench_result b_single(enum iopt_dma_mode mode, const char *name)
 
 static struct bench_result map_unmap_4k_strict(void)
 {
-	return b_single(IOPT_DMA_STRICT, "dma.map_unmap_4k_strict");
+	return b_single(IOPT_DMA_STRICT, 0, "dma.map_unmap_4k_strict");
 }
 
 static struct bench_result map_unmap_4k_lazy(void)
 {
-	return b_single(IOPT_DMA_LAZY, "dma.map_unmap_4k_lazy");
+	return b_single(IOPT_DMA_LAZY, 0, "dma.map_unmap_4k_lazy");
+}
+
+/* The same with IOPT_DMA_F_TRUSTED: no IOVA-tree lookup on unmap. */
+static struct bench_result trusted_strict(void)
+{
+	return b_single(IOPT_DMA_STRICT, IOPT_DMA_F_TRUSTED, "dma.trusted_map_unmap_4k_strict");
+}
+
+static struct bench_result trusted_lazy(void)
+{
+	return b_single(IOPT_DMA_LAZY, IOPT_DMA_F_TRUSTED, "dma.trusted_map_unmap_4k_lazy");
 }
 
 struct bthread {
@@ -130,14 +141,14 @@ static void *b_thread_main(void *arg)
 	return NULL;
 }
 
-static struct bench_result map_unmap_4k_lazy_threads2(void)
+static struct bench_result b_threads2(unsigned flags, const char *name)
 {
 	struct bsetup s;
 	struct bthread bt[2];
 	pthread_barrier_t go;
 	pthread_t th[2];
 
-	b_up(&s, IOPT_DMA_LAZY);
+	b_up(&s, IOPT_DMA_LAZY, flags);
 	pthread_barrier_init(&go, NULL, 2);
 	for (int i = 0; i < 2; i++) {
 		bt[i] = (struct bthread){ s.dom, &go, 0x100000 + 0x1000 * (uint64_t)i, 0 };
@@ -146,9 +157,19 @@ static struct bench_result map_unmap_4k_lazy_threads2(void)
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
 	pthread_barrier_destroy(&go);
-	b_down(&s, "dma.map_unmap_4k_lazy_threads2", 2 * (PAIRS + 1000));
+	b_down(&s, name, 2 * (PAIRS + 1000));
 	/* ns per pair per thread: the mean of the two threads' own rates. */
 	return (struct bench_result){ (bt[0].ns + bt[1].ns) / 2, PAIRS };
+}
+
+static struct bench_result map_unmap_4k_lazy_threads2(void)
+{
+	return b_threads2(0, "dma.map_unmap_4k_lazy_threads2");
+}
+
+static struct bench_result trusted_lazy_threads2(void)
+{
+	return b_threads2(IOPT_DMA_F_TRUSTED, "dma.trusted_map_unmap_4k_lazy_threads2");
 }
 
 const struct bench_case bench_dma_cases[] = {
@@ -157,5 +178,9 @@ const struct bench_case bench_dma_cases[] = {
 	{ "dma.map_unmap_4k_lazy", "map+unmap pair (flushes/unmap on stderr)", map_unmap_4k_lazy },
 	{ "dma.map_unmap_4k_lazy_threads2", "map+unmap pair per thread (2 threads)",
 	  map_unmap_4k_lazy_threads2 },
+	{ "dma.trusted_map_unmap_4k_strict", "pair, IOPT_DMA_F_TRUSTED", trusted_strict },
+	{ "dma.trusted_map_unmap_4k_lazy", "pair, IOPT_DMA_F_TRUSTED", trusted_lazy },
+	{ "dma.trusted_map_unmap_4k_lazy_threads2", "pair per thread, IOPT_DMA_F_TRUSTED",
+	  trusted_lazy_threads2 },
 	{ 0 },
 };

@@ -44,6 +44,13 @@ enum iopt_dma_mode {
 #define IOPT_DMA_F_MSI_X86  (1u << 0) /* reserve 0xFEE00000-0xFEEFFFFF at create */
 #define IOPT_DMA_F_FQ_SINGLE (1u << 1) /* lazy: one shared queue (32768, 1000 ms) */
 #define IOPT_DMA_F_FQ_TIMER (1u << 2)  /* lazy: internal timer thread */
+/*
+ * Trust unmap sizes (as Linux dma-iommu does): skip the IOVA-tree lookup
+ * (tree lock) that checks iova/size against the allocation. Unmapping an
+ * IOVA whose first granule is not mapped is still -ENOENT; a wrong size is
+ * undefined behaviour (it may unmap part of a neighbour's mapping).
+ */
+#define IOPT_DMA_F_TRUSTED  (1u << 3)
 
 #define IOPT_DMA_MSI_X86_START 0xFEE00000ull
 #define IOPT_DMA_MSI_X86_END   0xFEEFFFFFull
@@ -131,7 +138,9 @@ IOPT_API int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t s
  * Return: 0; -ENOENT (iova is not the start of a live mapping: never
  * mapped, already unmapped, reserved); -EINVAL (size 0, or size does not
  * round to the mapping's size: in a domain with per-thread IOVA caches the
- * check is by size class, as iopt_iova_free). Nothing changes on failure.
+ * check is by size class, as iopt_iova_free; not checked under
+ * IOPT_DMA_F_TRUSTED). Nothing changes on failure. The checks cost one
+ * IOVA-tree lookup under the tree lock and one page-table lookup.
  * Context: any thread (see the header comment).
  */
 IOPT_API int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size);

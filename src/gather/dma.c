@@ -11,6 +11,7 @@ struct iopt_dma_domain {
 	uint64_t granule;
 	unsigned shift;
 	unsigned gather_ranges;
+	bool trusted;
 	struct iopt_dma_ops ops;
 };
 
@@ -53,7 +54,8 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 
 	if (!cfg || !out || !cfg->pt || !cfg->iovad || !cfg->ops.flush_range ||
 	    !cfg->ops.flush_all || (cfg->mode != IOPT_DMA_STRICT && cfg->mode != IOPT_DMA_LAZY) ||
-	    (cfg->flags & ~(IOPT_DMA_F_MSI_X86 | IOPT_DMA_F_FQ_SINGLE | IOPT_DMA_F_FQ_TIMER)) ||
+	    (cfg->flags & ~(IOPT_DMA_F_MSI_X86 | IOPT_DMA_F_FQ_SINGLE | IOPT_DMA_F_FQ_TIMER |
+			    IOPT_DMA_F_TRUSTED)) ||
 	    cfg->gather_ranges > IOPT_GATHER_MAX_RANGES)
 		return -EINVAL;
 	dom = calloc(1, sizeof(*dom));
@@ -64,6 +66,7 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 	dom->granule = iopt_iova_granule(cfg->iovad);
 	dom->shift = (unsigned)__builtin_ctzll(dom->granule);
 	dom->gather_ranges = cfg->gather_ranges;
+	dom->trusted = !!(cfg->flags & IOPT_DMA_F_TRUSTED);
 	dom->ops = cfg->ops;
 	if (cfg->mode == IOPT_DMA_LAZY) {
 		struct iopt_flushq_cfg fc = {
@@ -199,12 +202,13 @@ int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size)
 
 	if (!len)
 		return -EINVAL;
-	if (iopt_iova_find(dom->iovad, pfn, &lo, &hi, &reserved) || reserved || lo != pfn)
+	if (!dom->trusted &&
+	    (iopt_iova_find(dom->iovad, pfn, &lo, &hi, &reserved) || reserved || lo != pfn))
 		return -ENOENT;
 	/* Lazy: a queued range is still allocated; its PTEs are already gone. */
 	if (iopt_pt_iova_to_phys(dom->pt, base, &phys))
 		return -ENOENT;
-	if (!_iopt_dma_size_ok(npages, lo, hi))
+	if (!dom->trusted && !_iopt_dma_size_ok(npages, lo, hi))
 		return -EINVAL;
 	if (!dom->fq) {
 		r = _iopt_dma_unmap_pt(dom, base, len, &g, false);
