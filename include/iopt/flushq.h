@@ -40,16 +40,22 @@
  * are freed by the next poll/flush/drain, and the next thread that needs a
  * ring adopts it.
  *
- * Memory ordering (the §6.2 "full memory barrier"): enqueue reads
- * flush_start with a seq_cst read-modify-write (fetch_add of 0). The PTE
- * clears of the unmap are sequenced before it; a flusher's seq_cst
- * fetch_add that increments flush_start past the value the enqueue read
- * comes later in flush_start's modification order, reads from the
- * enqueuer's RMW (release sequence of RMWs) and so synchronizes with it:
- * every PTE clear happens-before that flusher's flush callback. An older
- * flush (one the enqueue's value already counted) may not see the clears,
- * which is why the entry waits for counter < flush_finish, i.e. for a newer
- * flush. The rings themselves are protected by their mutex.
+ * Memory ordering (the §6.2 "full memory barrier"): an enqueue does a
+ * seq_cst read-modify-write (fetch_add of 0) on its ring's sync word, then
+ * reads flush_start (seq_cst) as the entry's counter. A flush increments
+ * flush_start, then does the same RMW on every ring's sync word (under
+ * rings_lock), then calls flush_all. RMWs on one word are totally ordered:
+ *   - enqueue's RMW first: the flusher's RMW reads from it and synchronizes
+ *     with it, so the unmap's PTE clears (sequenced before the enqueue)
+ *     happen-before that flush_all: the flush covers the entry;
+ *   - flusher's RMW first: the enqueuer's RMW synchronizes with it, so the
+ *     flush_start increment happens-before the counter read: the entry's
+ *     counter already counts this flush and it cannot release the entry
+ *     (it needs counter < flush_finish, i.e. a later flush).
+ * A ring created after a flush's walk was linked under rings_lock after
+ * that flush's increment, so the second case holds for it. The barrier is
+ * on the ring's own cache line: enqueues of different threads share no
+ * written line. The ring entries are protected by the ring's mutex.
  */
 #ifndef IOPT_FLUSHQ_H
 #define IOPT_FLUSHQ_H

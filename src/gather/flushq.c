@@ -3,10 +3,9 @@
  * Flush queue (lazy IOTLB invalidation); contract and ordering argument in
  * include/iopt/flushq.h, data flow in docs/DMA.md.
  *
- * Locks: fq->rings_lock (ring list, ring adoption) nests outside each
- * ring's lock. The flush callback runs with at most one ring lock held (a
- * full ring's), never under rings_lock... except in _iopt_fq_flush_free's
- * caller path, which flushes first and only then walks the list.
+ * Locks: fq->rings_lock (ring list, ring adoption, a flush's barrier walk)
+ * nests outside each ring's lock. The flush callback runs with no lock
+ * held: a full ring drops its lock around the synchronous flush.
  */
 #include <iopt/flushq.h>
 
@@ -25,6 +24,8 @@ struct fq_entry {
 };
 
 struct fq_ring {
+	/* enqueue's full barrier: RMW here, and by every flush (flushq.h) */
+	atomic_uint_fast64_t sync;
 	pthread_mutex_t lock;
 	uint32_t head, tail, mask;  /* under lock; full when tail + 1 == head */
 	uint64_t queued, released;  /* under lock; summed by stats */
@@ -38,7 +39,7 @@ struct fq_ring {
 };
 
 struct iopt_flushq {
-	/* written by every enqueue (RMW, see ordering) and every flush */
+	/* written by every flush; read by every enqueue */
 	_Alignas(64) atomic_uint_fast64_t flush_start;
 	_Alignas(64) atomic_uint_fast64_t flush_finish;
 	atomic_bool armed;
@@ -113,6 +114,7 @@ static struct fq_ring *_iopt_fq_ring_new(struct iopt_flushq *fq)
 	pthread_mutex_init(&r->lock, NULL);
 	r->mask = fq->cfg.entries - 1;
 	r->fq_uid = fq->uid;
+	atomic_init(&r->sync, 0);
 	atomic_init(&r->refs, 1);
 	atomic_init(&r->dead, false);
 	return r;
@@ -167,10 +169,20 @@ static void _iopt_fq_release_pages(struct iopt_gather_freed *n)
 	}
 }
 
-/* One full flush, counted (see the ordering argument in flushq.h). */
+/*
+ * One full flush, counted. Between the flush_start increment and the
+ * callback, an RMW on every ring's sync word pairs with the enqueuers' RMW
+ * (the ordering argument in flushq.h). Rings added after the walk were
+ * added under rings_lock, after this increment: their enqueuers read the
+ * new flush_start.
+ */
 static void _iopt_fq_flush(struct iopt_flushq *fq)
 {
 	atomic_fetch_add(&fq->flush_start, 1);
+	pthread_mutex_lock(&fq->rings_lock);
+	for (struct fq_ring *r = fq->rings; r; r = r->next)
+		atomic_fetch_add(&r->sync, 0);
+	pthread_mutex_unlock(&fq->rings_lock);
 	fq->cfg.flush_all(fq->cfg.ctx);
 	atomic_fetch_add(&fq->flush_finish, 1);
 }
@@ -266,18 +278,21 @@ int iopt_flushq_queue(struct iopt_flushq *fq, uint64_t pfn, uint64_t size, struc
 	if (!r)
 		return -ENOMEM;
 	/*
-	 * The full barrier of §6.2: a seq_cst RMW orders this thread's PTE
-	 * clears before any flush that starts after the value read here.
+	 * The full barrier of §6.2, on this ring's own cache line: a seq_cst
+	 * RMW that every flush also performs, then the counter (flushq.h).
 	 */
-	counter = atomic_fetch_add(&fq->flush_start, 0);
+	atomic_fetch_add(&r->sync, 0);
+	counter = atomic_load(&fq->flush_start);
 	pthread_mutex_lock(&r->lock);
-	if (((r->tail + 1) & r->mask) == r->head) {
+	while (((r->tail + 1) & r->mask) == r->head) {
 		_iopt_fq_ring_free_locked(fq, r, atomic_load(&fq->flush_finish), &pages);
-		if (((r->tail + 1) & r->mask) == r->head) {
-			atomic_fetch_add_explicit(&fq->full_flushes, 1, memory_order_relaxed);
-			_iopt_fq_flush(fq);
-			_iopt_fq_ring_free_locked(fq, r, atomic_load(&fq->flush_finish), &pages);
-		}
+		if (((r->tail + 1) & r->mask) != r->head)
+			break;
+		/* still full: synchronous flush (lock dropped: lock order) */
+		pthread_mutex_unlock(&r->lock);
+		atomic_fetch_add_explicit(&fq->full_flushes, 1, memory_order_relaxed);
+		_iopt_fq_flush(fq);
+		pthread_mutex_lock(&r->lock);
 	}
 	e = &r->e[r->tail];
 	e->pfn = pfn;
