@@ -12,6 +12,7 @@ struct iopt_dma_domain {
 	unsigned shift;
 	unsigned gather_ranges;
 	bool trusted;
+	bool granule_is_page;    /* the granule is a page size of pt */
 	struct iopt_dma_ops ops;
 };
 
@@ -67,6 +68,7 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 	dom->shift = (unsigned)__builtin_ctzll(dom->granule);
 	dom->gather_ranges = cfg->gather_ranges;
 	dom->trusted = !!(cfg->flags & IOPT_DMA_F_TRUSTED);
+	dom->granule_is_page = !!(iopt_pt_pgsize_bitmap(cfg->pt) & dom->granule);
 	dom->ops = cfg->ops;
 	if (cfg->mode == IOPT_DMA_LAZY) {
 		struct iopt_flushq_cfg fc = {
@@ -170,8 +172,15 @@ int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size, unsi
 	r = _iopt_dma_alloc(dom, len, dma_mask, &pfn);
 	if (r)
 		return r;
-	/* map_range undoes its own partial work on failure */
-	r = iopt_pt_map_range(dom->pt, pfn << dom->shift, phys - off, len, prot, NULL);
+	/*
+	 * map_range undoes its own partial work on failure. One granule that
+	 * is a page size has only one choice of page, so the single-page entry
+	 * (the table's cached fast path) maps exactly what map_range would.
+	 */
+	if (len == dom->granule && dom->granule_is_page)
+		r = iopt_pt_map_pages(dom->pt, pfn << dom->shift, phys - off, len, 1, prot, NULL);
+	else
+		r = iopt_pt_map_range(dom->pt, pfn << dom->shift, phys - off, len, prot, NULL);
 	if (r) {
 		(void)iopt_iova_free(dom->iovad, pfn, len >> dom->shift);
 		return r;
