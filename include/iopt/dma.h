@@ -18,7 +18,9 @@
  * ranges and do the hardware work.
  *
  * Ownership: the domain borrows cfg.pt and cfg.iovad; destroy the DMA
- * domain first (it drains the flush queue into the IOVA domain).
+ * domain first (it drains the flush queue into the IOVA domain). The page
+ * table's own flush (iopt_pt_cfg.flush, for tables a large-page map
+ * replaces) is the table's: point it at the same driver.
  * Concurrency: map/unmap/map_sg/unmap_sg from any threads concurrently on
  * distinct buffers; unmapping a buffer concurrently with its own map or a
  * second unmap is a caller bug. Unmap may free tables only inside the
