@@ -21,8 +21,10 @@
  *     [start, end] is the open range and ranges[0..nr_ranges) the closed
  *     ones. A range disjoint from the open one closes it (no sync) instead
  *     of widening it over the gap, so a shadowing hypervisor that replays
- *     every invalidation is never asked to flush IOVA that was not
- *     unmapped. At most max_ranges ranges are kept in all: when one more is
+ *     every invalidation is not asked to flush IOVA that was not unmapped
+ *     (until the list overflows). At most max_ranges ranges are kept in
+ *     all; the online merge may also over-cover when a later range bridges
+ *     earlier ones after a merge was forced. When one more is
  *     needed, the two closest closed ranges (smallest gap between sorted
  *     neighbours) merge into one, over-covering that gap only. A stride
  *     change still syncs first, as in the single-range mode.
@@ -39,7 +41,8 @@
  *
  * Synchronization: a gather belongs to one thread at a time; nothing here
  * is thread-safe. Init/sync are the pair: every gather that got pages must
- * be synced (a gather dropped with pages on its freelist leaks them).
+ * be synced or have them taken (iopt_gather_take_freelist, the flush
+ * queue's hand-off); a gather dropped with pages on its freelist leaks them.
  */
 #ifndef IOPT_GATHER_H
 #define IOPT_GATHER_H
