@@ -253,6 +253,7 @@ static void errors(enum iopt_dma_mode mode)
 		iopt_flushq_drain(iopt_dma_flush_queue(e.dom));
 	nodes = tree_nodes(&e);
 	live = atomic_load(&e.tp.live);
+	long dlive = iopt_pt_default_provider_live();
 	/* unmap: unknown, inside but not the start, size mismatch, size 0 */
 	CHECK_EQ(iopt_dma_unmap(e.dom, 0x1000, 4096), -ENOENT);
 	CHECK_EQ(iopt_dma_unmap(e.dom, iova + 4096, 4096), -ENOENT);
@@ -273,6 +274,7 @@ static void errors(enum iopt_dma_mode mode)
 	e.tp.fail_at = 0;
 	CHECK_EQ(tree_nodes(&e), nodes);
 	CHECK_EQ(atomic_load(&e.tp.live), live);
+	CHECK_EQ(iopt_pt_default_provider_live(), dlive);
 	CHECK_EQ(atomic_load(&e.f.violations), 0);
 	/* the mapping is intact after all that */
 	uint64_t phys;
