@@ -7,5 +7,7 @@
 #include <iopt/iova.h>
 #include <iopt/gather.h>
 #include <iopt/pgtable.h>
+#include <iopt/flushq.h>
+#include <iopt/dma.h>
 
 #endif /* IOPT_IOPT_H */
