@@ -48,5 +48,6 @@ static inline uint64_t bench_rand(uint64_t *s)
 extern const struct bench_case bench_iova_cases[];
 extern const struct bench_case bench_pgtable_cases[];
 extern const struct bench_case bench_plan_cases[];
+extern const struct bench_case bench_dma_cases[];
 
 #endif /* IOPT_BENCH_H */

@@ -17,6 +17,7 @@ static const struct bench_case *const tables[] = {
 	bench_iova_cases,
 	bench_pgtable_cases,
 	bench_plan_cases,
+	bench_dma_cases,
 };
 
 static int cmp_double(const void *a, const void *b)

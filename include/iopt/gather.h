@@ -17,6 +17,21 @@
  *   - queued: the owner will flush everything later (flush queue); the
  *     owner's sync callback may then skip range work. It does not change
  *     what iopt_gather_sync() releases.
+ *   - Range-list ("no gaps") mode, chosen with iopt_gather_init_list():
+ *     [start, end] is the open range and ranges[0..nr_ranges) the closed
+ *     ones. A range disjoint from the open one closes it (no sync) instead
+ *     of widening it over the gap, so a shadowing hypervisor that replays
+ *     every invalidation is not asked to flush IOVA that was not unmapped
+ *     (until the list overflows). At most max_ranges ranges are kept in
+ *     all; the online merge may also over-cover when a later range bridges
+ *     earlier ones after a merge was forced. When one more is
+ *     needed, the two closest closed ranges (smallest gap between sorted
+ *     neighbours) merge into one, over-covering that gap only. A stride
+ *     change still syncs first, as in the single-range mode.
+ *   - Flush callbacks read ranges[0..nr_ranges): iopt_gather_sync() fills
+ *     them in both modes (single mode: one range = [start, end]; list
+ *     mode: sorted, disjoint, non-touching, at most max_ranges), and
+ *     [start, end] is then their hull.
  *
  * Barriers: the page-table code publishes every entry clear before it adds
  * the range (plain stores ordered by the sync callback's own barrier, which
@@ -26,7 +41,8 @@
  *
  * Synchronization: a gather belongs to one thread at a time; nothing here
  * is thread-safe. Init/sync are the pair: every gather that got pages must
- * be synced (a gather dropped with pages on its freelist leaks them).
+ * be synced or have them taken (iopt_gather_take_freelist, the flush
+ * queue's hand-off); a gather dropped with pages on its freelist leaks them.
  */
 #ifndef IOPT_GATHER_H
 #define IOPT_GATHER_H
@@ -48,10 +64,21 @@ struct iopt_gather_freed {
 };
 
 /*
- * The owner's IOTLB flush for [g->start, g->end] with stride g->pgsize.
- * Called by iopt_gather_sync() on a non-empty gather or one with pages.
+ * The owner's IOTLB flush for g->ranges[0..g->nr_ranges) (hull
+ * [g->start, g->end]) with stride g->pgsize; nr_ranges may be 0 when only
+ * pages are pending. Called by iopt_gather_sync() on a non-empty gather or
+ * one with pages; must return only once the invalidation completed.
  */
 typedef void (*iopt_gather_flush_fn)(struct iopt_gather *g, void *ctx);
+
+/* Most ranges a list-mode gather keeps (iopt_gather_init_list). */
+#define IOPT_GATHER_MAX_RANGES 8u
+
+/* One inclusive IOVA range handed to a flush callback. */
+struct iopt_gather_range {
+	uint64_t start;
+	uint64_t end;
+};
 
 struct iopt_gather {
 	uint64_t start;                      /* first byte, UINT64_MAX if empty */
@@ -62,6 +89,10 @@ struct iopt_gather {
 	bool queued;                         /* a flush-all will come later */
 	iopt_gather_flush_fn flush;          /* may be NULL: nothing to flush */
 	void *flush_ctx;
+	unsigned max_ranges;                 /* 0: single range; else list mode */
+	unsigned nr_ranges;                  /* valid entries of ranges[] */
+	/* list mode: closed ranges, sorted; one spare slot for the sync merge */
+	struct iopt_gather_range ranges[IOPT_GATHER_MAX_RANGES + 1];
 };
 
 /*
@@ -73,10 +104,45 @@ IOPT_API void iopt_gather_init(struct iopt_gather *g, bool queued, iopt_gather_f
 			       void *flush_ctx);
 
 /*
+ * iopt_gather_init_list - empty gather in range-list ("no gaps") mode.
+ * @max_ranges: most disjoint ranges one flush is given, 1 to
+ * IOPT_GATHER_MAX_RANGES (clamped into that span; 1 behaves like the
+ * single-range mode except that disjoint ranges do not sync).
+ * Context: any; as iopt_gather_init.
+ */
+IOPT_API void iopt_gather_init_list(struct iopt_gather *g, bool queued, unsigned max_ranges,
+				    iopt_gather_flush_fn flush, void *flush_ctx);
+
+/*
+ * _iopt_gather_close - list mode: move the open range into ranges[]
+ * (merging the closest pair if that would exceed max_ranges - 1 closed
+ * ranges) and leave the gather's open range empty. Internal to the inline
+ * helpers below.
+ */
+IOPT_API void _iopt_gather_close(struct iopt_gather *g);
+
+/*
+ * iopt_gather_take_freelist - detach the pending table pages.
+ * Return: the freelist (NULL if none); the gather keeps its ranges. The
+ * caller now owns the pages and must release them only after an IOTLB flush
+ * that started after they were detached and an urcu-memb grace period (the
+ * flush queue does this).
+ */
+static inline struct iopt_gather_freed *iopt_gather_take_freelist(struct iopt_gather *g)
+{
+	struct iopt_gather_freed *f = g->freelist;
+
+	g->freelist = NULL;
+	g->nr_freed = 0;
+	return f;
+}
+
+/*
  * iopt_gather_sync - flush, release the freelist, re-initialise.
  * Runs the owner flush callback (if the gather is non-empty or has pages),
  * then, if pages are pending, waits for an urcu-memb grace period and calls
- * each page's release. Keeps queued/flush/flush_ctx.
+ * each page's release. Keeps queued/flush/flush_ctx/max_ranges. Before the
+ * callback, ranges[0..nr_ranges) holds the ranges to flush (see above).
  * Context: must not be called inside an RCU read-side critical section
  * (it may call urcu_memb_synchronize_rcu). May sleep.
  */
@@ -91,10 +157,17 @@ static inline bool iopt_gather_is_disjoint(const struct iopt_gather *g, uint64_t
 	return g->end != 0 && (last + 1 < g->start || iova > g->end + 1);
 }
 
-/* Widen the pending range to cover [iova, iova + size - 1]; never syncs. */
+/*
+ * Widen the pending range to cover [iova, iova + size - 1]; never syncs.
+ * List mode: a range disjoint from the open one closes that one first (it
+ * stays pending in ranges[]), so no gap is covered.
+ */
 static inline void iopt_gather_add_range(struct iopt_gather *g, uint64_t iova, uint64_t size)
 {
 	uint64_t last = iova + size - 1;
+
+	if (__builtin_expect(g->max_ranges != 0, 0) && iopt_gather_is_disjoint(g, iova, size))
+		_iopt_gather_close(g);
 
 	if (iova < g->start)
 		g->start = iova;
@@ -104,15 +177,18 @@ static inline void iopt_gather_add_range(struct iopt_gather *g, uint64_t iova, u
 
 /*
  * iopt_gather_add_page - add a range removed with leaves of size pgsize.
- * If the gather already has another stride, or the range is disjoint from
- * the pending one, the pending batch is synced first (hw-facts §6.3), so one
- * flush never covers a gap it would have to over-invalidate.
+ * If the gather already has another stride, or (single-range mode) the
+ * range is disjoint from the pending one, the pending batch is synced first
+ * (hw-facts §6.3), so one flush never covers a gap it would have to
+ * over-invalidate. In list mode a disjoint range is kept as another range
+ * instead (see iopt_gather_add_range).
  * Context: as iopt_gather_sync when a sync can happen.
  */
 static inline void iopt_gather_add_page(struct iopt_gather *g, uint64_t iova, uint64_t size,
 					uint64_t pgsize)
 {
-	if ((g->pgsize && g->pgsize != pgsize) || iopt_gather_is_disjoint(g, iova, size))
+	if ((g->pgsize && g->pgsize != pgsize) ||
+	    (!g->max_ranges && iopt_gather_is_disjoint(g, iova, size)))
 		iopt_gather_sync(g);
 	g->pgsize = pgsize;
 	iopt_gather_add_range(g, iova, size);

@@ -9,5 +9,7 @@
 #include <iopt/gather.h>
 #include <iopt/pgtable.h>
 #include <iopt/invalidate.h>
+#include <iopt/flushq.h>
+#include <iopt/dma.h>
 
 #endif /* IOPT_IOPT_H */

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iopt DMA layer: the dma-iommu.c part of the stack. A DMA domain ties one
+ * page table, one IOVA domain, an IOTLB gather configuration, a flush mode
+ * and the driver's invalidation callbacks into map/unmap calls that hand
+ * out device addresses. Data flow and ordering: docs/DMA.md.
+ *
+ *   map:   IOVA alloc (size-aligned, under the device's DMA mask)
+ *          -> iopt_pt_map_range (largest page sizes that fit)
+ *   unmap: iopt_pt_unmap_pages into a gather
+ *          -> strict: gather sync = driver flush_range (returns when the
+ *             invalidation completed), table pages released, IOVA freed;
+ *          -> lazy: IOVA + table pages queued on the flush queue; freed
+ *             after a full flush (driver flush_all) that started after the
+ *             enqueue has finished (include/iopt/flushq.h).
+ *
+ * The layer encodes no invalidation command: the driver callbacks get
+ * ranges and do the hardware work.
+ *
+ * Ownership: the domain borrows cfg.pt and cfg.iovad; destroy the DMA
+ * domain first (it drains the flush queue into the IOVA domain). The page
+ * table's own flush (iopt_pt_cfg.flush, for tables a large-page map
+ * replaces) is the table's: point it at the same driver.
+ * Concurrency: map/unmap/map_sg/unmap_sg from any threads concurrently on
+ * distinct buffers; unmapping a buffer concurrently with its own map or a
+ * second unmap is a caller bug. Unmap may free tables only inside the
+ * caller's own range, so the lookups done here need no RCU read lock.
+ * Not inside an RCU read-side section (syncs wait for a grace period).
+ */
+#ifndef IOPT_DMA_H
+#define IOPT_DMA_H
+
+#include <iopt/common.h>
+#include <iopt/flushq.h>
+#include <iopt/gather.h>
+#include <iopt/iova.h>
+#include <iopt/pgtable.h>
+
+IOPT_BEGIN_DECLS
+
+enum iopt_dma_mode {
+	IOPT_DMA_STRICT = 0, /* invalidate on every unmap before the IOVA is reused */
+	IOPT_DMA_LAZY,       /* flush queue (hw-facts §6.2) */
+};
+
+#define IOPT_DMA_F_MSI_X86  (1u << 0) /* reserve 0xFEE00000-0xFEEFFFFF at create */
+#define IOPT_DMA_F_FQ_SINGLE (1u << 1) /* lazy: one shared queue (32768, 1000 ms) */
+#define IOPT_DMA_F_FQ_TIMER (1u << 2)  /* lazy: internal timer thread */
+/*
+ * Trust unmap sizes (as Linux dma-iommu does): skip the IOVA-tree lookup
+ * (tree lock) that checks iova/size against the allocation. Unmapping an
+ * IOVA whose first granule is not mapped is still -ENOENT; a wrong size is
+ * undefined behaviour (it may unmap part of a neighbour's mapping).
+ */
+#define IOPT_DMA_F_TRUSTED  (1u << 3)
+
+#define IOPT_DMA_MSI_X86_START 0xFEE00000ull
+#define IOPT_DMA_MSI_X86_END   0xFEEFFFFFull
+
+/* The driver's invalidation callbacks. All must return only when done. */
+struct iopt_dma_ops {
+	/*
+	 * Invalidate nr disjoint ranges (sorted, inclusive) removed with
+	 * leaves of size pgsize, plus the paging-structure caches for them.
+	 * Strict unmaps and gather syncs.
+	 */
+	void (*flush_range)(void *ctx, const struct iopt_gather_range *r, unsigned nr,
+			    uint64_t pgsize);
+	/* Invalidate the whole domain (flush queue; table-only syncs). */
+	void (*flush_all)(void *ctx);
+	void *ctx;
+};
+
+struct iopt_dma_cfg {
+	struct iopt_pt *pt;               /* borrowed */
+	struct iopt_iova_domain *iovad;   /* borrowed; its granule is the map unit */
+	enum iopt_dma_mode mode;
+	unsigned flags;                   /* IOPT_DMA_F_* */
+	unsigned gather_ranges;           /* 0: one range per flush; 1..8: list mode */
+	uint32_t fq_entries;              /* lazy: ring size, 0 = default */
+	uint64_t fq_timeout_ns;           /* lazy: 0 = default */
+	uint64_t (*clock)(void *clock_ctx); /* lazy: NULL = CLOCK_MONOTONIC */
+	void *clock_ctx;
+	struct iopt_dma_ops ops;          /* both callbacks required */
+};
+
+/* One scatter-list segment: phys/len in, dma_addr/dma_len out. */
+struct iopt_dma_sg {
+	uint64_t phys;
+	uint64_t len;
+	uint64_t dma_addr;
+	uint64_t dma_len;
+};
+
+struct iopt_dma_domain;
+
+/*
+ * iopt_dma_create - make a DMA domain.
+ * Return: 0 and *out; -EINVAL (missing pt/iovad/callback, unknown mode or
+ * flags, gather_ranges > 8, bad fq_entries); -EBUSY (MSI window overlaps a
+ * live IOVA allocation); -ENOMEM; the flush queue's errors.
+ * Context: any thread. Owned by the caller (iopt_dma_destroy).
+ */
+IOPT_API int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out);
+
+/*
+ * iopt_dma_destroy - drain the flush queue (one flush_all; every queued
+ * IOVA freed, every queued table page released) and free the domain.
+ * Mappings still live stay in the page table and the IOVA domain.
+ * Context: no other call on dom may run or follow. NULL is a no-op.
+ */
+IOPT_API void iopt_dma_destroy(struct iopt_dma_domain *dom);
+
+/*
+ * iopt_dma_reserve - never hand out [iova, iova + size) (reserved region).
+ * Return: 0; -EINVAL (size 0 or wrap); -EBUSY (overlaps a live mapping);
+ * -ENOMEM. Context: any thread.
+ */
+IOPT_API int iopt_dma_reserve(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size);
+
+/*
+ * iopt_dma_map - map [phys, phys + size) for a device.
+ * The IOVA range is phys's offset in its granule plus size, rounded up to
+ * whole granules, allocated size-aligned (as dma-iommu) with its last byte
+ * at or below dma_mask, and mapped with the largest page sizes that fit.
+ * *iova receives the device address of phys (same granule offset).
+ * Return: 0; -EINVAL (size 0, wrap, NULL iova, prot not accepted by the
+ * table); -ERANGE (dma_mask below the domain's first IOVA); -ENOMEM (no
+ * free block under dma_mask, or host memory); the page table's map errors.
+ * On failure nothing is mapped and no IOVA is held.
+ * Context: any thread (see the header comment).
+ */
+IOPT_API int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size,
+			  unsigned prot, uint64_t dma_mask, uint64_t *iova);
+
+/*
+ * iopt_dma_unmap - undo iopt_dma_map(dom, ..., size, ...) that returned iova.
+ * Strict: returns after the driver's flush_range for the range returned and
+ * the IOVA was freed. Lazy: the IOVA is queued (see flushq.h).
+ * Return: 0; -ENOENT (iova is not the start of a live mapping: never
+ * mapped, already unmapped, reserved); -EINVAL (size 0, or size does not
+ * round to the mapping's size: in a domain with per-thread IOVA caches the
+ * check is by size class, as iopt_iova_free; not checked under
+ * IOPT_DMA_F_TRUSTED). Nothing changes on failure. The checks cost one
+ * IOVA-tree lookup under the tree lock and one page-table lookup.
+ * Context: any thread (see the header comment).
+ */
+IOPT_API int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size);
+
+/*
+ * iopt_dma_map_sg - map a scatter list into one contiguous IOVA range.
+ * Allowed only when every segment but the first starts granule-aligned and
+ * every segment but the last ends granule-aligned (Linux
+ * iommu_dma_map_sg's condition); anything else is -EINVAL (no per-segment
+ * fallback: the caller maps such segments one by one with iopt_dma_map).
+ * Segment i gets dma_addr = the device address of its phys, dma_len = len;
+ * the segments follow one another in IOVA space.
+ * Return: 0; -EINVAL (nents 0, a zero-length segment, the alignment rule,
+ * wrap); the errors of iopt_dma_map. On failure nothing is mapped, no IOVA
+ * is held, and dma_addr/dma_len are not written.
+ * Context: as iopt_dma_map.
+ */
+IOPT_API int iopt_dma_map_sg(struct iopt_dma_domain *dom, struct iopt_dma_sg *sg, unsigned nents,
+			     unsigned prot, uint64_t dma_mask);
+
+/*
+ * iopt_dma_unmap_sg - undo iopt_dma_map_sg on the same (unchanged) list.
+ * Return/Context: as iopt_dma_unmap for the whole range.
+ */
+IOPT_API int iopt_dma_unmap_sg(struct iopt_dma_domain *dom, const struct iopt_dma_sg *sg,
+			       unsigned nents);
+
+/*
+ * iopt_dma_flush_queue - the domain's flush queue (NULL in strict mode),
+ * for iopt_flushq_poll/drain/stats. Owned by the domain. Context: any.
+ */
+IOPT_API struct iopt_flushq *iopt_dma_flush_queue(struct iopt_dma_domain *dom);
+
+IOPT_END_DECLS
+
+#endif /* IOPT_DMA_H */

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/* DMA layer: IOVA + page table + gather + flush queue (include/iopt/dma.h). */
+#include <iopt/dma.h>
+
+#include <stdlib.h>
+
+struct iopt_dma_domain {
+	struct iopt_pt *pt;
+	struct iopt_iova_domain *iovad;
+	struct iopt_flushq *fq;  /* lazy mode only */
+	uint64_t granule;
+	unsigned shift;
+	unsigned gather_ranges;
+	bool trusted;
+	bool granule_is_page;    /* the granule is a page size of pt */
+	struct iopt_dma_ops ops;
+};
+
+/*
+ * Gather sync callback. A queued gather leaves range work to the flush
+ * queue's flush_all, unless table pages are pending: sync releases them
+ * right after this returns, so they must be flushed now.
+ */
+static void _iopt_dma_gather_flush(struct iopt_gather *g, void *ctx)
+{
+	struct iopt_dma_domain *dom = ctx;
+
+	if (g->queued && !g->freelist)
+		return;
+	if (g->nr_ranges)
+		dom->ops.flush_range(dom->ops.ctx, g->ranges, g->nr_ranges, g->pgsize);
+	else
+		dom->ops.flush_all(dom->ops.ctx);
+}
+
+static void _iopt_dma_fq_flush_all(void *ctx)
+{
+	struct iopt_dma_domain *dom = ctx;
+
+	dom->ops.flush_all(dom->ops.ctx);
+}
+
+static void _iopt_dma_fq_release(void *ctx, uint64_t pfn, uint64_t npages)
+{
+	struct iopt_dma_domain *dom = ctx;
+
+	/* Validated at unmap: the range is live and of this size class. */
+	(void)iopt_iova_free(dom->iovad, pfn, npages);
+}
+
+int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out)
+{
+	struct iopt_dma_domain *dom;
+	int r;
+
+	if (!cfg || !out || !cfg->pt || !cfg->iovad || !cfg->ops.flush_range ||
+	    !cfg->ops.flush_all || (cfg->mode != IOPT_DMA_STRICT && cfg->mode != IOPT_DMA_LAZY) ||
+	    (cfg->flags & ~(IOPT_DMA_F_MSI_X86 | IOPT_DMA_F_FQ_SINGLE | IOPT_DMA_F_FQ_TIMER |
+			    IOPT_DMA_F_TRUSTED)) ||
+	    cfg->gather_ranges > IOPT_GATHER_MAX_RANGES)
+		return -EINVAL;
+	dom = calloc(1, sizeof(*dom));
+	if (!dom)
+		return -ENOMEM;
+	dom->pt = cfg->pt;
+	dom->iovad = cfg->iovad;
+	dom->granule = iopt_iova_granule(cfg->iovad);
+	dom->shift = (unsigned)__builtin_ctzll(dom->granule);
+	dom->gather_ranges = cfg->gather_ranges;
+	dom->trusted = !!(cfg->flags & IOPT_DMA_F_TRUSTED);
+	dom->granule_is_page = !!(iopt_pt_pgsize_bitmap(cfg->pt) & dom->granule);
+	dom->ops = cfg->ops;
+	if (cfg->mode == IOPT_DMA_LAZY) {
+		struct iopt_flushq_cfg fc = {
+			.single = !!(cfg->flags & IOPT_DMA_F_FQ_SINGLE),
+			.timer_thread = !!(cfg->flags & IOPT_DMA_F_FQ_TIMER),
+			.entries = cfg->fq_entries,
+			.timeout_ns = cfg->fq_timeout_ns,
+			.flush_all = _iopt_dma_fq_flush_all,
+			.release = _iopt_dma_fq_release,
+			.ctx = dom,
+			.clock = cfg->clock,
+			.clock_ctx = cfg->clock_ctx,
+		};
+
+		r = iopt_flushq_create(&fc, &dom->fq);
+		if (r) {
+			free(dom);
+			return r;
+		}
+	}
+	if (cfg->flags & IOPT_DMA_F_MSI_X86) {
+		r = iopt_dma_reserve(dom, IOPT_DMA_MSI_X86_START,
+				     IOPT_DMA_MSI_X86_END - IOPT_DMA_MSI_X86_START + 1);
+		if (r) {
+			iopt_flushq_destroy(dom->fq);
+			free(dom);
+			return r;
+		}
+	}
+	*out = dom;
+	return 0;
+}
+
+void iopt_dma_destroy(struct iopt_dma_domain *dom)
+{
+	if (!dom)
+		return;
+	iopt_flushq_destroy(dom->fq);
+	free(dom);
+}
+
+struct iopt_flushq *iopt_dma_flush_queue(struct iopt_dma_domain *dom)
+{
+	return dom->fq;
+}
+
+int iopt_dma_reserve(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size)
+{
+	if (!size || iova + size - 1 < iova)
+		return -EINVAL;
+	return iopt_iova_reserve(dom->iovad, iova >> dom->shift, (iova + size - 1) >> dom->shift);
+}
+
+/* Granule-rounded length of [addr, addr + size); 0 on wrap or size 0. */
+static inline uint64_t _iopt_dma_span(const struct iopt_dma_domain *dom, uint64_t addr,
+				      uint64_t size)
+{
+	uint64_t off = addr & (dom->granule - 1);
+
+	if (!size || size > UINT64_MAX - off - dom->granule)
+		return 0;
+	return (off + size + dom->granule - 1) & ~(dom->granule - 1);
+}
+
+static int _iopt_dma_alloc(struct iopt_dma_domain *dom, uint64_t len, uint64_t dma_mask,
+			   uint64_t *pfn)
+{
+	int r = iopt_iova_alloc(dom->iovad, len >> dom->shift, dma_mask >> dom->shift,
+				IOPT_IOVA_ALIGN, pfn);
+
+	/* size and flags are valid here: -EINVAL can only mean the mask */
+	return r == -EINVAL ? -ERANGE : r;
+}
+
+/*
+ * Remove [base, base + len) from the page table into a stack gather and
+ * sync it (driver flush_range returned) unless queued. Shared by strict
+ * unmap and the map_sg failure path.
+ */
+static int _iopt_dma_unmap_pt(struct iopt_dma_domain *dom, uint64_t base, uint64_t len,
+			      struct iopt_gather *g, bool queued)
+{
+	uint64_t unmapped;
+	int r;
+
+	iopt_gather_init_list(g, queued, dom->gather_ranges, _iopt_dma_gather_flush, dom);
+	r = iopt_pt_unmap_pages(dom->pt, base, dom->granule, len >> dom->shift, g, &unmapped);
+	if (!queued)
+		iopt_gather_sync(g);
+	return r;
+}
+
+int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size, unsigned prot,
+		 uint64_t dma_mask, uint64_t *iova)
+{
+	uint64_t len = _iopt_dma_span(dom, phys, size), off = phys & (dom->granule - 1), pfn;
+	int r;
+
+	if (!len || !iova || phys + size - 1 < phys)
+		return -EINVAL;
+	r = _iopt_dma_alloc(dom, len, dma_mask, &pfn);
+	if (r)
+		return r;
+	/*
+	 * map_range undoes its own partial work on failure. One granule that
+	 * is a page size has only one choice of page, so the single-page entry
+	 * (the table's cached fast path) maps exactly what map_range would.
+	 */
+	if (len == dom->granule && dom->granule_is_page)
+		r = iopt_pt_map_pages(dom->pt, pfn << dom->shift, phys - off, len, 1, prot, NULL);
+	else
+		r = iopt_pt_map_range(dom->pt, pfn << dom->shift, phys - off, len, prot, NULL);
+	if (r) {
+		(void)iopt_iova_free(dom->iovad, pfn, len >> dom->shift);
+		return r;
+	}
+	*iova = (pfn << dom->shift) + off;
+	return 0;
+}
+
+/* Is npages an acceptable size for the allocation [lo, hi] (iova_free's rule)? */
+static bool _iopt_dma_size_ok(uint64_t npages, uint64_t lo, uint64_t hi)
+{
+	uint64_t span = hi - lo + 1;
+
+	if (npages == span)
+		return true;
+	/* rcache size classes: sizes up to 32 granules round to a power of two */
+	return npages < span && span <= IOPT_IOVA_CACHE_MAX_SIZE &&
+	       span == 1ull << (64 - __builtin_clzll(npages - 1));
+}
+
+int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size)
+{
+	uint64_t len = _iopt_dma_span(dom, iova, size), base = iova & ~(dom->granule - 1);
+	uint64_t pfn = base >> dom->shift, npages = len >> dom->shift, lo, hi, phys;
+	struct iopt_gather g;
+	bool reserved;
+	int r;
+
+	if (!len)
+		return -EINVAL;
+	if (!dom->trusted &&
+	    (iopt_iova_find(dom->iovad, pfn, &lo, &hi, &reserved) || reserved || lo != pfn))
+		return -ENOENT;
+	/* Lazy: a queued range is still allocated; its PTEs are already gone. */
+	if (iopt_pt_iova_to_phys(dom->pt, base, &phys))
+		return -ENOENT;
+	if (!dom->trusted && !_iopt_dma_size_ok(npages, lo, hi))
+		return -EINVAL;
+	if (!dom->fq) {
+		r = _iopt_dma_unmap_pt(dom, base, len, &g, false);
+		/* flush_range returned: no IOTLB entry can still use the range */
+		if (!r)
+			(void)iopt_iova_free(dom->iovad, pfn, npages);
+		return r;
+	}
+	r = _iopt_dma_unmap_pt(dom, base, len, &g, true);
+	if (r) {
+		iopt_gather_sync(&g);
+		return r;
+	}
+	r = iopt_flushq_queue(dom->fq, pfn, npages, &g);
+	if (r) {
+		/* No ring for this thread: invalidate now, as strict mode. */
+		g.queued = false;
+		iopt_gather_sync(&g);
+		(void)iopt_iova_free(dom->iovad, pfn, npages);
+	}
+	return 0;
+}
+
+/* The sg rule of iommu_dma_map_sg; returns the total IOVA length or 0. */
+static uint64_t _iopt_dma_sg_len(const struct iopt_dma_domain *dom, const struct iopt_dma_sg *sg,
+				 unsigned nents)
+{
+	uint64_t mask = dom->granule - 1, total = 0;
+
+	if (!nents)
+		return 0;
+	for (unsigned i = 0; i < nents; i++) {
+		uint64_t l = _iopt_dma_span(dom, sg[i].phys, sg[i].len);
+
+		if (!l || sg[i].phys + sg[i].len - 1 < sg[i].phys)
+			return 0;
+		if ((i > 0 && (sg[i].phys & mask)) ||
+		    (i + 1 < nents && ((sg[i].phys + sg[i].len) & mask)))
+			return 0;
+		if (total + l < total)
+			return 0;
+		total += l;
+	}
+	return total;
+}
+
+int iopt_dma_map_sg(struct iopt_dma_domain *dom, struct iopt_dma_sg *sg, unsigned nents,
+		    unsigned prot, uint64_t dma_mask)
+{
+	uint64_t total = _iopt_dma_sg_len(dom, sg, nents), pfn, base, cur = 0;
+	int r;
+
+	if (!total)
+		return -EINVAL;
+	r = _iopt_dma_alloc(dom, total, dma_mask, &pfn);
+	if (r)
+		return r;
+	base = pfn << dom->shift;
+	for (unsigned i = 0; i < nents; i++) {
+		uint64_t off = sg[i].phys & (dom->granule - 1);
+		uint64_t l = _iopt_dma_span(dom, sg[i].phys, sg[i].len);
+
+		r = iopt_pt_map_range(dom->pt, base + cur, sg[i].phys - off, l, prot, NULL);
+		if (r) {
+			struct iopt_gather g;
+
+			/* never given to the device, but the IOTLB may have cached it */
+			if (cur)
+				(void)_iopt_dma_unmap_pt(dom, base, cur, &g, false);
+			(void)iopt_iova_free(dom->iovad, pfn, total >> dom->shift);
+			return r;
+		}
+		cur += l;
+	}
+	cur = 0;
+	for (unsigned i = 0; i < nents; i++) {
+		uint64_t off = sg[i].phys & (dom->granule - 1);
+
+		sg[i].dma_addr = base + cur + off;
+		sg[i].dma_len = sg[i].len;
+		cur += _iopt_dma_span(dom, sg[i].phys, sg[i].len);
+	}
+	return 0;
+}
+
+int iopt_dma_unmap_sg(struct iopt_dma_domain *dom, const struct iopt_dma_sg *sg, unsigned nents)
+{
+	uint64_t first, end;
+
+	if (!nents)
+		return -EINVAL;
+	first = sg[0].dma_addr;
+	end = sg[nents - 1].dma_addr + sg[nents - 1].dma_len;
+	if (end <= first)
+		return -EINVAL;
+	return iopt_dma_unmap(dom, first, end - first);
+}

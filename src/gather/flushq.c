@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Flush queue (lazy IOTLB invalidation); contract and ordering argument in
+ * include/iopt/flushq.h, data flow in docs/DMA.md.
+ *
+ * Locks: fq->rings_lock (ring list, ring adoption, a flush's barrier walk)
+ * nests outside each ring's lock. The flush callback runs with no lock
+ * held: a full ring drops its lock around the synchronous flush.
+ */
+#include <iopt/flushq.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <urcu/urcu-memb.h>
+
+struct fq_entry {
+	uint64_t pfn;
+	uint64_t size;
+	uint64_t counter; /* flush_start at enqueue */
+	struct iopt_gather_freed *freelist;
+};
+
+struct fq_ring {
+	/* enqueue's full barrier: RMW here, and by every flush (flushq.h) */
+	atomic_uint_fast64_t sync;
+	pthread_mutex_t lock;
+	uint32_t head, tail, mask;  /* under lock; full when tail + 1 == head */
+	uint64_t queued, released;  /* under lock; summed by stats */
+	bool orphan;                /* owning thread exited; under lock */
+	atomic_bool dead;           /* queue destroyed: the thread drops it */
+	atomic_int refs;            /* the queue's list + the owning thread */
+	uint64_t fq_uid;            /* which queue (thread list lookups) */
+	struct fq_ring *next;       /* queue's list, under rings_lock */
+	struct fq_ring *tl_next;    /* owning thread's list */
+	struct fq_entry e[];
+};
+
+struct iopt_flushq {
+	/* written by every flush; read by every enqueue */
+	_Alignas(64) atomic_uint_fast64_t flush_start;
+	_Alignas(64) atomic_uint_fast64_t flush_finish;
+	atomic_bool armed;
+	atomic_uint_fast64_t deadline;
+	atomic_uint_fast64_t full_flushes, timer_flushes;
+	_Alignas(64) struct iopt_flushq_cfg cfg;
+	uint64_t uid;
+	struct fq_ring *single;     /* single variant's ring, else NULL */
+	pthread_mutex_t rings_lock;
+	struct fq_ring *rings;
+	uint64_t nr_rings;
+	/* internal timer thread */
+	bool has_thread, stop;
+	pthread_t thread;
+	pthread_mutex_t tlock;
+	pthread_cond_t tcond;
+};
+
+static atomic_uint_fast64_t fq_next_uid = 1;
+static pthread_key_t fq_key;
+static pthread_once_t fq_key_once = PTHREAD_ONCE_INIT;
+static __thread struct fq_ring *tl_rings; /* this thread's rings, MRU first */
+
+static void _iopt_fq_ring_put(struct fq_ring *r)
+{
+	if (atomic_fetch_sub(&r->refs, 1) == 1) {
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+	}
+}
+
+/* Thread exit: hand every ring over to its queue (see flushq.h). */
+static void _iopt_fq_thread_exit(void *unused)
+{
+	struct fq_ring *r = tl_rings;
+
+	(void)unused;
+	tl_rings = NULL;
+	while (r) {
+		struct fq_ring *next = r->tl_next;
+
+		pthread_mutex_lock(&r->lock);
+		r->orphan = true;
+		pthread_mutex_unlock(&r->lock);
+		_iopt_fq_ring_put(r);
+		r = next;
+	}
+}
+
+static void _iopt_fq_key_init(void)
+{
+	/* No way to report failure from pthread_once; without the key, rings
+	 * are still handed over at destroy, only not adopted early. */
+	(void)pthread_key_create(&fq_key, _iopt_fq_thread_exit);
+}
+
+static uint64_t _iopt_fq_clock_mono(void *unused)
+{
+	struct timespec ts;
+
+	(void)unused;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct fq_ring *_iopt_fq_ring_new(struct iopt_flushq *fq)
+{
+	struct fq_ring *r = calloc(1, sizeof(*r) + sizeof(struct fq_entry) * fq->cfg.entries);
+
+	if (!r)
+		return NULL;
+	pthread_mutex_init(&r->lock, NULL);
+	r->mask = fq->cfg.entries - 1;
+	r->fq_uid = fq->uid;
+	atomic_init(&r->sync, 0);
+	atomic_init(&r->refs, 1);
+	atomic_init(&r->dead, false);
+	return r;
+}
+
+/* Splice list b in front of list a. */
+static struct iopt_gather_freed *_iopt_fq_splice(struct iopt_gather_freed *a,
+						 struct iopt_gather_freed *b)
+{
+	struct iopt_gather_freed *t = b;
+
+	if (!b)
+		return a;
+	while (t->next)
+		t = t->next;
+	t->next = a;
+	return b;
+}
+
+/*
+ * Free the entries at the head whose flush finished (counter < finish):
+ * IOVA back now, pages collected into *pages for the caller to release
+ * after a grace period outside the lock. Context: r->lock held.
+ */
+static void _iopt_fq_ring_free_locked(struct iopt_flushq *fq, struct fq_ring *r, uint64_t finish,
+				      struct iopt_gather_freed **pages)
+{
+	while (r->head != r->tail) {
+		struct fq_entry *e = &r->e[r->head];
+
+		if (e->counter >= finish)
+			break;
+		fq->cfg.release(fq->cfg.ctx, e->pfn, e->size);
+		*pages = _iopt_fq_splice(*pages, e->freelist);
+		e->freelist = NULL;
+		r->released++;
+		r->head = (r->head + 1) & r->mask;
+	}
+}
+
+/* Table pages: the flush is done; wait for CPU readers, then release. */
+static void _iopt_fq_release_pages(struct iopt_gather_freed *n)
+{
+	if (!n)
+		return;
+	urcu_memb_synchronize_rcu();
+	while (n) {
+		struct iopt_gather_freed *next = n->next;
+
+		n->release(n);
+		n = next;
+	}
+}
+
+/*
+ * One full flush, counted. Between the flush_start increment and the
+ * callback, an RMW on every ring's sync word pairs with the enqueuers' RMW
+ * (the ordering argument in flushq.h). Rings added after the walk were
+ * added under rings_lock, after this increment: their enqueuers read the
+ * new flush_start.
+ */
+static void _iopt_fq_flush(struct iopt_flushq *fq)
+{
+	atomic_fetch_add(&fq->flush_start, 1);
+	pthread_mutex_lock(&fq->rings_lock);
+	for (struct fq_ring *r = fq->rings; r; r = r->next)
+		atomic_fetch_add(&r->sync, 0);
+	pthread_mutex_unlock(&fq->rings_lock);
+	fq->cfg.flush_all(fq->cfg.ctx);
+	atomic_fetch_add(&fq->flush_finish, 1);
+}
+
+/* Flush, then free what is eligible in every ring. */
+static void _iopt_fq_flush_free(struct iopt_flushq *fq)
+{
+	struct iopt_gather_freed *pages = NULL;
+	uint64_t finish;
+
+	_iopt_fq_flush(fq);
+	finish = atomic_load(&fq->flush_finish);
+	pthread_mutex_lock(&fq->rings_lock);
+	for (struct fq_ring *r = fq->rings; r; r = r->next) {
+		pthread_mutex_lock(&r->lock);
+		_iopt_fq_ring_free_locked(fq, r, finish, &pages);
+		pthread_mutex_unlock(&r->lock);
+	}
+	pthread_mutex_unlock(&fq->rings_lock);
+	_iopt_fq_release_pages(pages);
+}
+
+/* Slow path: this thread's ring for fq, adopting an orphan or making one. */
+static __attribute__((noinline)) struct fq_ring *_iopt_fq_thread_ring_slow(struct iopt_flushq *fq)
+{
+	struct fq_ring **pp = &tl_rings, *r;
+
+	/* Look further down the list, dropping rings of destroyed queues. */
+	while ((r = *pp)) {
+		if (atomic_load(&r->dead)) {
+			*pp = r->tl_next;
+			_iopt_fq_ring_put(r);
+			continue;
+		}
+		if (r->fq_uid == fq->uid) {
+			*pp = r->tl_next; /* move to front */
+			goto found;
+		}
+		pp = &r->tl_next;
+	}
+	pthread_once(&fq_key_once, _iopt_fq_key_init);
+	pthread_mutex_lock(&fq->rings_lock);
+	for (r = fq->rings; r; r = r->next) {
+		bool got = false;
+
+		pthread_mutex_lock(&r->lock);
+		if (r->orphan) {
+			r->orphan = false;
+			atomic_fetch_add(&r->refs, 1);
+			got = true;
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (got)
+			break;
+	}
+	if (!r) {
+		r = _iopt_fq_ring_new(fq);
+		if (r) {
+			atomic_fetch_add(&r->refs, 1); /* list + thread */
+			r->next = fq->rings;
+			fq->rings = r;
+			fq->nr_rings++;
+		}
+	}
+	pthread_mutex_unlock(&fq->rings_lock);
+	if (!r)
+		return NULL;
+	(void)pthread_setspecific(fq_key, (void *)1); /* run the exit hook */
+found:
+	r->tl_next = tl_rings;
+	tl_rings = r;
+	return r;
+}
+
+static inline struct fq_ring *_iopt_fq_ring(struct iopt_flushq *fq)
+{
+	struct fq_ring *r = tl_rings;
+
+	if (fq->single)
+		return fq->single;
+	if (__builtin_expect(r && r->fq_uid == fq->uid, 1))
+		return r;
+	return _iopt_fq_thread_ring_slow(fq);
+}
+
+int iopt_flushq_queue(struct iopt_flushq *fq, uint64_t pfn, uint64_t size, struct iopt_gather *g)
+{
+	struct iopt_gather_freed *pages = NULL;
+	struct fq_ring *r = _iopt_fq_ring(fq);
+	struct fq_entry *e;
+	uint64_t counter;
+
+	if (!r)
+		return -ENOMEM;
+	/*
+	 * The full barrier of §6.2, on this ring's own cache line: a seq_cst
+	 * RMW that every flush also performs, then the counter (flushq.h).
+	 */
+	atomic_fetch_add(&r->sync, 0);
+	counter = atomic_load(&fq->flush_start);
+	pthread_mutex_lock(&r->lock);
+	while (((r->tail + 1) & r->mask) == r->head) {
+		_iopt_fq_ring_free_locked(fq, r, atomic_load(&fq->flush_finish), &pages);
+		if (((r->tail + 1) & r->mask) != r->head)
+			break;
+		/* still full: synchronous flush (lock dropped: lock order) */
+		pthread_mutex_unlock(&r->lock);
+		atomic_fetch_add_explicit(&fq->full_flushes, 1, memory_order_relaxed);
+		_iopt_fq_flush(fq);
+		pthread_mutex_lock(&r->lock);
+	}
+	e = &r->e[r->tail];
+	e->pfn = pfn;
+	e->size = size;
+	e->counter = counter;
+	e->freelist = g ? iopt_gather_take_freelist(g) : NULL;
+	r->tail = (r->tail + 1) & r->mask;
+	r->queued++;
+	pthread_mutex_unlock(&r->lock);
+	_iopt_fq_release_pages(pages);
+	/* Arm the timeout once per flush period (Linux fq_timer_on). */
+	if (!atomic_load_explicit(&fq->armed, memory_order_relaxed) &&
+	    !atomic_exchange(&fq->armed, true))
+		atomic_store_explicit(&fq->deadline,
+				      fq->cfg.clock(fq->cfg.clock_ctx) + fq->cfg.timeout_ns,
+				      memory_order_relaxed);
+	return 0;
+}
+
+void iopt_flushq_flush(struct iopt_flushq *fq)
+{
+	_iopt_fq_flush_free(fq);
+}
+
+bool iopt_flushq_poll(struct iopt_flushq *fq, uint64_t now_ns)
+{
+	if (!atomic_load(&fq->armed) ||
+	    now_ns < atomic_load_explicit(&fq->deadline, memory_order_relaxed))
+		return false;
+	/* Disarm before the flush: entries queued from here re-arm. */
+	if (!atomic_exchange(&fq->armed, false))
+		return false;
+	atomic_fetch_add_explicit(&fq->timer_flushes, 1, memory_order_relaxed);
+	_iopt_fq_flush_free(fq);
+	return true;
+}
+
+void iopt_flushq_drain(struct iopt_flushq *fq)
+{
+	atomic_store(&fq->armed, false);
+	_iopt_fq_flush_free(fq);
+}
+
+void iopt_flushq_stats(struct iopt_flushq *fq, struct iopt_flushq_stats *st)
+{
+	st->flush_start = atomic_load(&fq->flush_start);
+	st->flush_finish = atomic_load(&fq->flush_finish);
+	st->full_flushes = atomic_load(&fq->full_flushes);
+	st->timer_flushes = atomic_load(&fq->timer_flushes);
+	st->queued = st->released = 0;
+	pthread_mutex_lock(&fq->rings_lock);
+	st->rings = fq->nr_rings;
+	for (struct fq_ring *r = fq->rings; r; r = r->next) {
+		pthread_mutex_lock(&r->lock);
+		st->queued += r->queued;
+		st->released += r->released;
+		pthread_mutex_unlock(&r->lock);
+	}
+	pthread_mutex_unlock(&fq->rings_lock);
+}
+
+uint64_t iopt_flushq_pending(struct iopt_flushq *fq)
+{
+	struct iopt_flushq_stats st;
+
+	iopt_flushq_stats(fq, &st);
+	return st.queued - st.released;
+}
+
+static void *_iopt_fq_timer_main(void *arg)
+{
+	struct iopt_flushq *fq = arg;
+
+	pthread_mutex_lock(&fq->tlock);
+	while (!fq->stop) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)(fq->cfg.timeout_ns / 1000000000ull);
+		ts.tv_nsec += (long)(fq->cfg.timeout_ns % 1000000000ull);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&fq->tcond, &fq->tlock, &ts);
+		if (fq->stop)
+			break;
+		pthread_mutex_unlock(&fq->tlock);
+		iopt_flushq_poll(fq, fq->cfg.clock(fq->cfg.clock_ctx));
+		pthread_mutex_lock(&fq->tlock);
+	}
+	pthread_mutex_unlock(&fq->tlock);
+	return NULL;
+}
+
+int iopt_flushq_create(const struct iopt_flushq_cfg *cfg, struct iopt_flushq **out)
+{
+	struct iopt_flushq *fq;
+	pthread_condattr_t ca;
+	int err;
+
+	if (!cfg || !out || !cfg->flush_all || !cfg->release)
+		return -EINVAL;
+	if (cfg->entries && (cfg->entries < 2 || (cfg->entries & (cfg->entries - 1))))
+		return -EINVAL;
+	fq = aligned_alloc(64, (sizeof(*fq) + 63) & ~(size_t)63);
+	if (!fq)
+		return -ENOMEM;
+	*fq = (struct iopt_flushq){ .cfg = *cfg };
+	atomic_init(&fq->flush_start, 0);
+	atomic_init(&fq->flush_finish, 0);
+	atomic_init(&fq->armed, false);
+	atomic_init(&fq->deadline, 0);
+	atomic_init(&fq->full_flushes, 0);
+	atomic_init(&fq->timer_flushes, 0);
+	if (!fq->cfg.entries)
+		fq->cfg.entries = cfg->single ? IOPT_FLUSHQ_SINGLE_ENTRIES : IOPT_FLUSHQ_DEFAULT_ENTRIES;
+	if (!fq->cfg.timeout_ns)
+		fq->cfg.timeout_ns =
+			cfg->single ? IOPT_FLUSHQ_SINGLE_TIMEOUT_NS : IOPT_FLUSHQ_DEFAULT_TIMEOUT_NS;
+	if (!fq->cfg.clock)
+		fq->cfg.clock = _iopt_fq_clock_mono;
+	fq->uid = atomic_fetch_add(&fq_next_uid, 1);
+	pthread_mutex_init(&fq->rings_lock, NULL);
+	if (cfg->single) {
+		fq->single = _iopt_fq_ring_new(fq);
+		if (!fq->single) {
+			pthread_mutex_destroy(&fq->rings_lock);
+			free(fq);
+			return -ENOMEM;
+		}
+		fq->rings = fq->single;
+		fq->nr_rings = 1;
+	}
+	if (cfg->timer_thread) {
+		pthread_mutex_init(&fq->tlock, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&fq->tcond, &ca);
+		pthread_condattr_destroy(&ca);
+		err = pthread_create(&fq->thread, NULL, _iopt_fq_timer_main, fq);
+		if (err) {
+			pthread_cond_destroy(&fq->tcond);
+			pthread_mutex_destroy(&fq->tlock);
+			if (fq->single)
+				_iopt_fq_ring_put(fq->single);
+			pthread_mutex_destroy(&fq->rings_lock);
+			free(fq);
+			return -err;
+		}
+		fq->has_thread = true;
+	}
+	*out = fq;
+	return 0;
+}
+
+void iopt_flushq_destroy(struct iopt_flushq *fq)
+{
+	struct fq_ring *r;
+
+	if (!fq)
+		return;
+	if (fq->has_thread) {
+		pthread_mutex_lock(&fq->tlock);
+		fq->stop = true;
+		pthread_cond_signal(&fq->tcond);
+		pthread_mutex_unlock(&fq->tlock);
+		pthread_join(fq->thread, NULL);
+		pthread_cond_destroy(&fq->tcond);
+		pthread_mutex_destroy(&fq->tlock);
+	}
+	iopt_flushq_drain(fq);
+	/* Owning threads drop their reference when they next look or exit. */
+	while ((r = fq->rings)) {
+		fq->rings = r->next;
+		atomic_store(&r->dead, true);
+		_iopt_fq_ring_put(r);
+	}
+	pthread_mutex_destroy(&fq->rings_lock);
+	free(fq);
+}
