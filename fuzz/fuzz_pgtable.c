@@ -39,6 +39,7 @@
 	} while (0)
 
 #define MAXEXT 2048
+#define MAXTABLES 64 /* skip valid maps needing more leaf-level tables */
 #define WINDOW (64ull << 20) /* most addresses fall in the first 64 MiB */
 #define RW (IOPT_PROT_READ | IOPT_PROT_WRITE)
 
@@ -452,6 +453,17 @@ static void check_live_same(const struct model *m, long live, const char *what)
 }
 
 /*
+ * Lowest-level tables a valid map of len bytes of level-`level` leaves
+ * needs (about): a map of 2^40 bytes of 4K pages is valid but would need
+ * gigabytes of tables, so such calls are not made.
+ */
+static uint64_t m_tables(const struct model *m, uint64_t len, unsigned level)
+{
+	unsigned s = m_shift(m, level + 1);
+	return s >= 64 ? 1 : (len >> s) + 2;
+}
+
+/*
  * AMD dynamic top: a leaf above the current top over IOVA the old top
  * reached needs an empty root (pgtable.h), else -EBUSY.
  */
@@ -498,9 +510,10 @@ static void op_map(struct model *m, struct in *in)
 		want = E_RANGE;
 	else
 		want = m_map_check(m, iova, paddr, cnt << lg2, prot, m_amd_above(m, iova, lg2));
-	long live = atomic_load(&m->tp.live), allocs = atomic_load(&m->tp.allocs);
-	if (m->ne + 8 > MAXEXT)
+	if (m->ne + 8 > MAXEXT ||
+	    ((want & E_OK) && m_tables(m, cnt << lg2, m_level(m, lg2)) > MAXTABLES))
 		return;
+	long live = atomic_load(&m->tp.live), allocs = atomic_load(&m->tp.allocs);
 	int r = iopt_pt_map_pages(m->pt, iova, paddr, pgsize, cnt, prot, &got);
 	bool hit = fault_hit(m, allocs);
 	/* Arguments and conflicts are checked before any allocation. */
@@ -570,7 +583,10 @@ static void op_map_range(struct model *m, struct in *in)
 		if (!(want & (E_RANGE | E_INVAL)))
 			want = m_map_check(m, iova, paddr, size, prot, amd_busy);
 	}
-	if (m->ne + np + 8 > MAXEXT)
+	uint64_t tables = 0;
+	for (unsigned k = 0; k < np; k++)
+		tables += m_tables(m, plan[k].n << plan[k].lg2, m_level(m, plan[k].lg2));
+	if (m->ne + np + 8 > MAXEXT || ((want & E_OK) && tables > MAXTABLES))
 		return;
 	long live = atomic_load(&m->tp.live), allocs = atomic_load(&m->tp.allocs);
 	int r = iopt_pt_map_range(m->pt, iova, paddr, size, prot, &got);
