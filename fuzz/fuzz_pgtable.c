@@ -43,6 +43,26 @@
 #define WINDOW (64ull << 20) /* most addresses fall in the first 64 MiB */
 #define RW (IOPT_PROT_READ | IOPT_PROT_WRITE)
 
+/*
+ * -DFUZZ_PGTABLE_STATS: count what the inputs reached and print it at exit
+ * (replay a corpus to see what it covers).
+ */
+#ifdef FUZZ_PGTABLE_STATS
+enum { S_MAP, S_RANGE, S_UNMAP, S_SPLIT, S_REFUSED, S_BUSY, S_NOMEM, S_BADARG, S_DIRTY, S_NR };
+static const char *const stat_name[S_NR] = { "maps", "map_ranges", "unmaps", "split unmaps",
+					     "refused unmaps", "busy", "enomem", "bad-arg calls",
+					     "dirty leaves reported" };
+static unsigned long stats[S_NR];
+#define STAT(k) (stats[k]++)
+__attribute__((destructor)) static void stats_print(void)
+{
+	for (int k = 0; k < S_NR; k++)
+		fprintf(stderr, "fuzz_pgtable: %lu %s\n", stats[k], stat_name[k]);
+}
+#else
+#define STAT(k) ((void)0)
+#endif
+
 struct in {
 	const uint8_t *p;
 	size_t n;
@@ -441,6 +461,12 @@ static void check_xlate(struct model *m, struct in *in, uint64_t a, uint64_t b)
 
 static void check_ret(const char *what, int r, unsigned want, uint64_t va, uint64_t sz)
 {
+	if (r == -EBUSY)
+		STAT(S_BUSY);
+	else if (r == -ENOMEM)
+		STAT(S_NOMEM);
+	else if (r)
+		STAT(S_BADARG);
 	if (!(ebit(r) & want))
 		FAIL("%s(%#llx, %#llx) = %d, model allows mask %#x", what, (unsigned long long)va,
 		     (unsigned long long)sz, r, want);
@@ -471,6 +497,31 @@ static bool m_amd_above(const struct model *m, uint64_t va, unsigned lg2)
 {
 	return m->fc->f == IOPT_PT_AMD_V1 && m_level(m, lg2) + 1 > m->levels &&
 	       (!m_reach(m, m->levels) || va < m_reach(m, m->levels));
+}
+
+/*
+ * Argument classes of map_pages/unmap_pages: -EINVAL (pgcount 0, pgsize
+ * not a power of two or not in the bitmap, misaligned) and -ERANGE (count
+ * overflow, past 2^64, outside ias, paddr beyond oas). When rules of both
+ * classes are broken either errno is right. 0 when the arguments are fine.
+ */
+static unsigned m_args(const struct model *m, uint64_t iova, uint64_t paddr, uint64_t pgsize,
+		       uint64_t cnt, bool map)
+{
+	unsigned want = 0;
+	if (!cnt || !pgsize || (pgsize & (pgsize - 1)))
+		return E_INVAL; /* no length to check a range with */
+	if (!(pgsize & m->bitmap) || ((iova | (map ? paddr : 0)) & (pgsize - 1)))
+		want |= E_INVAL;
+	unsigned lg2 = (unsigned)__builtin_ctzll(pgsize);
+	if (cnt > (UINT64_MAX >> lg2))
+		return want | E_RANGE;
+	uint64_t len = cnt << lg2;
+	if (iova + len - 1 < iova || !va_ok(m, iova, iova + len - 1))
+		want |= E_RANGE;
+	if (map && (paddr + len - 1 < paddr || paddr + len - 1 > m->oa_last))
+		want |= E_RANGE;
+	return want;
 }
 
 /* Expected outcome of a map with valid alignment and sizes: E_* mask. */
@@ -504,12 +555,13 @@ static void op_map(struct model *m, struct in *in)
 	unsigned want = 0, lg2 = pgsize ? (unsigned)__builtin_ctzll(pgsize) : 0;
 	uint64_t got = 0xdead;
 
-	if (!cnt || !pgsize || (pgsize & (pgsize - 1)) || !(pgsize & m->bitmap) || ((iova | paddr) & (pgsize - 1)))
+	want = m_args(m, iova, paddr, pgsize, cnt, true);
+	if (!want && !prot_ok(m, prot))
 		want = E_INVAL;
-	else if (cnt > (UINT64_MAX >> lg2))
-		want = E_RANGE;
-	else
+	if (!want)
 		want = m_map_check(m, iova, paddr, cnt << lg2, prot, m_amd_above(m, iova, lg2));
+	else if (!prot_ok(m, prot))
+		want |= E_INVAL;
 	if (m->ne + 8 > MAXEXT ||
 	    ((want & E_OK) && m_tables(m, cnt << lg2, m_level(m, lg2)) > MAXTABLES))
 		return;
@@ -522,8 +574,10 @@ static void op_map(struct model *m, struct in *in)
 		if (got != 0)
 			FAIL("map_pages failed with *mapped = %#llx", (unsigned long long)got);
 		check_live_same(m, live, "map_pages");
+		check_xlate(m, in, iova, iova + pgsize * cnt - 1);
 		return;
 	}
+	STAT(S_MAP);
 	if (got != cnt << lg2)
 		FAIL("map_pages mapped %#llx of %#llx", (unsigned long long)got, (unsigned long long)(cnt << lg2));
 	m_grow(m, iova + ((cnt - 1) << lg2), lg2);
@@ -547,10 +601,16 @@ static void op_map_range(struct model *m, struct in *in)
 		iova &= ~(al - 1);
 		paddr = (paddr & ~(al - 1)) | (iova & (al - 1));
 	}
-	if (!size || ((iova | paddr | size) & (min - 1)))
+	want = 0;
+	if (!size || ((iova | paddr | size) & (min - 1))) {
+		/* Every broken rule's errno is acceptable. */
 		want = E_INVAL;
-	else
-		want = 0;
+		if (size && (iova + size - 1 < iova || !va_ok(m, iova, iova + size - 1) ||
+			     paddr + size - 1 < paddr || paddr + size - 1 > m->oa_last))
+			want |= E_RANGE;
+		if (!prot_ok(m, prot))
+			want |= E_INVAL;
+	}
 	/* The plan (hw-facts §6.4): largest size aligned for both that fits. */
 	struct ext plan[130];
 	unsigned np = 0;
@@ -596,8 +656,10 @@ static void op_map_range(struct model *m, struct in *in)
 		if (got != 0)
 			FAIL("map_range failed with *mapped = %#llx", (unsigned long long)got);
 		check_live_same(m, live, "map_range");
+		check_xlate(m, in, iova, iova + size - 1);
 		return;
 	}
+	STAT(S_RANGE);
 	if (got != size)
 		FAIL("map_range mapped %#llx of %#llx", (unsigned long long)got, (unsigned long long)size);
 	for (unsigned k = 0; k < np; k++) {
@@ -624,12 +686,7 @@ static void op_unmap(struct model *m, struct in *in)
 		iova = (x->va + (take64(in) & ((x->n << x->lg2) - 1))) & ~(pgsize - 1);
 		cnt = 1 + take(in) % 3;
 	}
-	if (!cnt || !pgsize || (pgsize & (pgsize - 1)) || !(pgsize & m->bitmap) || (iova & (pgsize - 1)))
-		want = E_INVAL;
-	else if (cnt > (UINT64_MAX >> lg2))
-		want = E_RANGE;
-	else if (iova + (cnt << lg2) - 1 < iova || !va_ok(m, iova, iova + (cnt << lg2) - 1))
-		want = E_RANGE;
+	want = m_args(m, iova, 0, pgsize, cnt, false);
 	if (m->ne + 64 > MAXEXT)
 		return;
 	long allocs = atomic_load(&m->tp.allocs), live = atomic_load(&m->tp.live);
@@ -653,6 +710,10 @@ static void op_unmap(struct model *m, struct in *in)
 			mr = m_split(m, last + 1, &budget);
 	}
 	bool hit = fault_hit(m, allocs);
+	if (r == -ENOMEM)
+		STAT(S_NOMEM);
+	if (strad)
+		STAT(m->flags & IOPT_PT_F_SPLIT ? S_SPLIT : S_REFUSED);
 	if (r != mr || (hit != (r == -ENOMEM)))
 		FAIL("unmap_pages(%#llx, %#llx x %#llx) = %d, model %d (straddles %d, fault hit %d)",
 		     (unsigned long long)iova, (unsigned long long)pgsize, (unsigned long long)cnt, r, mr,
@@ -665,6 +726,7 @@ static void op_unmap(struct model *m, struct in *in)
 		check_xlate(m, in, iova, last);
 		return;
 	}
+	STAT(S_UNMAP);
 	uint64_t want_bytes = m_remove(m, iova, last);
 	if (got != want_bytes)
 		FAIL("unmap_pages(%#llx, %#llx x %#llx) removed %#llx, model %#llx", (unsigned long long)iova,
@@ -681,6 +743,7 @@ static void op_unmap(struct model *m, struct in *in)
 struct drec {
 	struct model *m;
 	uint64_t seen[64];
+	uint64_t lo, hi; /* span of the reports */
 	unsigned n;
 	bool clear;
 };
@@ -698,7 +761,12 @@ static void d_record(void *ctx, uint64_t iova, uint64_t size)
 			FAIL("dirty leaf %#llx reported twice", (unsigned long long)iova);
 	if (d->n < 64)
 		d->seen[d->n] = iova;
+	if (iova < d->lo)
+		d->lo = iova;
+	if (iova + size - 1 > d->hi)
+		d->hi = iova + size - 1;
 	d->n++;
+	STAT(S_DIRTY);
 	if (d->clear)
 		x->dirty = false;
 }
@@ -709,7 +777,7 @@ static void op_dirty(struct model *m, struct in *in)
 	uint64_t gr = 1ull << m->g0;
 	uint64_t iova = pick_va(m, in, gr);
 	uint64_t size = sel & 2 ? take64(in) : (take16(in) + (sel >> 7)) * gr;
-	struct drec d = { .m = m, .clear = !flags };
+	struct drec d = { .m = m, .lo = UINT64_MAX, .clear = !flags };
 
 	if (!(m->flags & IOPT_PT_F_HW_DIRTY))
 		want |= E_NOTSUP;
@@ -749,6 +817,9 @@ static void op_dirty(struct model *m, struct in *in)
 	}
 	if (flags && dirty != d.n)
 		FAIL("dirty (no clear) reported %u leaves, model %llu", d.n, (unsigned long long)dirty);
+	if (!flags && d.n && (m->g.start > d.lo || m->g.end < d.hi))
+		FAIL("gather [%#llx, %#llx] misses cleaned leaves [%#llx, %#llx]", (unsigned long long)m->g.start,
+		     (unsigned long long)m->g.end, (unsigned long long)d.lo, (unsigned long long)d.hi);
 	if (!flags) {
 		for (unsigned i = 0; i < m->ne; i++) {
 			struct ext *x = &m->e[i];
