@@ -105,6 +105,9 @@ struct model {
 	uint64_t bitmap, va_last, oa_last;
 	unsigned g0, bpl, levels, flags;
 	bool tracking;
+	uint64_t nchecks;
+	unsigned hook_levels; /* AMD: last change_top report */
+	uint64_t hook_root;
 	struct ext e[MAXEXT];
 	unsigned ne;
 };
@@ -246,6 +249,18 @@ static int m_split(struct model *m, uint64_t b, long *budget)
 		x->n = 1ull << (s - nz);
 		x->lg2 = nz;
 	}
+}
+
+/* Bytes mapped in [a, b] once no leaf straddles a or b + 1 (as after a successful unmap). */
+static uint64_t m_bytes(struct model *m, uint64_t a, uint64_t b)
+{
+	uint64_t bytes = 0;
+	for (unsigned i = 0; i < m->ne; i++) {
+		const struct ext *x = &m->e[i];
+		if (x->va >= a && x->va <= b)
+			bytes += x->n << x->lg2;
+	}
+	return bytes;
 }
 
 /* Remove [a, b] (leaf boundaries) from the model; return the bytes removed. */
@@ -426,20 +441,24 @@ static unsigned pick_prot(struct in *in)
 	return take(in) & 0x3f;
 }
 
-/* Sample translations: op endpoints, window addresses, inside extents. */
-static void check_xlate(struct model *m, struct in *in, uint64_t a, uint64_t b)
+/*
+ * Sample translations: op endpoints and their neighbours, window addresses,
+ * addresses inside extents. Samples come from a PRNG, not the input, so a
+ * check does not shift how the rest of the input is read.
+ */
+static void check_xlate(struct model *m, uint64_t a, uint64_t b)
 {
-	uint64_t samples[12];
+	uint64_t samples[12], seed = (a ^ b * 0x9e3779b97f4a7c15ull) + ++m->nchecks;
 	unsigned ns = 0;
 	samples[ns++] = a;
 	samples[ns++] = b;
 	samples[ns++] = a - 1;
 	samples[ns++] = b + 1;
 	for (unsigned k = 0; k < 4; k++)
-		samples[ns++] = (take16(in) << m->g0 | take(in)) % WINDOW;
+		samples[ns++] = test_xrand(&seed) % WINDOW;
 	for (unsigned k = 0; k < 4 && m->ne; k++) {
-		struct ext *x = &m->e[take(in) % m->ne];
-		samples[ns++] = x->va + (take64(in) & ((x->n << x->lg2) - 1));
+		struct ext *x = &m->e[test_xrand(&seed) % m->ne];
+		samples[ns++] = x->va + (test_xrand(&seed) & ((x->n << x->lg2) - 1));
 	}
 	for (unsigned k = 0; k < ns; k++) {
 		uint64_t va = samples[k], pa = 0xdead;
@@ -574,7 +593,7 @@ static void op_map(struct model *m, struct in *in)
 		if (got != 0)
 			FAIL("map_pages failed with *mapped = %#llx", (unsigned long long)got);
 		check_live_same(m, live, "map_pages");
-		check_xlate(m, in, iova, iova + pgsize * cnt - 1);
+		check_xlate(m, iova, iova + pgsize * cnt - 1);
 		return;
 	}
 	STAT(S_MAP);
@@ -583,7 +602,7 @@ static void op_map(struct model *m, struct in *in)
 	m_grow(m, iova + ((cnt - 1) << lg2), lg2);
 	m_grow(m, iova, lg2);
 	m_add(m, iova, paddr, lg2, cnt, m_new_dirty(m, prot));
-	check_xlate(m, in, iova, iova + (cnt << lg2) - 1);
+	check_xlate(m, iova, iova + (cnt << lg2) - 1);
 }
 
 static void op_map_range(struct model *m, struct in *in)
@@ -656,7 +675,7 @@ static void op_map_range(struct model *m, struct in *in)
 		if (got != 0)
 			FAIL("map_range failed with *mapped = %#llx", (unsigned long long)got);
 		check_live_same(m, live, "map_range");
-		check_xlate(m, in, iova, iova + size - 1);
+		check_xlate(m, iova, iova + size - 1);
 		return;
 	}
 	STAT(S_RANGE);
@@ -667,7 +686,7 @@ static void op_map_range(struct model *m, struct in *in)
 		m_grow(m, plan[k].va + ((plan[k].n - 1) << plan[k].lg2), plan[k].lg2);
 		m_add(m, plan[k].va, plan[k].pa, plan[k].lg2, plan[k].n, plan[k].dirty);
 	}
-	check_xlate(m, in, iova, iova + size - 1);
+	check_xlate(m, iova, iova + size - 1);
 }
 
 static void op_unmap(struct model *m, struct in *in)
@@ -691,10 +710,13 @@ static void op_unmap(struct model *m, struct in *in)
 		return;
 	long allocs = atomic_load(&m->tp.allocs), live = atomic_load(&m->tp.live);
 	long budget = fault_budget(m);
-	int r = iopt_pt_unmap_pages(m->pt, iova, pgsize, cnt, &m->g, &got);
+	/* unmapped may be NULL: then only the effects are checked. */
+	bool nogot = (sel & 0x30) == 0x30;
+	int r = iopt_pt_unmap_pages(m->pt, iova, pgsize, cnt, &m->g, nogot ? NULL : &got);
+
 	if (want) {
 		check_ret("unmap_pages", r, want, iova, pgsize * cnt);
-		if (got != 0)
+		if (got != 0 && !nogot)
 			FAIL("failed unmap wrote *unmapped = %#llx", (unsigned long long)got);
 		check_live_same(m, live, "unmap_pages");
 		return;
@@ -719,14 +741,19 @@ static void op_unmap(struct model *m, struct in *in)
 		     (unsigned long long)iova, (unsigned long long)pgsize, (unsigned long long)cnt, r, mr,
 		     strad, hit);
 	if (r) {
-		if (got != 0)
+		if (got != 0 && !nogot)
 			FAIL("failed unmap wrote *unmapped = %#llx", (unsigned long long)got);
 		if (!strad || !(m->flags & IOPT_PT_F_SPLIT))
 			check_live_same(m, live, "unmap_pages");
-		check_xlate(m, in, iova, last);
+		check_xlate(m, iova, last);
 		return;
 	}
 	STAT(S_UNMAP);
+	m_cut(m, iova);
+	if (last != UINT64_MAX)
+		m_cut(m, last + 1);
+	if (nogot)
+		got = m_bytes(m, iova, last);
 	uint64_t want_bytes = m_remove(m, iova, last);
 	if (got != want_bytes)
 		FAIL("unmap_pages(%#llx, %#llx x %#llx) removed %#llx, model %#llx", (unsigned long long)iova,
@@ -737,7 +764,7 @@ static void op_unmap(struct model *m, struct in *in)
 		     (unsigned long long)m->g.start, (unsigned long long)m->g.end,
 		     (unsigned long long)m->g.pgsize, (unsigned long long)iova, (unsigned long long)last,
 		     (unsigned long long)pgsize);
-	check_xlate(m, in, iova, last);
+	check_xlate(m, iova, last);
 }
 
 struct drec {
@@ -847,6 +874,17 @@ static void op_tracking(struct model *m, struct in *in)
 	m->tracking = en;
 }
 
+/* AMD change-of-top hook: levels only grow, one step or more at a time. */
+static void change_top(void *ctx, uint64_t root_phys, unsigned levels)
+{
+	struct model *m = ctx;
+	if (levels <= m->hook_levels || levels > 6 || !root_phys || (root_phys & 0xfff))
+		FAIL("change_top(%#llx, %u) after %u levels", (unsigned long long)root_phys, levels,
+		     m->hook_levels);
+	m->hook_levels = levels;
+	m->hook_root = root_phys;
+}
+
 static void gather_flush(struct iopt_gather *g, void *ctx)
 {
 	(void)ctx;
@@ -882,6 +920,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	test_prov_init(&m.tp);
 	cfg.provider = &m.tp.p;
 	cfg.flush = gather_flush;
+	cfg.change_top = change_top;
+	cfg.change_top_ctx = &m;
 	if (fault) {
 		m.tp.fail_at = fault & 0x7f;
 		m.tp.persistent = fault & 0x80;
@@ -901,7 +941,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.bpl = m.g0 - 3;
 	m.va_last = (m.flags & IOPT_PT_F_SIGN_EXTEND) ? mask_lg2(m.fc->ias - 1) : mask_lg2(m.fc->ias);
 	m.oa_last = mask_lg2(m.fc->oas);
-	iopt_pt_root(m.pt, NULL, &m.levels);
+	iopt_pt_root(m.pt, &m.hook_root, &m.levels);
+	m.hook_levels = m.levels;
 	iopt_gather_init(&m.g, fl & 32, gather_flush, NULL);
 	if (!m.bitmap || (m.bitmap & mask_lg2(m.g0)))
 		FAIL("effective bitmap %#llx", (unsigned long long)m.bitmap);
@@ -923,7 +964,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_unmap(&m, &in);
 			break;
 		case 8:
-			check_xlate(&m, &in, pick_va(&m, &in, 0), pick_va(&m, &in, 0));
+			check_xlate(&m, pick_va(&m, &in, 0), pick_va(&m, &in, 0));
 			break;
 		case 9:
 			op_dirty(&m, &in);
@@ -937,9 +978,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (m.fc->f == IOPT_PT_AMD_V1) {
 			unsigned lv;
-			iopt_pt_root(m.pt, NULL, &lv);
-			if (lv != m.levels)
-				FAIL("AMD top: %u levels, model %u", lv, m.levels);
+			uint64_t root;
+			iopt_pt_root(m.pt, &root, &lv);
+			if (lv != m.levels || lv != m.hook_levels || root != m.hook_root)
+				FAIL("AMD top: %u levels at %#llx, model %u, change_top said %u at %#llx", lv,
+				     (unsigned long long)root, m.levels, m.hook_levels,
+				     (unsigned long long)m.hook_root);
 		}
 		fuzz_pgtable_ops++;
 	}
