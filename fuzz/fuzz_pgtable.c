@@ -571,16 +571,12 @@ static void op_map(struct model *m, struct in *in)
 	uint64_t cnt = pick_count(in, pgsize, m->g0);
 	uint64_t iova = pick_va(m, in, pgsize), paddr = pick_pa(m, in, pgsize);
 	unsigned prot = pick_prot(in);
-	unsigned want = 0, lg2 = pgsize ? (unsigned)__builtin_ctzll(pgsize) : 0;
+	unsigned lg2 = pgsize ? (unsigned)__builtin_ctzll(pgsize) : 0;
+	unsigned want = m_args(m, iova, paddr, pgsize, cnt, true) | (prot_ok(m, prot) ? 0 : E_INVAL);
 	uint64_t got = 0xdead;
 
-	want = m_args(m, iova, paddr, pgsize, cnt, true);
-	if (!want && !prot_ok(m, prot))
-		want = E_INVAL;
 	if (!want)
 		want = m_map_check(m, iova, paddr, cnt << lg2, prot, m_amd_above(m, iova, lg2));
-	else if (!prot_ok(m, prot))
-		want |= E_INVAL;
 	if (m->ne + 8 > MAXEXT ||
 	    ((want & E_OK) && m_tables(m, cnt << lg2, m_level(m, lg2)) > MAXTABLES))
 		return;
