@@ -17,6 +17,8 @@
 #include <iopt/fault.h>
 #include <iopt/iova.h>
 
+#include "fuzz_input.h"
+
 #define SPACE 1024 /* pfns modelled; the domain ends at or below this */
 
 enum { FREE = 0, LIVE = 1, RSV = 2 };
@@ -32,24 +34,6 @@ struct model {
 	unsigned nlive;
 };
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned take(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static unsigned take16(struct in *in)
-{
-	unsigned lo = take(in);
-	return lo | take(in) << 8;
-}
 
 #define FAIL(...)                                                                   \
 	do {                                                                        \

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "../tests/pgtable/pt_test.h"
+#include "fuzz_input.h"
 
 #define FAIL(...)                                                                   \
 	do {                                                                        \
@@ -63,24 +64,6 @@ __attribute__((destructor)) static void stats_print(void)
 #define STAT(k) ((void)0)
 #endif
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned take(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint64_t take16(struct in *in)
-{
-	uint64_t lo = take(in);
-	return lo | (uint64_t)take(in) << 8;
-}
 
 static uint64_t take64(struct in *in)
 {

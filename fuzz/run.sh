@@ -19,7 +19,7 @@ h=$1 secs=$2 jobs=${3:-1}
 [ -f "fuzz/$h.c" ] || { echo "fuzz/run.sh: no harness fuzz/$h.c" >&2; exit 2; }
 out=build-fuzz
 mkdir -p "$out"
-srcs=(src/*/*.c)
+srcs=(src/*.c src/*/*.c)
 flags=(-g -O1 -Iinclude -Isrc -pthread)
 read -r -a urcu <<<"$(pkg-config --cflags --libs liburcu)"
 
