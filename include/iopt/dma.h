@@ -24,9 +24,10 @@
  *          the ranges and do the hardware work themselves.
  *
  * Ownership: the domain borrows cfg.pt and cfg.iovad; destroy the DMA
- * domain first (it drains the flush queue into the IOVA domain). The page
- * table's own flush (iopt_pt_cfg.flush, for tables a large-page map
- * replaces) is the table's: point it at the same driver.
+ * domain first (it drains the flush queue into the IOVA domain). From
+ * create to destroy the domain also owns the page table's own flush (for
+ * tables a large-page map replaces, iopt_pt_set_flush): it invalidates them
+ * through the same callbacks; destroy sets it back to none.
  * Concurrency: map/unmap/map_sg/unmap_sg from any threads concurrently on
  * distinct buffers; unmapping a buffer concurrently with its own map or a
  * second unmap is a caller bug. Unmap may free tables only inside the
@@ -132,7 +133,8 @@ struct iopt_dma_domain;
  * missing, unknown mode or flags, gather_ranges > 8, bad fq_entries, an
  * inv target iopt_inv_plan_scope rejects); -EBUSY (MSI window overlaps a
  * live IOVA allocation); -ENOMEM; the flush queue's errors.
- * Context: any thread. Owned by the caller (iopt_dma_destroy).
+ * Context: any thread, while no map runs on cfg.pt. Owned by the caller
+ * (iopt_dma_destroy).
  */
 IOPT_API int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out);
 

@@ -149,6 +149,8 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 			return r;
 		}
 	}
+	/* Tables a large-page map replaces are invalidated like any other. */
+	iopt_pt_set_flush(dom->pt, _iopt_dma_gather_flush, dom);
 	*out = dom;
 	return 0;
 }
@@ -158,6 +160,7 @@ void iopt_dma_destroy(struct iopt_dma_domain *dom)
 	if (!dom)
 		return;
 	iopt_flushq_destroy(dom->fq);
+	iopt_pt_set_flush(dom->pt, NULL, NULL);
 	free(dom);
 }
 
