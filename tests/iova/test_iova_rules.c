@@ -12,29 +12,11 @@
 #include <iopt/fault.h>
 #include <iopt/iova.h>
 
-#include "tap.h"
+#include "iova_test.h"
 
 #define LIMIT32 0xFFFFFull
 
-static struct iopt_iova_domain *mk(uint64_t start, uint64_t end, unsigned flags)
-{
-	struct iopt_iova_config cfg;
-	struct iopt_iova_domain *d = NULL;
-	iopt_iova_config_init(&cfg);
-	cfg.start_pfn = start;
-	if (end)
-		cfg.end_pfn = end;
-	cfg.flags = flags;
-	REQUIRE(iopt_iova_domain_create(&cfg, &d) == 0);
-	return d;
-}
 
-static struct iopt_iova_stats stats(struct iopt_iova_domain *d)
-{
-	struct iopt_iova_stats st;
-	iopt_iova_stats(d, &st);
-	return st;
-}
 
 static void test_config(void)
 {

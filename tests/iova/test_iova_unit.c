@@ -14,34 +14,12 @@
 
 #include <iopt/iova.h>
 
-#include "tap.h"
+#include "iova_test.h"
 
 #define L32 0xFFFFFull
 #define SENTINEL 0xDEADBEEFCAFEull
 
-static struct iopt_iova_domain *mk(uint64_t start, uint64_t end, unsigned flags)
-{
-	struct iopt_iova_config cfg;
-	struct iopt_iova_domain *d = NULL;
 
-	iopt_iova_config_init(&cfg);
-	cfg.start_pfn = start;
-	if (end)
-		cfg.end_pfn = end;
-	cfg.flags = flags;
-	REQUIRE(iopt_iova_domain_create(&cfg, &d) == 0);
-	REQUIRE(d != NULL);
-	return d;
-}
-
-static struct iopt_iova_stats st(struct iopt_iova_domain *d)
-{
-	struct iopt_iova_stats s;
-
-	memset(&s, 0xA5, sizeof(s));
-	iopt_iova_stats(d, &s);
-	return s;
-}
 
 static uint64_t a1(struct iopt_iova_domain *d, uint64_t size, uint64_t limit, unsigned flags)
 {
@@ -403,7 +381,7 @@ static void test_reserve(void)
 		}
 		CHECK_EQ(n, 255 - 21);
 		CHECK_EQ(inres, 0);
-		struct iopt_iova_stats s = st(d);
+		struct iopt_iova_stats s = stats(d);
 		CHECK_EQ(s.reserved_nodes, 2);
 		CHECK_EQ(s.tree_nodes, 255 - 21 + 2);
 		CHECK_EQ(iopt_iova_find(d, 110, &lo, &hi, &res), 0);
@@ -433,7 +411,7 @@ static void test_reserve(void)
 			lo = hi = 0;
 			res = false;
 			int frc = iopt_iova_find(d, steps[i].lo, &lo, &hi, &res);
-			struct iopt_iova_stats s = st(d);
+			struct iopt_iova_stats s = stats(d);
 			if ((rc || frc || lo != steps[i].want_lo || hi != steps[i].want_hi || !res ||
 			     s.reserved_nodes != steps[i].nodes || s.tree_nodes != steps[i].nodes ||
 			     iopt_iova_check(d)) &&
@@ -464,8 +442,8 @@ static void test_reserve(void)
 		CHECK(lo == 990 && hi == 1000 && res);
 		int rc = iopt_iova_reserve(d, 2000, 3000);
 		CHECK(rc == 0);
-		CHECK_EQ(st(d).reserved_nodes, 2);
-		CHECK_EQ(st(d).tree_nodes, 2);
+		CHECK_EQ(stats(d).reserved_nodes, 2);
+		CHECK_EQ(stats(d).tree_nodes, 2);
 		unsigned n = 0;
 		while (n < 2000 && iopt_iova_alloc(d, 1, 1000, 0, &pfn) == 0)
 			n++;
@@ -478,7 +456,7 @@ static void test_reserve(void)
 	{
 		struct iopt_iova_domain *d = mk(1, 1000, 0);
 		CHECK_EQ(iopt_iova_reserve(d, 20, 19), -EINVAL);
-		CHECK_EQ(st(d).tree_nodes, 0);
+		CHECK_EQ(stats(d).tree_nodes, 0);
 		CHECK_EQ(iopt_iova_find(d, 19, NULL, NULL, NULL), -ENOENT);
 		CHECK_EQ(iopt_iova_find(d, 20, NULL, NULL, NULL), -ENOENT);
 		iopt_iova_domain_destroy(d);
@@ -489,12 +467,12 @@ static void test_reserve(void)
 		struct iopt_iova_domain *d = mk(1, 0xFFFF, fl ? IOPT_IOVA_NO_RCACHE : 0);
 		uint64_t a = a1(d, 40, 0xF000, 0); /* tree path in both kinds */
 		uint64_t c = a1(d, 1, 0x7FFF, 0);   /* cached size in the rcache kind */
-		struct iopt_iova_stats s0 = st(d);
+		struct iopt_iova_stats s0 = stats(d);
 		unsigned bad = 0;
 		static const int64_t off[][2] = { { 5, 100 }, { -5, 0 }, { 39, 39 }, { -100, 1000 } };
 		for (size_t i = 0; i < 4; i++) {
 			int rc = iopt_iova_reserve(d, a + off[i][0], a + off[i][1]);
-			struct iopt_iova_stats s = st(d);
+			struct iopt_iova_stats s = stats(d);
 			if ((rc != -EBUSY || s.tree_nodes != s0.tree_nodes || s.reserved_nodes != 0 ||
 			     iopt_iova_find(d, a - 1, NULL, NULL, NULL) != -ENOENT) &&
 			    !bad++)
@@ -504,11 +482,11 @@ static void test_reserve(void)
 		CHECK_EQ(iopt_iova_reserve(d, c, c), -EBUSY);
 		CHECK_EQ(iopt_iova_reserve(d, c - 3, c + 3), -EBUSY);
 		CHECK_EQ(iopt_iova_find(d, c - 1, NULL, NULL, NULL), -ENOENT);
-		CHECK_EQ(st(d).reserved_nodes, 0);
+		CHECK_EQ(stats(d).reserved_nodes, 0);
 		/* adjacent (not overlapping) is fine */
 		CHECK_EQ(iopt_iova_reserve(d, a + 40, a + 50), 0);
 		CHECK_EQ(iopt_iova_reserve(d, a - 10, a - 1), 0);
-		CHECK_EQ(st(d).reserved_nodes, 2);
+		CHECK_EQ(stats(d).reserved_nodes, 2);
 		CHECK_EQ(iopt_iova_find(d, a, &lo, &hi, &res), 0);
 		CHECK(lo == a && hi == a + 39 && !res);
 		/* the allocation is still freeable, and then its range can be reserved */
@@ -516,7 +494,7 @@ static void test_reserve(void)
 		CHECK_EQ(iopt_iova_reserve(d, a, a + 39), 0);
 		CHECK_EQ(iopt_iova_find(d, a, &lo, &hi, &res), 0);
 		CHECK(lo == a - 10 && hi == a + 50 && res); /* merged with both neighbours */
-		CHECK_EQ(st(d).reserved_nodes, 1);
+		CHECK_EQ(stats(d).reserved_nodes, 1);
 		CHECK_OK(d);
 		iopt_iova_domain_destroy(d);
 	}
@@ -528,8 +506,8 @@ static void test_reserve(void)
 		uint64_t q = a1(d, 4, 0xFFFF, 0);
 		CHECK_EQ(iopt_iova_free(d, p, 4), 0);
 		CHECK_EQ(iopt_iova_free(d, q, 4), 0);
-		CHECK(st(d).cache_pfns >= 2);
-		CHECK_EQ(st(d).tree_nodes, st(d).cache_pfns); /* nothing live */
+		CHECK(stats(d).cache_pfns >= 2);
+		CHECK_EQ(stats(d).tree_nodes, stats(d).cache_pfns); /* nothing live */
 		CHECK_EQ(iopt_iova_find(d, p, NULL, NULL, NULL), -ENOENT);
 		CHECK_EQ(iopt_iova_reserve(d, p + 1, p + 2), 0);
 		CHECK_EQ(iopt_iova_find(d, p + 1, &lo, &hi, &res), 0);
@@ -579,8 +557,8 @@ static void test_find(void)
 	p = a1(d, 8, 0xFFFF, 0);
 	CHECK_EQ(iopt_iova_find(d, p + 7, &lo, &hi, NULL), 0);
 	CHECK_EQ(iopt_iova_free(d, p, 8), 0);
-	CHECK(st(d).cache_pfns >= 1);
-	CHECK_EQ(st(d).tree_nodes, st(d).cache_pfns);
+	CHECK(stats(d).cache_pfns >= 1);
+	CHECK_EQ(stats(d).tree_nodes, stats(d).cache_pfns);
 	CHECK_EQ(iopt_iova_find(d, p, NULL, NULL, NULL), -ENOENT);
 	CHECK_EQ(iopt_iova_find(d, p + 7, NULL, NULL, NULL), -ENOENT);
 	uint64_t big = a1(d, 100, 0xFFFF, 0);
@@ -604,10 +582,10 @@ struct twin {
 
 static void twin_fail(struct twin *t, const char *what, uint64_t pfn, uint64_t size, int want)
 {
-	struct iopt_iova_stats s0 = st(t->a), s1;
+	struct iopt_iova_stats s0 = stats(t->a), s1;
 	int rc = iopt_iova_free(t->a, pfn, size);
 
-	s1 = st(t->a);
+	s1 = stats(t->a);
 	if (rc != want || s1.tree_nodes != s0.tree_nodes || s1.cache_pfns != s0.cache_pfns ||
 	    s1.reserved_nodes != s0.reserved_nodes || iopt_iova_check(t->a) != 0) {
 		if (!t->bad)
@@ -726,7 +704,7 @@ static void test_free_errors(void)
 			TEST("double free after the cache was flushed to the tree: -ENOENT");
 			iopt_iova_cache_flush(t.a);
 			iopt_iova_cache_flush(t.b);
-			CHECK_EQ(st(t.a).cache_pfns, 0);
+			CHECK_EQ(stats(t.a).cache_pfns, 0);
 			twin_fail(&t, "double free 1 after flush", p1, 1, -ENOENT);
 			twin_fail(&t, "double free 32 after flush", p32, 32, -ENOENT);
 			CHECK_EQ(t.bad, 0);
@@ -741,7 +719,7 @@ static void test_free_errors(void)
 				twin_free(&t, p, size);
 		}
 		CHECK_EQ(t.bad, 0);
-		struct iopt_iova_stats sa = st(t.a), sb = st(t.b);
+		struct iopt_iova_stats sa = stats(t.a), sb = stats(t.b);
 		CHECK_EQ(sa.tree_nodes, sb.tree_nodes);
 		CHECK_EQ(sa.cache_pfns, sb.cache_pfns);
 		CHECK_OK(t.a);
@@ -778,8 +756,8 @@ static void test_alloc_errors(void)
 		CHECK_EQ(iopt_iova_alloc(d, UINT64_MAX, 1009, 0, &pfn), -ERANGE);
 		CHECK_EQ(iopt_iova_alloc(d, 1ull << 63, 1009, 0, &pfn), -ERANGE);
 		CHECK(pfn == SENTINEL);
-		CHECK_EQ(st(d).tree_nodes, 0);
-		CHECK_EQ(st(d).cache_pfns, 0);
+		CHECK_EQ(stats(d).tree_nodes, 0);
+		CHECK_EQ(stats(d).cache_pfns, 0);
 		CHECK_OK(d);
 		/* the whole space in one call still works */
 		CHECK_EQ(iopt_iova_alloc(d, 1000, 1009, 0, &pfn), 0);
@@ -789,7 +767,7 @@ static void test_alloc_errors(void)
 		CHECK_EQ(iopt_iova_alloc(d, 1, 1009, IOPT_IOVA_NO_RETRY, &p2), -ENOMEM);
 		CHECK(p2 == SENTINEL);
 		CHECK_EQ(iopt_iova_free(d, pfn, 1000), 0);
-		CHECK_EQ(st(d).tree_nodes, 0);
+		CHECK_EQ(stats(d).tree_nodes, 0);
 		CHECK_OK(d);
 		iopt_iova_domain_destroy(d);
 	}
@@ -803,15 +781,15 @@ static void test_rcache(void)
 	{
 		struct iopt_iova_domain *d = mk(1, 0, 0);
 		uint64_t p = a1(d, 8, L32, 0);
-		struct iopt_iova_stats s0 = st(d);
+		struct iopt_iova_stats s0 = stats(d);
 		CHECK_EQ(s0.cache_misses, 1);
 		CHECK_EQ(s0.cache_hits, 0);
 		CHECK_EQ(s0.tree_nodes, 1 + s0.cache_pfns); /* a miss may refill the magazine */
 		CHECK_EQ(iopt_iova_free(d, p, 8), 0);
-		CHECK_EQ(st(d).cache_pfns, s0.cache_pfns + 1);
-		CHECK_EQ(st(d).tree_nodes, s0.tree_nodes); /* cached ranges are still tree ranges */
+		CHECK_EQ(stats(d).cache_pfns, s0.cache_pfns + 1);
+		CHECK_EQ(stats(d).tree_nodes, s0.tree_nodes); /* cached ranges are still tree ranges */
 		CHECK(a1(d, 8, L32, 0) == p);
-		struct iopt_iova_stats s1 = st(d);
+		struct iopt_iova_stats s1 = stats(d);
 		CHECK_EQ(s1.cache_hits, s0.cache_hits + 1);
 		CHECK_EQ(s1.cache_misses, s0.cache_misses);
 		CHECK_EQ(s1.cache_pfns, s0.cache_pfns);
@@ -856,17 +834,17 @@ static void test_rcache(void)
 		for (unsigned i = 0; i < n; i++)
 			ff += iopt_iova_free(d, p[i], 1) != 0;
 		CHECK_EQ(ff, 0);
-		struct iopt_iova_stats s0 = st(d);
+		struct iopt_iova_stats s0 = stats(d);
 		CHECK_EQ(s0.cache_pfns, 255);
 		CHECK_EQ(s0.tree_nodes, 255);
 		CHECK_EQ(iopt_iova_alloc(d, 16, 255, IOPT_IOVA_NO_RETRY, &pfn), -ENOMEM);
 		CHECK_EQ(iopt_iova_alloc(d, 64, 255, IOPT_IOVA_NO_RETRY, &pfn), -ENOMEM);
 		CHECK(pfn == SENTINEL);
-		CHECK_EQ(st(d).flushes, s0.flushes);
-		CHECK_EQ(st(d).cache_pfns, 255);
+		CHECK_EQ(stats(d).flushes, s0.flushes);
+		CHECK_EQ(stats(d).cache_pfns, 255);
 		CHECK_EQ(iopt_iova_alloc(d, 16, 255, 0, &pfn), 0);
 		CHECK_EQ(pfn, 240);
-		struct iopt_iova_stats s1 = st(d);
+		struct iopt_iova_stats s1 = stats(d);
 		CHECK_EQ(s1.flushes, s0.flushes + 1);
 		CHECK(s1.cache_pfns < 16); /* only class-16 ranges may sit in the cache now */
 		CHECK_EQ(s1.tree_nodes, 1 + s1.cache_pfns);
@@ -879,14 +857,14 @@ static void test_rcache(void)
 		CHECK_EQ(n, 255);
 		for (unsigned i = 0; i < n; i++)
 			iopt_iova_free(d, p[i], 1);
-		s0 = st(d);
+		s0 = stats(d);
 		pfn = SENTINEL;
 		CHECK_EQ(iopt_iova_alloc(d, 255, 255, IOPT_IOVA_NO_RETRY, &pfn), -ENOMEM);
 		CHECK(pfn == SENTINEL);
 		CHECK_EQ(iopt_iova_alloc(d, 255, 255, 0, &pfn), 0);
 		CHECK_EQ(pfn, 1);
-		CHECK_EQ(st(d).flushes, s0.flushes + 1);
-		CHECK_EQ(st(d).tree_nodes, 1);
+		CHECK_EQ(stats(d).flushes, s0.flushes + 1);
+		CHECK_EQ(stats(d).tree_nodes, 1);
 		CHECK_OK(d);
 		iopt_iova_domain_destroy(d);
 	}
@@ -897,18 +875,18 @@ static void test_rcache(void)
 		uint64_t p[10];
 		for (int i = 0; i < 10; i++)
 			p[i] = a1(d, 1, 4095, 0);
-		struct iopt_iova_stats s0 = st(d);
+		struct iopt_iova_stats s0 = stats(d);
 		CHECK(s0.cache_misses >= 1);
 		CHECK_EQ(s0.cache_hits + s0.cache_misses, 10);
 		CHECK_EQ(s0.tree_nodes, 10 + s0.cache_pfns);
 		for (int i = 0; i < 4; i++)
 			CHECK_EQ(iopt_iova_free(d, p[i], 1), 0);
-		CHECK_EQ(st(d).cache_pfns, s0.cache_pfns + 4);
-		CHECK_EQ(st(d).tree_nodes, s0.tree_nodes);
+		CHECK_EQ(stats(d).cache_pfns, s0.cache_pfns + 4);
+		CHECK_EQ(stats(d).tree_nodes, s0.tree_nodes);
 		CHECK_EQ(iopt_iova_reserve(d, 100, 100), 0);
-		CHECK_EQ(st(d).tree_nodes, s0.tree_nodes + 1);
+		CHECK_EQ(stats(d).tree_nodes, s0.tree_nodes + 1);
 		iopt_iova_cache_flush(d);
-		struct iopt_iova_stats s1 = st(d);
+		struct iopt_iova_stats s1 = stats(d);
 		CHECK_EQ(s1.tree_nodes, 7);
 		CHECK_EQ(s1.cache_pfns, 0);
 		CHECK_EQ(s1.depot_mags, 0);
@@ -921,7 +899,7 @@ static void test_rcache(void)
 			ff += iopt_iova_free(d, p[i], 1) != 0;
 		CHECK_EQ(ff, 0);
 		iopt_iova_cache_flush(d);
-		CHECK_EQ(st(d).tree_nodes, 1);
+		CHECK_EQ(stats(d).tree_nodes, 1);
 		CHECK_OK(d);
 		iopt_iova_domain_destroy(d);
 	}
@@ -967,14 +945,14 @@ static void test_thread_exit(void)
 		REQUIRE(pthread_create(&th, NULL, alloc_free_thread, &w) == 0);
 		pthread_join(th, NULL);
 		CHECK_EQ(w.fails, 0);
-		struct iopt_iova_stats s = st(d);
+		struct iopt_iova_stats s = stats(d);
 		printf("# after exit: cache_pfns %" PRIu64 " depot_mags %" PRIu64 " tree_nodes %" PRIu64 "\n",
 		       s.cache_pfns, s.depot_mags, s.tree_nodes);
 		CHECK_EQ(s.cache_pfns, 127 * s.depot_mags); /* nothing left in per-thread magazines */
 		CHECK_EQ(s.tree_nodes, s.cache_pfns);
 		CHECK_OK(d);
 		iopt_iova_cache_flush(d);
-		s = st(d);
+		s = stats(d);
 		CHECK_EQ(s.cache_pfns, 0);
 		CHECK_EQ(s.depot_mags, 0);
 		CHECK_EQ(s.tree_nodes, 0);
@@ -1000,8 +978,8 @@ static void test_thread_exit(void)
 		CHECK_OK(d);
 		CHECK_EQ(iopt_iova_alloc(d, 4095, 4095, 0, &pfn), 0);
 		CHECK_EQ(pfn, 1);
-		CHECK_EQ(st(d).tree_nodes, 1);
-		CHECK_EQ(st(d).cache_pfns, 0);
+		CHECK_EQ(stats(d).tree_nodes, 1);
+		CHECK_EQ(stats(d).cache_pfns, 0);
 		CHECK_OK(d);
 		iopt_iova_domain_destroy(d);
 	}
@@ -1018,11 +996,11 @@ static void test_reclaim(void)
 		REQUIRE(iopt_iova_alloc(d, 1, 0xFFFF, 0, &p[i]) == 0);
 	for (unsigned i = 0; i < N; i++)
 		REQUIRE(iopt_iova_free(d, p[i], 1) == 0);
-	struct iopt_iova_stats s0 = st(d);
+	struct iopt_iova_stats s0 = stats(d);
 	unsigned r1 = iopt_iova_cache_reclaim(d);
-	struct iopt_iova_stats s1 = st(d);
+	struct iopt_iova_stats s1 = stats(d);
 	unsigned r2 = iopt_iova_cache_reclaim(d);
-	struct iopt_iova_stats s2 = st(d);
+	struct iopt_iova_stats s2 = stats(d);
 	unsigned r3 = iopt_iova_cache_reclaim(d);
 	printf("# depot %" PRIu64 " -> r1 %u -> %" PRIu64 " -> r2 %u -> %" PRIu64 " (r3 %u)\n",
 	       s0.depot_mags, r1, s1.depot_mags, r2, s2.depot_mags, r3);
@@ -1053,7 +1031,7 @@ static void test_stats(void)
 {
 	TEST("stats: tree_nodes counts live + reserved; bytes_used bounded by 64 B per node");
 	struct iopt_iova_domain *d = mk(1, 0, IOPT_IOVA_NO_RCACHE);
-	struct iopt_iova_stats s0 = st(d);
+	struct iopt_iova_stats s0 = stats(d);
 	enum { N = 20000 };
 	uint64_t pfn;
 
@@ -1067,7 +1045,7 @@ static void test_stats(void)
 		REQUIRE(iopt_iova_alloc(d, 1 + (i % 3), UINT64_MAX, 0, &pfn) == 0);
 	CHECK_EQ(iopt_iova_reserve(d, 1, 100), 0);
 	CHECK_EQ(iopt_iova_reserve(d, 1000, 2000), 0);
-	struct iopt_iova_stats s1 = st(d);
+	struct iopt_iova_stats s1 = stats(d);
 	printf("# empty domain %" PRIu64 " bytes; %u ranges: %" PRIu64 " bytes (%.1f per range)\n",
 	       s0.bytes_used, N, s1.bytes_used,
 	       (double)(s1.bytes_used - s0.bytes_used) / (double)N);
@@ -1090,7 +1068,7 @@ static void test_stats(void)
 		ff += iopt_iova_free(d, p[i], 1 + (uint64_t)i % 40) != 0;
 	CHECK_EQ(ff, 0);
 	CHECK_EQ(iopt_iova_reserve(d, 1, 10), 0);
-	struct iopt_iova_stats s2 = st(d);
+	struct iopt_iova_stats s2 = stats(d);
 	unsigned cached_sizes = 0;
 	for (int i = 0; i < 300; i += 2)
 		cached_sizes += 1 + i % 40 <= 32;
@@ -1183,7 +1161,7 @@ static void test_destroy(void)
 		w.dom = mk(1, 4095, 0);
 		REQUIRE(pthread_create(&th, NULL, lingering_thread, &w) == 0);
 		wait_phase(&w, 1);
-		CHECK(st(w.dom).cache_pfns > 0);
+		CHECK(stats(w.dom).cache_pfns > 0);
 		iopt_iova_domain_destroy(w.dom);
 		w.dom = mk(5000, 9095, 0); /* likely at the same address as the old one */
 		w.limit = 9095;
@@ -1192,7 +1170,7 @@ static void test_destroy(void)
 		CHECK_EQ(w.fails, 0);
 		CHECK_OK(w.dom);
 		iopt_iova_cache_flush(w.dom);
-		CHECK_EQ(st(w.dom).tree_nodes, 0);
+		CHECK_EQ(stats(w.dom).tree_nodes, 0);
 		uint64_t pfn = SENTINEL;
 		CHECK_EQ(iopt_iova_alloc(w.dom, 4096, 9095, IOPT_IOVA_NO_RETRY, &pfn), 0);
 		CHECK_EQ(pfn, 5000);
