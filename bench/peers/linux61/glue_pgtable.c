@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lx_pt_*: peers.h over Linux 6.1 io-pgtable (ARM LPAE stage 1) and the AMD
+ * v1/v2 page tables. The glue plays the driver: it sets the domain up the way
+ * arm-smmu-v3 and amd/iommu.c do, gathers unmapped ranges the way their
+ * unmap paths do, and stands in for the hardware flushes with counters.
+ */
+#include <linux/io-pgtable.h>
+
+#include "amd_iommu_types.h"
+#include "amd_iommu.h"
+#include "peers.h"
+
+struct lx_pt {
+	struct io_pgtable_ops *ops;
+	enum lx_pt_fmt fmt;
+	struct protection_domain *pdom; /* AMD only */
+	struct iommu_iotlb_gather gather;
+	unsigned long flushes;
+};
+
+/* The hardware side: every flush request is only counted. */
+static unsigned long amd_flushes;
+
+void amd_iommu_domain_flush_complete(struct protection_domain *d) { (void)d; }
+void amd_iommu_domain_flush_tlb_pde(struct protection_domain *d) { (void)d; amd_flushes++; }
+void amd_iommu_domain_update(struct protection_domain *d) { (void)d; }
+void amd_iommu_update_and_flush_device_table(struct protection_domain *d) { (void)d; }
+int amd_iommu_flush_page(struct iommu_domain *d, u32 pasid, u64 a)
+{
+	(void)d, (void)pasid, (void)a;
+	amd_flushes++;
+	return 0;
+}
+int amd_iommu_flush_tlb(struct iommu_domain *d, u32 pasid)
+{
+	(void)d, (void)pasid;
+	amd_flushes++;
+	return 0;
+}
+int amd_iommu_domain_set_gcr3(struct iommu_domain *d, u32 pasid, unsigned long cr3)
+{
+	(void)d, (void)pasid, (void)cr3;
+	return 0;
+}
+
+/* Grow the gather by [iova, iova + size); a disjoint range flushes first (as iommu.h). */
+static void gather_add(struct lx_pt *pt, unsigned long iova, size_t size)
+{
+	struct iommu_iotlb_gather *g = &pt->gather;
+	unsigned long end = iova + size - 1;
+
+	if (g->pgsize && (g->pgsize != size || end + 1 < g->start || iova > g->end + 1))
+		lx_pt_sync(pt);
+	g->pgsize = size;
+	if (iova < g->start)
+		g->start = iova;
+	if (end > g->end)
+		g->end = end;
+}
+
+static void arm_flush_all(void *cookie)
+{
+	((struct lx_pt *)cookie)->flushes++;
+}
+
+static void arm_flush_walk(unsigned long iova, size_t size, size_t granule, void *cookie)
+{
+	(void)iova, (void)size, (void)granule;
+	((struct lx_pt *)cookie)->flushes++;
+}
+
+static void arm_add_page(struct iommu_iotlb_gather *g, unsigned long iova, size_t granule,
+			 void *cookie)
+{
+	(void)g;
+	gather_add(cookie, iova, granule);
+}
+
+static const struct iommu_flush_ops arm_tlb = {
+	.tlb_flush_all = arm_flush_all,
+	.tlb_flush_walk = arm_flush_walk,
+	.tlb_add_page = arm_add_page,
+};
+
+static void gather_reset(struct iommu_iotlb_gather *g)
+{
+	g->start = ULONG_MAX;
+	g->end = 0;
+	g->pgsize = 0;
+	g->queued = false;
+	INIT_LIST_HEAD(&g->freelist);
+}
+
+struct lx_pt *lx_pt_create(enum lx_pt_fmt fmt)
+{
+	struct lx_pt *pt = calloc(1, sizeof(*pt));
+
+	if (!pt)
+		return NULL;
+	pt->fmt = fmt;
+	gather_reset(&pt->gather);
+	if (fmt == LX_PT_ARM_S1) {
+		struct io_pgtable_cfg cfg = {
+			.pgsize_bitmap = SZ_4K | SZ_2M | SZ_1G,
+			.ias = 48,
+			.oas = 48,
+			.coherent_walk = true,
+			.tlb = &arm_tlb,
+		};
+		pt->ops = alloc_io_pgtable_ops(ARM_64_LPAE_S1, &cfg, pt);
+	} else {
+		/* As amd/iommu.c's protection_domain_init_v1/v2, 4-level root. */
+		struct protection_domain *d = calloc(1, sizeof(*d));
+
+		if (d) {
+			spin_lock_init(&d->lock);
+			if (fmt == LX_PT_AMD_V2) {
+				d->flags |= PD_IOMMUV2_MASK;
+			} else {
+				u64 *root = (u64 *)get_zeroed_page(GFP_KERNEL);
+
+				if (root)
+					amd_iommu_domain_set_pgtable(d, root, PAGE_MODE_4_LEVEL);
+			}
+			pt->pdom = d;
+			if (fmt == LX_PT_AMD_V2 || d->iop.root)
+				pt->ops = alloc_io_pgtable_ops(
+					fmt == LX_PT_AMD_V2 ? AMD_IOMMU_V2 : AMD_IOMMU_V1,
+					&d->iop.pgtbl_cfg, d);
+		}
+	}
+	if (!pt->ops) {
+		if (pt->pdom)
+			free(pt->pdom->iop.root);
+		free(pt->pdom);
+		free(pt);
+		return NULL;
+	}
+	return pt;
+}
+
+void lx_pt_free(struct lx_pt *pt)
+{
+	free_io_pgtable_ops(pt->ops);
+	free(pt->pdom);
+	free(pt);
+}
+
+int lx_pt_map(struct lx_pt *pt, uint64_t iova, uint64_t pa, uint64_t pgsize, uint64_t count)
+{
+	size_t mapped = 0;
+
+	return pt->ops->map_pages(pt->ops, iova, pa, pgsize, count, IOMMU_READ | IOMMU_WRITE,
+				  GFP_KERNEL, &mapped);
+}
+
+uint64_t lx_pt_unmap(struct lx_pt *pt, uint64_t iova, uint64_t pgsize, uint64_t count)
+{
+	size_t r = pt->ops->unmap_pages(pt->ops, iova, pgsize, count, &pt->gather);
+
+	/* ARM gathers from inside the walk; the AMD driver adds the range afterwards. */
+	if (pt->fmt != LX_PT_ARM_S1 && r)
+		gather_add(pt, iova, r);
+	return r;
+}
+
+void lx_pt_sync(struct lx_pt *pt)
+{
+	if (pt->gather.pgsize)
+		pt->flushes++;
+	gather_reset(&pt->gather);
+}
+
+uint64_t lx_pt_iova_to_phys(struct lx_pt *pt, uint64_t iova)
+{
+	return pt->ops->iova_to_phys(pt->ops, iova);
+}

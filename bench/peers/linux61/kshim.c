@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Run-time half of shim/kshim.h: per-CPU slots, slab caches, pages. See
+ * docs/BENCH.md ("Shim semantics") for how each differs from the kernel.
+ */
+#include <pthread.h>
+
+#include "kshim.h"
+
+static unsigned long long slots_used; /* bit i: slot i held by a live thread */
+static pthread_key_t slot_key;
+static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
+static _Thread_local int my_slot = -1;
+
+static void slot_release(void *arg)
+{
+	unsigned long long bit = 1ull << ((uintptr_t)arg - 1);
+
+	__atomic_fetch_and(&slots_used, ~bit, __ATOMIC_RELEASE);
+}
+
+static void slot_key_init(void)
+{
+	if (pthread_key_create(&slot_key, slot_release))
+		abort();
+}
+
+/*
+ * The thread's slot: the lowest one free when it first asks, given back when
+ * it exits, so live threads never share per-CPU data (as tasks on distinct
+ * CPUs would not). More than KSHIM_NR_CPUS live threads is a set-up error.
+ */
+unsigned int kshim_this_cpu(void)
+{
+	if (likely(my_slot >= 0))
+		return (unsigned int)my_slot;
+	pthread_once(&slot_once, slot_key_init);
+	for (;;) {
+		unsigned long long used = __atomic_load_n(&slots_used, __ATOMIC_RELAXED);
+		if (used == ~0ull) {
+			fprintf(stderr, "linux61 shim: more than %d threads\n", KSHIM_NR_CPUS);
+			abort();
+		}
+		int s = __builtin_ctzll(~used);
+		if (__atomic_compare_exchange_n(&slots_used, &used, used | (1ull << s), false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			my_slot = s;
+			pthread_setspecific(slot_key, (void *)(uintptr_t)(s + 1));
+			return (unsigned int)s;
+		}
+	}
+}
+
+void *kshim_alloc_percpu(size_t size)
+{
+	size_t total = KSHIM_PCPU_STRIDE(size) * KSHIM_NR_CPUS;
+	void *p = aligned_alloc(64, total);
+
+	if (p)
+		memset(p, 0, total);
+	return p;
+}
+
+struct kmem_cache *kshim_kmem_cache_create(size_t size)
+{
+	struct kmem_cache *c = malloc(sizeof(*c));
+
+	if (c)
+		c->size = size;
+	return c;
+}
+
+struct page *kshim_alloc_pages(gfp_t gfp, unsigned int order)
+{
+	size_t size = PAGE_SIZE << order;
+	void *p = aligned_alloc(PAGE_SIZE, size);
+
+	if (p && (gfp & __GFP_ZERO))
+		memset(p, 0, size);
+	return p;
+}
+
+void put_pages_list(struct list_head *pages)
+{
+	while (!list_empty(pages)) {
+		struct list_head *n = pages->next;
+
+		list_del(n);
+		free(container_of(n, struct page, lru));
+	}
+}
