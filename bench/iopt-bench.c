@@ -213,11 +213,13 @@ static void run_case(const struct bench_case *c, int reps, enum fmt fmt, int rat
 			lo = rr[i] < lo ? rr[i] : lo;
 			hi = rr[i] > hi ? rr[i] : hi;
 		}
+		char tf[32] = "";
+
+		if (threads)
+			snprintf(tf, sizeof(tf), "\"threads\":%u,", threads);
 		if (ratio && fmt == FMT_JSON)
-			printf("{\"ratio\":\"iopt/%s\",\"case\":\"%s\",%s%u%s\"median\":%.4f,"
-			       "\"min\":%.4f,\"max\":%.4f}\n", PEER_NAME, c->name,
-			       threads ? "\"threads\":" : "", threads, threads ? "," : "", mi / mp,
-			       lo, hi);
+			printf("{\"ratio\":\"iopt/%s\",\"case\":\"%s\",%s\"median\":%.4f,"
+			       "\"min\":%.4f,\"max\":%.4f}\n", PEER_NAME, c->name, tf, mi / mp, lo, hi);
 		else if (ratio && fmt == FMT_TABLE)
 			printf("%-36s %-10s %12.4f  [%.4f .. %.4f]\n", "", "iopt/peer", mi / mp, lo,
 			       hi);

@@ -14,28 +14,29 @@
 struct lx_pt {
 	struct io_pgtable_ops *ops;
 	enum lx_pt_fmt fmt;
-	struct protection_domain *pdom; /* AMD only */
+	struct protection_domain pdom; /* AMD only: the driver's domain */
 	struct iommu_iotlb_gather gather;
 	unsigned long flushes;
 };
 
-/* The hardware side: every flush request is only counted. */
-static unsigned long amd_flushes;
+/* The hardware side of the AMD driver: every flush request is only counted. */
+static void amd_count(struct protection_domain *d)
+{
+	container_of(d, struct lx_pt, pdom)->flushes++;
+}
 
 void amd_iommu_domain_flush_complete(struct protection_domain *d) { (void)d; }
-void amd_iommu_domain_flush_tlb_pde(struct protection_domain *d) { (void)d; amd_flushes++; }
+void amd_iommu_domain_flush_tlb_pde(struct protection_domain *d) { amd_count(d); }
 void amd_iommu_domain_update(struct protection_domain *d) { (void)d; }
 void amd_iommu_update_and_flush_device_table(struct protection_domain *d) { (void)d; }
 int amd_iommu_flush_page(struct iommu_domain *d, u32 pasid, u64 a)
 {
-	(void)d, (void)pasid, (void)a;
-	amd_flushes++;
+	amd_count(container_of(d, struct protection_domain, domain));
 	return 0;
 }
 int amd_iommu_flush_tlb(struct iommu_domain *d, u32 pasid)
 {
-	(void)d, (void)pasid;
-	amd_flushes++;
+	amd_count(container_of(d, struct protection_domain, domain));
 	return 0;
 }
 int amd_iommu_domain_set_gcr3(struct iommu_domain *d, u32 pasid, unsigned long cr3)
@@ -110,30 +111,24 @@ struct lx_pt *lx_pt_create(enum lx_pt_fmt fmt)
 		};
 		pt->ops = alloc_io_pgtable_ops(ARM_64_LPAE_S1, &cfg, pt);
 	} else {
-		/* As amd/iommu.c's protection_domain_init_v1/v2, 4-level root. */
-		struct protection_domain *d = calloc(1, sizeof(*d));
+		/* As amd/iommu.c's protection_domain_init_v1/v2, with a 4-level root. */
+		struct protection_domain *d = &pt->pdom;
 
-		if (d) {
-			spin_lock_init(&d->lock);
-			if (fmt == LX_PT_AMD_V2) {
-				d->flags |= PD_IOMMUV2_MASK;
-			} else {
-				u64 *root = (u64 *)get_zeroed_page(GFP_KERNEL);
+		spin_lock_init(&d->lock);
+		if (fmt == LX_PT_AMD_V2) {
+			d->flags |= PD_IOMMUV2_MASK;
+		} else {
+			u64 *root = (u64 *)get_zeroed_page(GFP_KERNEL);
 
-				if (root)
-					amd_iommu_domain_set_pgtable(d, root, PAGE_MODE_4_LEVEL);
-			}
-			pt->pdom = d;
-			if (fmt == LX_PT_AMD_V2 || d->iop.root)
-				pt->ops = alloc_io_pgtable_ops(
-					fmt == LX_PT_AMD_V2 ? AMD_IOMMU_V2 : AMD_IOMMU_V1,
-					&d->iop.pgtbl_cfg, d);
+			if (root)
+				amd_iommu_domain_set_pgtable(d, root, PAGE_MODE_4_LEVEL);
 		}
+		if (fmt == LX_PT_AMD_V2 || d->iop.root)
+			pt->ops = alloc_io_pgtable_ops(fmt == LX_PT_AMD_V2 ? AMD_IOMMU_V2 : AMD_IOMMU_V1,
+						       &d->iop.pgtbl_cfg, d);
 	}
 	if (!pt->ops) {
-		if (pt->pdom)
-			free(pt->pdom->iop.root);
-		free(pt->pdom);
+		free(pt->pdom.iop.root);
 		free(pt);
 		return NULL;
 	}
@@ -143,7 +138,6 @@ struct lx_pt *lx_pt_create(enum lx_pt_fmt fmt)
 void lx_pt_free(struct lx_pt *pt)
 {
 	free_io_pgtable_ops(pt->ops);
-	free(pt->pdom);
 	free(pt);
 }
 
@@ -170,6 +164,11 @@ void lx_pt_sync(struct lx_pt *pt)
 	if (pt->gather.pgsize)
 		pt->flushes++;
 	gather_reset(&pt->gather);
+}
+
+unsigned long lx_pt_flushes(const struct lx_pt *pt)
+{
+	return pt->flushes;
 }
 
 uint64_t lx_pt_iova_to_phys(struct lx_pt *pt, uint64_t iova)

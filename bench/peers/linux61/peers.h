@@ -49,6 +49,8 @@ int lx_pt_map(struct lx_pt *pt, uint64_t iova, uint64_t pa, uint64_t pgsize, uin
 uint64_t lx_pt_unmap(struct lx_pt *pt, uint64_t iova, uint64_t pgsize, uint64_t count);
 /* iotlb_sync: flush what the gather holds (counted, not performed). */
 void lx_pt_sync(struct lx_pt *pt);
+/* Flushes the hardware would have done so far (gather syncs, table walks). */
+unsigned long lx_pt_flushes(const struct lx_pt *pt);
 /* 0 when unmapped, as the kernel's iova_to_phys. */
 uint64_t lx_pt_iova_to_phys(struct lx_pt *pt, uint64_t iova);
 
