@@ -128,7 +128,7 @@ struct lx_pt *lx_pt_create(enum lx_pt_fmt fmt)
 						       &d->iop.pgtbl_cfg, d);
 	}
 	if (!pt->ops) {
-		free(pt->pdom.iop.root);
+		free_page(pt->pdom.iop.root);
 		free(pt);
 		return NULL;
 	}

@@ -335,7 +335,7 @@ struct kmem_cache *kshim_kmem_cache_create(size_t size);
 #define kfree(p) free(p)
 
 /*
- * Pages: page-aligned memory from aligned_alloc, zeroed on request. A struct
+ * Pages: 4 KiB pages from kshim.c's page pool, zeroed on request. A struct
  * page lives in the first bytes of the page it describes; the kernel code
  * only links a page into a free list once its contents are dead, so the
  * overlay is safe. Physical address == virtual address.
@@ -344,13 +344,14 @@ struct page {
 	struct list_head lru;
 };
 struct page *kshim_alloc_pages(gfp_t gfp, unsigned int order);
+void kshim_free_pages(void *p, unsigned int order);
 #define alloc_pages_node(nid, gfp, order) kshim_alloc_pages(gfp, order)
 #define alloc_pages(gfp, order) kshim_alloc_pages(gfp, order)
 #define page_address(p) ((void *)(p))
 #define virt_to_page(a) ((struct page *)(a))
-#define __free_pages(p, order) free(p)
-#define free_pages(a, order) free((void *)(a))
-#define free_page(a) free((void *)(a))
+#define __free_pages(p, order) kshim_free_pages(p, order)
+#define free_pages(a, order) kshim_free_pages((void *)(a), order)
+#define free_page(a) kshim_free_pages((void *)(a), 0)
 #define get_zeroed_page(gfp) ((unsigned long)kshim_alloc_pages((gfp) | __GFP_ZERO, 0))
 void put_pages_list(struct list_head *pages);
 #define virt_to_phys(a) ((phys_addr_t)(uintptr_t)(a))
