@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Plots for bench/compare.sh; run in the results directory with
 #   gnuplot -e "term='pngcairo'; ext='png'" compare.gp   (or svg/svg)
-if (term eq 'svg') { set terminal svg size 1100,600 dynamic background rgb 'white' } \
-else { set terminal pngcairo size 1100,600 }
+if (term eq 'svg') { set terminal svg size 1100,600 dynamic noenhanced background rgb 'white' } \
+else { set terminal pngcairo size 1100,600 noenhanced }
 set grid ytics
 set key top left
 
@@ -14,7 +14,7 @@ set style fill solid 0.8 border -1
 set logscale y
 set ylabel 'ns/op'
 set xtics rotate by -60 font ',8'
-set bmargin 12
+set bmargin 9
 plot 'cases.dat' using 2:xtic(1) title 'iopt', '' using 3 title 'linux-6.1'
 
 unset style data
@@ -31,12 +31,9 @@ set output 'sweep_unmap.'.ext
 set title 'unmap (+ final sync): ns per call against pages per call'
 plot for [i=2:*] 'sweep_unmap.dat' using 1:i title columnhead(i)
 
-unset logscale
-set logscale x 2
-set yrange [0:*]
+set logscale xy 2
 set xlabel 'threads'
 set ylabel 'ns per op per thread'
 set output 'threads.'.ext
-set title 'thread scaling: IOVA ring512 (alloc or free) and DMA map+unmap pair'
-plot 'threads.dat' using 1:2 title 'iova iopt', '' using 1:3 title 'iova linux-6.1', \
-     '' using 1:4 title 'dma iopt (no Linux peer)'
+set title 'thread scaling: IOVA ring512 op, DMA map+unmap pair (lazy: iopt only)'
+plot for [i=2:*] 'threads.dat' using 1:i title columnhead(i)

@@ -75,7 +75,7 @@ cat "$out/machine.txt"
 # shellcheck disable=SC2086 # the case list is meant to split
 "$bench" --json --ratio --reps "$reps" ${IOPT_COMPARE_CASES:-} | tee "$out/raw.jsonl"
 "$bench" --json --ratio --reps "$reps" --threads "$threads" iova.threads_ring512 \
-	dma.map_unmap_4k_lazy_threads | tee "$out/threads.jsonl"
+	dma.map_unmap_4k_strict_threads dma.map_unmap_4k_lazy_threads | tee "$out/threads.jsonl"
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
 
 python3 "$here/compare_report.py" "$out"

@@ -99,12 +99,13 @@ for op in ("map", "unmap"):
     md += ["%s ns per call against pages per call: sweep_%s.png / .svg" % (op, op)]
 
 with open(os.path.join(out, "threads.dat"), "w") as f:
-    f.write("threads iova/iopt iova/linux-6.1 dma/iopt\n")
+    cols = [("iova.threads_ring512", "iopt"), ("iova.threads_ring512", PEER),
+            ("dma.map_unmap_4k_strict_threads", "iopt"), ("dma.map_unmap_4k_strict_threads", PEER),
+            ("dma.map_unmap_4k_lazy_threads", "iopt")]
+    f.write("threads " + " ".join("%s/%s" % (c.split(".")[1], p) for c, p in cols) + "\n")
     for t in sorted({k[1] for k in tns}):
-        f.write("%d %s\n" % (t, " ".join(
-            "%.3f" % tns.get(k, float("nan")) for k in (
-                ("iova.threads_ring512", t, "iopt"), ("iova.threads_ring512", t, PEER),
-                ("dma.map_unmap_4k_lazy_threads", t, "iopt")))))
+        f.write("%d %s\n" % (t, " ".join("%.3f" % tns.get((c, t, p), float("nan"))
+                                        for c, p in cols)))
 md += ["allocator and DMA ns/op per thread against threads: threads.png / .svg",
        "ns/op by case and peer: cases.png / .svg", ""]
 open(os.path.join(out, "results.md"), "w").write("\n".join(md))

@@ -16,13 +16,13 @@ struct lx_pt {
 	enum lx_pt_fmt fmt;
 	struct protection_domain pdom; /* AMD only: the driver's domain */
 	struct iommu_iotlb_gather gather;
-	unsigned long flushes;
+	unsigned long flushes; /* atomic: the DMA peer's threads share a table */
 };
 
 /* The hardware side of the AMD driver: every flush request is only counted. */
 static void amd_count(struct protection_domain *d)
 {
-	container_of(d, struct lx_pt, pdom)->flushes++;
+	__atomic_fetch_add(&container_of(d, struct lx_pt, pdom)->flushes, 1, __ATOMIC_RELAXED);
 }
 
 void amd_iommu_domain_flush_complete(struct protection_domain *d) { (void)d; }
@@ -159,16 +159,29 @@ uint64_t lx_pt_unmap(struct lx_pt *pt, uint64_t iova, uint64_t pgsize, uint64_t 
 	return r;
 }
 
+uint64_t lx_pt_unmap_sync(struct lx_pt *pt, uint64_t iova, uint64_t pgsize, uint64_t count)
+{
+	struct iommu_iotlb_gather g;
+	size_t r;
+
+	gather_reset(&g);
+	r = pt->ops->unmap_pages(pt->ops, iova, pgsize, count, &g);
+	/* The AMD driver gathers the range after the walk; its sync is one flush. */
+	if (r)
+		__atomic_fetch_add(&pt->flushes, 1, __ATOMIC_RELAXED);
+	return r;
+}
+
 void lx_pt_sync(struct lx_pt *pt)
 {
 	if (pt->gather.pgsize)
-		pt->flushes++;
+		__atomic_fetch_add(&pt->flushes, 1, __ATOMIC_RELAXED);
 	gather_reset(&pt->gather);
 }
 
 unsigned long lx_pt_flushes(const struct lx_pt *pt)
 {
-	return pt->flushes;
+	return __atomic_load_n(&pt->flushes, __ATOMIC_RELAXED);
 }
 
 uint64_t lx_pt_iova_to_phys(struct lx_pt *pt, uint64_t iova)

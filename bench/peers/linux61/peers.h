@@ -49,9 +49,32 @@ int lx_pt_map(struct lx_pt *pt, uint64_t iova, uint64_t pa, uint64_t pgsize, uin
 uint64_t lx_pt_unmap(struct lx_pt *pt, uint64_t iova, uint64_t pgsize, uint64_t count);
 /* iotlb_sync: flush what the gather holds (counted, not performed). */
 void lx_pt_sync(struct lx_pt *pt);
+/*
+ * unmap_pages with an on-stack gather, then its sync: safe from several
+ * threads on disjoint ranges (AMD formats). Bytes unmapped.
+ */
+uint64_t lx_pt_unmap_sync(struct lx_pt *pt, uint64_t iova, uint64_t pgsize, uint64_t count);
 /* Flushes the hardware would have done so far (gather syncs, table walks). */
 unsigned long lx_pt_flushes(const struct lx_pt *pt);
 /* 0 when unmapped, as the kernel's iova_to_phys. */
 uint64_t lx_pt_iova_to_phys(struct lx_pt *pt, uint64_t iova);
+
+/*
+ * The strict map/unmap path of dma-iommu.c over the peers above (rcache IOVA
+ * domain + AMD v2 table, 4 KiB granule). Thread-safe like the kernel's:
+ * concurrent map/unmap of distinct buffers.
+ */
+struct lx_dma;
+
+struct lx_dma *lx_dma_create(void);
+void lx_dma_destroy(struct lx_dma *d);
+/* dma_limit: highest usable address (the DMA mask). 0 or negative errno. */
+int lx_dma_map(struct lx_dma *d, uint64_t phys, uint64_t size, uint64_t dma_limit,
+	       uint64_t *iova);
+/* 0, or -EINVAL when the walk found no table for part of the range (as
+ * io_pgtable_v2.c, an empty entry in an existing table counts as unmapped). */
+int lx_dma_unmap(struct lx_dma *d, uint64_t iova, uint64_t size);
+/* IOTLB flushes the strict unmaps asked for. */
+unsigned long lx_dma_flushes(const struct lx_dma *d);
 
 #endif /* IOPT_BENCH_PEERS_H */

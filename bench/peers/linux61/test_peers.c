@@ -4,7 +4,8 @@
  * allocations are in range, size-aligned and disjoint, freed space comes
  * back, several threads get distinct per-CPU slots; each page-table peer
  * translates what it mapped, unmaps what it was asked to and gathers a
- * flush. If a shim were wrong (per-CPU slot, page overlay, cmpxchg), these
+ * flush; the strict DMA path hands out in-mask addresses and flushes once
+ * per unmap. If a shim were wrong (per-CPU slot, page overlay, cmpxchg), these
  * would see wrong addresses or overlaps, not only crashes.
  */
 #include <errno.h>
@@ -132,6 +133,26 @@ static void test_pt(enum lx_pt_fmt f, const char *name)
 	lx_pt_free(pt);
 }
 
+/* The strict DMA path: in-mask IOVA keeping the page offset, one flush per unmap. */
+static void test_dma(void)
+{
+	struct lx_dma *d = lx_dma_create();
+	uint64_t iova[8];
+
+	TEST("dma strict");
+	REQUIRE(d);
+	for (int i = 0; i < 8; i++) {
+		CHECK_EQ(lx_dma_map(d, 0x100000 + 0x1000 * i + 0x10, 64, 0xFFFFFFFFull, &iova[i]), 0);
+		CHECK(iova[i] <= 0xFFFFFFFFull && (iova[i] & 0xfff) == 0x10);
+	}
+	for (int i = 1; i < 8; i++)
+		CHECK(iova[i] >> 12 != iova[0] >> 12);
+	for (int i = 0; i < 8; i++)
+		CHECK_EQ(lx_dma_unmap(d, iova[i], 64), 0);
+	CHECK_EQ(lx_dma_flushes(d), 8);
+	lx_dma_destroy(d);
+}
+
 int main(void)
 {
 	test_iova(true);
@@ -140,5 +161,6 @@ int main(void)
 	test_pt(LX_PT_AMD_V1, "amd v1");
 	test_pt(LX_PT_AMD_V2, "amd v2");
 	test_pt(LX_PT_ARM_S1, "arm lpae s1");
+	test_dma();
 	return tap_done();
 }
