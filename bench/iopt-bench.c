@@ -310,5 +310,11 @@ int main(int argc, char **argv)
 	}
 	if (fmt == FMT_GBENCH && !list)
 		gb_print(reps);
+#ifdef IOPT_BENCH_PEER_LINUX61
+	if (ratio && !list)
+		fprintf(stderr, "iopt-bench: no %s peer for vtd_ss.* (6.1's VT-d page table is "
+				"entangled in intel/iommu.c), lazy dma.* (its flush queue is in "
+				"dma-iommu.c) or plan.*\n", PEER_NAME);
+#endif
 	return 0;
 }
