@@ -7,16 +7,17 @@
 
 #include "kshim.h"
 
-static unsigned long long slots_used; /* bit i: slot i held by a live thread */
+/* Bit i of word i / 64: slot i held by a live thread. */
+static unsigned long long slots_used[KSHIM_NR_CPUS / 64];
 static pthread_key_t slot_key;
 static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
 static _Thread_local int my_slot = -1;
 
 static void slot_release(void *arg)
 {
-	unsigned long long bit = 1ull << ((uintptr_t)arg - 1);
+	unsigned s = (unsigned)((uintptr_t)arg - 1);
 
-	__atomic_fetch_and(&slots_used, ~bit, __ATOMIC_RELEASE);
+	__atomic_fetch_and(&slots_used[s / 64], ~(1ull << (s % 64)), __ATOMIC_RELEASE);
 }
 
 static void slot_key_init(void)
@@ -35,20 +36,22 @@ unsigned int kshim_this_cpu(void)
 	if (likely(my_slot >= 0))
 		return (unsigned int)my_slot;
 	pthread_once(&slot_once, slot_key_init);
-	for (;;) {
-		unsigned long long used = __atomic_load_n(&slots_used, __ATOMIC_RELAXED);
-		if (used == ~0ull) {
-			fprintf(stderr, "linux61 shim: more than %d threads\n", KSHIM_NR_CPUS);
-			abort();
-		}
-		int s = __builtin_ctzll(~used);
-		if (__atomic_compare_exchange_n(&slots_used, &used, used | (1ull << s), false,
-						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-			my_slot = s;
-			pthread_setspecific(slot_key, (void *)(uintptr_t)(s + 1));
-			return (unsigned int)s;
+	for (unsigned w = 0; w < KSHIM_NR_CPUS / 64; w++) {
+		unsigned long long used = __atomic_load_n(&slots_used[w], __ATOMIC_RELAXED);
+
+		while (used != ~0ull) {
+			int b = __builtin_ctzll(~used);
+
+			if (__atomic_compare_exchange_n(&slots_used[w], &used, used | (1ull << b),
+							false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+				my_slot = (int)(w * 64 + (unsigned)b);
+				pthread_setspecific(slot_key, (void *)(uintptr_t)(my_slot + 1));
+				return (unsigned int)my_slot;
+			}
 		}
 	}
+	fprintf(stderr, "linux61 shim: more than %d live threads\n", KSHIM_NR_CPUS);
+	abort();
 }
 
 void *kshim_alloc_percpu(size_t size)

@@ -77,30 +77,38 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-/* Threads allocate at once through their own per-CPU slots: no pfn twice. */
+/*
+ * 64 threads (iopt-bench's --threads maximum) allocate at once through their
+ * own per-CPU slots while the main thread holds one too: no pfn twice.
+ */
+#define NTHR 64
 static void test_iova_threads(void)
 {
 	struct lx_iova *d = lx_iova_create(true);
-	struct tctx t[4];
-	pthread_t th[4];
-	uint64_t all[1200];
+	static struct tctx t[NTHR];
+	pthread_t th[NTHR];
+	static uint64_t all[NTHR * 300];
+	uint64_t mine;
 	unsigned dup = 0;
 
 	TEST("iova threads");
 	REQUIRE(d);
-	for (int i = 0; i < 4; i++) {
+	REQUIRE(!lx_iova_alloc(d, 1, LIMIT32, true, &mine)); /* the main thread's slot */
+	for (int i = 0; i < NTHR; i++) {
 		t[i].d = d;
 		t[i].err = 0;
 		REQUIRE(!pthread_create(&th[i], NULL, thread_main, &t[i]));
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NTHR; i++) {
 		pthread_join(th[i], NULL);
 		CHECK_EQ(t[i].err, 0);
-		for (int j = 0; j < 300; j++)
+		for (int j = 0; j < 300; j++) {
 			all[i * 300 + j] = t[i].pfn[j];
+			dup += t[i].pfn[j] == mine;
+		}
 	}
-	qsort(all, 1200, sizeof(all[0]), cmp_u64);
-	for (int i = 1; i < 1200; i++)
+	qsort(all, NTHR * 300, sizeof(all[0]), cmp_u64);
+	for (int i = 1; i < NTHR * 300; i++)
 		dup += all[i] == all[i - 1];
 	CHECK_EQ(dup, 0);
 	lx_iova_destroy(d);

@@ -24,7 +24,8 @@
 #define CONFIG_IOMMU_IO_PGTABLE_LPAE 1
 #define CONFIG_AMD_IOMMU 1
 #define CONFIG_64BIT 1
-#define KSHIM_NR_CPUS 64 /* per-CPU slots: one per thread, up to --threads 64 */
+/* Per-CPU slots, one per live thread: --threads 64 plus the main thread. */
+#define KSHIM_NR_CPUS 128
 
 #define __kshim_placeholder_1 0,
 #define __kshim_second(a, b, ...) b
