@@ -3,9 +3,9 @@
  * kshim.h: the kernel environment that Linux 6.1's iova.c, lib/rbtree.c,
  * io-pgtable.c, io-pgtable-arm.c and amd/io_pgtable{,_v2}.c expect, built
  * from libc and pthreads so those files compile unmodified in user space.
- * Every header under linux/ and asm/ here forwards to this one. Written for iopt's
- * bench; no kernel code is copied. What each stand-in changes against the
- * kernel is listed in docs/BENCH.md ("Shim semantics").
+ * Every header under linux/ and asm/ here forwards to this one. Written for
+ * iopt's bench; no kernel code is copied. What each stand-in changes against
+ * the kernel is listed in docs/BENCH.md ("Shim semantics").
  */
 #ifndef IOPT_KSHIM_H
 #define IOPT_KSHIM_H
@@ -52,7 +52,6 @@ typedef uint64_t __u64;
 typedef uint64_t phys_addr_t;
 typedef uint64_t dma_addr_t;
 typedef unsigned int gfp_t;
-typedef long long __kshim_ll;
 typedef struct { int counter; } atomic_t;
 typedef struct { long counter; } atomic64_t;
 typedef int irqreturn_t;
@@ -435,6 +434,5 @@ struct pci_dev {
 #define pci_dev_id(p) ((u16)(p)->devfn)
 struct irq_domain;
 struct notifier_block;
-typedef int (*kshim_irq_handler_t)(int, void *);
 
 #endif /* IOPT_KSHIM_H */
