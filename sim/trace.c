@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,40 +259,43 @@ static int parse_field(struct sim_trace *t, enum field f, char *s, struct sim_ev
 	return fail(t, "internal: unknown field");
 }
 
+/* Options after the positional fields: numbered (key=N, N < max) or flags (max 0). */
+static const struct option {
+	const char *key;
+	unsigned verbs; /* OPT_* */
+	unsigned max;
+	size_t off;     /* uint32_t field, numbered options */
+} options[] = {
+	{"cpu=", OPT_CPU, SIM_TRACE_MAX_CPU, offsetof(struct sim_event, cpu)},
+	{"dev=", OPT_DMA, SIM_TRACE_MAX_DEV, offsetof(struct sim_event, dev)},
+	{"pri", OPT_DMA, 0, 0},
+};
+
 static int parse_option(struct sim_trace *t, const struct verb *vb, char *s, unsigned *seen,
 			struct sim_event *ev)
 {
-	uint64_t v;
 	char q[28];
-	int err;
 
-	if (!strncmp(s, "cpu=", 4) && (vb->opts & OPT_CPU)) {
-		if (*seen & 1)
-			return fail(t, "cpu= given twice");
-		*seen |= 1;
-		if ((err = parse_num(t, s + 4, false, "cpu", &v)))
+	for (unsigned i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+		const struct option *o = &options[i];
+		size_t kl = strlen(o->key);
+		if (!(vb->opts & o->verbs) || (o->max ? strncmp(s, o->key, kl) : strcmp(s, o->key)))
+			continue;
+		if (*seen & (1u << i))
+			return fail(t, "%s given twice", o->key);
+		*seen |= 1u << i;
+		if (!o->max) {
+			ev->pri = true;
+			return 0;
+		}
+		uint64_t v;
+		int err = parse_num(t, s + kl, false, o->key, &v);
+		if (err)
 			return err;
-		if (v >= SIM_TRACE_MAX_CPU)
-			return fail(t, "cpu: must be below %u", SIM_TRACE_MAX_CPU);
-		ev->cpu = (uint32_t)v;
-		return 0;
-	}
-	if (!strncmp(s, "dev=", 4) && (vb->opts & OPT_DMA)) {
-		if (*seen & 2)
-			return fail(t, "dev= given twice");
-		*seen |= 2;
-		if ((err = parse_num(t, s + 4, false, "dev", &v)))
-			return err;
-		if (v >= SIM_TRACE_MAX_DEV)
-			return fail(t, "dev: must be below %u", SIM_TRACE_MAX_DEV);
-		ev->dev = (uint32_t)v;
-		return 0;
-	}
-	if (!strcmp(s, "pri") && (vb->opts & OPT_DMA)) {
-		if (*seen & 4)
-			return fail(t, "pri given twice");
-		*seen |= 4;
-		ev->pri = true;
+		if (v >= o->max)
+			return fail(t, "%s must be below %u", o->key, o->max);
+		uint32_t v32 = (uint32_t)v;
+		memcpy((char *)ev + o->off, &v32, sizeof(v32));
 		return 0;
 	}
 	return fail(t, "%s: unexpected field '%s'", vb->name, shown(s, q));

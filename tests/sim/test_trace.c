@@ -159,10 +159,10 @@ static void test_own_malformed(void)
 	bad(own, "map 1 0 4096 R", "PROT");
 	bad(own, "dma 1 0 64 rw", "direction");
 	bad(own, "dma 1 0 64 x", "direction");
-	bad(own, "map 1 0 4096 r cpu=64", "cpu: must be below");
-	bad(own, "map 1 0 4096 r cpu=", "cpu: not a number");
+	bad(own, "map 1 0 4096 r cpu=64", "cpu= must be below");
+	bad(own, "map 1 0 4096 r cpu=", "cpu=: not a number");
 	bad(own, "map 1 0 4096 r cpu=1 cpu=1", "cpu= given twice");
-	bad(own, "dma 1 0 64 r dev=256", "dev: must be below");
+	bad(own, "dma 1 0 64 r dev=256", "dev= must be below");
 	bad(own, "dma 1 0 64 r pri pri", "pri given twice");
 	bad(own, "dma 1 0 64 r dev=1 dev=1", "dev= given twice");
 	bad(own, "map 1 0 4096 r dev=1", "unexpected field 'dev=1'");
