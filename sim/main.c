@@ -194,7 +194,11 @@ static int run_scenario(struct run *r, struct sim *s)
 	progress_end(shown);
 	r->ops = sim_scenario_ops(sc);
 	sim_scenario_destroy(sc);
-	return started == nt ? 0 : -EAGAIN;
+	if (started < nt) {
+		fprintf(stderr, "iopt-sim: %s: cannot start its threads\n", r->scenario);
+		return -EAGAIN;
+	}
+	return 0;
 }
 
 /* Replay a trace file on this thread, streaming. */
@@ -473,8 +477,10 @@ static int prepare_and_run(struct run *r)
 	if (r->scenario) {
 		struct sim_scenario *sc;
 		int err = sim_scenario_create(r->scenario, r->ops, r->seed, &sc);
-		if (err)
+		if (err) {
+			fprintf(stderr, "iopt-sim: %s: %s\n", r->scenario, strerror(-err));
 			return err;
+		}
 		sim_scenario_setup(sc, &r->o);
 		sim_scenario_destroy(sc);
 	} else {
