@@ -159,6 +159,21 @@ IOPT_API int iopt_iova_free(struct iopt_iova_domain *dom, uint64_t pfn,
 			    uint64_t size);
 
 /*
+ * iopt_iova_free_check() - would iopt_iova_free(@dom, @pfn, @size) free an
+ * allocation now? Frees nothing. Callers that must refuse a bad release
+ * before undoing other state first (a DMA unmap clears page-table entries
+ * before the IOVA goes back) ask this, then free.
+ * Context: any thread, concurrently with any call but destroy. Lock-free
+ * for sizes the rcache serves (one live-map load); other sizes take the
+ * tree lock.
+ * Return: 0 when an allocation starts at @pfn and @size matches it (iova_free's
+ * rule); -EINVAL for size 0, or an allocation starting at @pfn whose size
+ * @size does not match; -ENOENT when no allocation starts at @pfn (never
+ * allocated, freed, reserved, or @pfn inside another allocation).
+ */
+IOPT_API int iopt_iova_free_check(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size);
+
+/*
  * iopt_iova_find() - look up the allocated or reserved range that contains
  * @pfn.
  * @lo, @hi: receive the range (inclusive); either may be NULL.

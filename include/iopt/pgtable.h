@@ -250,6 +250,14 @@ IOPT_API int iopt_pt_read_and_clear_dirty(struct iopt_pt *pt, uint64_t iova, uin
  */
 IOPT_API int iopt_pt_set_dirty_tracking(struct iopt_pt *pt, bool enable, struct iopt_gather *g);
 
+/*
+ * iopt_pt_set_flush - replace cfg.flush / cfg.flush_ctx (the flush for
+ * tables a large-page map replaces and for a failed map's undo). The DMA
+ * layer installs its own invalidation here (include/iopt/dma.h).
+ * Context: excludes map (the only reader).
+ */
+IOPT_API void iopt_pt_set_flush(struct iopt_pt *pt, iopt_gather_flush_fn flush, void *flush_ctx);
+
 /* Root table physical address and current level count (AMD: may grow). */
 IOPT_API void iopt_pt_root(struct iopt_pt *pt, uint64_t *root_phys, unsigned *levels);
 

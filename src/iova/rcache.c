@@ -747,6 +747,26 @@ static iopt_noinline int free_slow(struct iopt_iova_domain *dom, uint64_t pfn, u
 	return 0;
 }
 
+int iopt_iova_free_check(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
+{
+	uint64_t lo, hi;
+	bool reserved;
+
+	if (!size)
+		return -EINVAL;
+	if (dom->rcache && size <= IOPT_IOVA_CACHE_MAX_SIZE) {
+		/* The live byte of a cached-size allocation's first pfn holds its class. */
+		_Atomic uint8_t *b = live_tc(dom, tc_get(dom), pfn, false);
+		unsigned v = b ? atomic_load_explicit(b, memory_order_relaxed) : 0;
+		if (v)
+			return v == size_class(size) + 1 ? 0 : -EINVAL;
+	}
+	/* Slow path: a tree-sized allocation, or nothing starts at pfn. */
+	if (iopt_iova_find(dom, pfn, &lo, &hi, &reserved) || reserved || lo != pfn)
+		return -ENOENT;
+	return size == hi - lo + 1 ? 0 : -EINVAL;
+}
+
 int iopt_iova_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
 {
 	struct iova_tcache *tc = fast_enter(dom, size);

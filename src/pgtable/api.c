@@ -154,6 +154,12 @@ void iopt_pt_root(struct iopt_pt *pt, uint64_t *root_phys, unsigned *levels)
 		*levels = (unsigned)(top & 0xf);
 }
 
+void iopt_pt_set_flush(struct iopt_pt *pt, iopt_gather_flush_fn flush, void *flush_ctx)
+{
+	pt->flush = flush;
+	pt->flush_ctx = flush_ctx;
+}
+
 uint64_t iopt_pt_pgsize_bitmap(const struct iopt_pt *pt)
 {
 	return pt->pgsize_bitmap;

@@ -12,29 +12,11 @@
 #include <iopt/fault.h>
 #include <iopt/iova.h>
 
-#include "tap.h"
+#include "iova_test.h"
 
 #define LIMIT32 0xFFFFFull
 
-static struct iopt_iova_domain *mk(uint64_t start, uint64_t end, unsigned flags)
-{
-	struct iopt_iova_config cfg;
-	struct iopt_iova_domain *d = NULL;
-	iopt_iova_config_init(&cfg);
-	cfg.start_pfn = start;
-	if (end)
-		cfg.end_pfn = end;
-	cfg.flags = flags;
-	REQUIRE(iopt_iova_domain_create(&cfg, &d) == 0);
-	return d;
-}
 
-static struct iopt_iova_stats stats(struct iopt_iova_domain *d)
-{
-	struct iopt_iova_stats st;
-	iopt_iova_stats(d, &st);
-	return st;
-}
 
 static void test_config(void)
 {
@@ -284,6 +266,41 @@ static void test_find(void)
 	iopt_iova_domain_destroy(d);
 }
 
+/* free_check answers exactly what iopt_iova_free would do, and changes nothing. */
+static void test_free_check(unsigned flags)
+{
+	struct iopt_iova_domain *d = mk(1, 4000, flags);
+	uint64_t pfn, big, rsv_lo = 3000;
+	bool cached = !(flags & IOPT_IOVA_NO_RCACHE);
+
+	TEST(cached ? "free_check: rcache domain" : "free_check: NO_RCACHE domain");
+	REQUIRE(iopt_iova_alloc(d, 3, 4000, 0, &pfn) == 0);
+	REQUIRE(iopt_iova_alloc(d, 100, 4000, 0, &big) == 0);
+	REQUIRE(iopt_iova_reserve(d, rsv_lo, rsv_lo + 9) == 0);
+	CHECK_EQ(iopt_iova_free_check(d, pfn, 3), 0);
+	/* rcache: 3 was rounded to 4, and any size of class 4 frees it */
+	CHECK_EQ(iopt_iova_free_check(d, pfn, 4), cached ? 0 : -EINVAL);
+	CHECK_EQ(iopt_iova_free_check(d, pfn, 2), -EINVAL);
+	CHECK_EQ(iopt_iova_free_check(d, pfn, 0), -EINVAL);
+	CHECK_EQ(iopt_iova_free_check(d, pfn, 200), -EINVAL);
+	CHECK_EQ(iopt_iova_free_check(d, pfn + 1, 1), -ENOENT);
+	CHECK_EQ(iopt_iova_free_check(d, big, 100), 0);
+	CHECK_EQ(iopt_iova_free_check(d, big, 99), -EINVAL);
+	CHECK_EQ(iopt_iova_free_check(d, big, 4), -EINVAL);
+	CHECK_EQ(iopt_iova_free_check(d, big + 1, 99), -ENOENT);
+	CHECK_EQ(iopt_iova_free_check(d, rsv_lo, 10), -ENOENT);
+	CHECK_EQ(iopt_iova_free_check(d, 2, 1), -ENOENT);
+	CHECK_EQ(iopt_iova_free_check(d, 1ull << 40, 1), -ENOENT);
+	/* each answer agrees with free itself */
+	CHECK_EQ(iopt_iova_free(d, big, 99), -ENOENT);
+	CHECK_EQ(iopt_iova_free(d, pfn, 3), 0);
+	CHECK_EQ(iopt_iova_free(d, big, 100), 0);
+	CHECK_EQ(iopt_iova_free_check(d, pfn, 3), -ENOENT); /* freed (maybe cached) */
+	CHECK_EQ(iopt_iova_free_check(d, big, 100), -ENOENT);
+	CHECK_EQ(iopt_iova_check(d), 0);
+	iopt_iova_domain_destroy(d);
+}
+
 static void test_rcache(void)
 {
 	struct iopt_iova_domain *d = mk(1, 0, 0);
@@ -527,6 +544,8 @@ int main(void)
 	test_bad_alloc_free();
 	test_reserve();
 	test_find();
+	test_free_check(0);
+	test_free_check(IOPT_IOVA_NO_RCACHE);
 	test_rcache();
 	test_exhaustion_retry();
 	test_thread_exit();
