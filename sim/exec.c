@@ -33,6 +33,7 @@
 
 #include "hw/invq.h"
 #include "hw/iotlb.h"
+#include "hw/mem.h"
 #include "hw/walk.h"
 
 #define MAX_BUF (1u << 20)
@@ -41,6 +42,11 @@
 #define PRI_NS 2000.0           /* modeled page-request round trip */
 #define HIT_NS 1.0              /* modeled IOTLB hit */
 #define OWNER_AT (1ull << 63)   /* owners of IOMMU-API (MAP_AT) mappings */
+/* Nested: guest RAM [0, phys_mem + PRI_ROOM) sits at HPA_OFF + GPA; the guest's */
+/* stage-1 tables live in a sim_ram arena of TABLE_RAM bytes above it. */
+#define HPA_OFF (1ull << 39)
+#define PRI_ROOM (256ull << 20)
+#define TABLE_RAM (64ull << 20)
 
 enum { B_FREE = 0, B_LIVE, B_DEAD };
 
@@ -76,6 +82,11 @@ struct sim {
 	struct iopt_iova_domain *iovad;
 	struct iopt_dma_domain *dom;
 	struct sim_walk_cfg wc;
+	/* nested */
+	struct iopt_pt *s2pt;
+	struct sim_walk_cfg wc2;
+	struct sim_ram ram;
+	uint64_t out_off;        /* HPA - GPA of guest RAM (0 unless nested) */
 
 	pthread_mutex_t hw; /* everything below */
 	struct sim_iotlb tlb;
@@ -101,12 +112,6 @@ static double wall_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static uint64_t *mem_identity(void *ctx, uint64_t pa)
-{
-	(void)ctx;
-	return (uint64_t *)(uintptr_t)pa;
 }
 
 /* ---- ground truth ---- */
@@ -448,7 +453,7 @@ static void dma_page(struct sim *s, uint64_t a, bool write, bool pri)
 			violation(s); /* a live mapping that does not translate */
 		return;
 	}
-	if (!allowed || pa != t->phys + (a - t->start))
+	if (!allowed || pa != t->phys + (a - t->start) + s->out_off)
 		violation(s); /* translated where nothing (or something else) is mapped */
 }
 
@@ -743,6 +748,38 @@ static void natural(struct sim *s, struct iopt_pt_cfg *pc)
 	}
 }
 
+/*
+ * Nested: a stage-2 table (default provider: host addresses) mapping guest
+ * RAM to HPA_OFF + GPA and the guest's table arena to its host memory; the
+ * stage-1 table's pages come from that arena (pc->provider).
+ */
+static int nested_stage2(struct sim *s, struct iopt_pt_cfg *pc)
+{
+	struct iopt_pt_cfg c2 = { .format = s->o.s2_format, .granule_lg2 = 12,
+				  .ias = s->o.s2_format == IOPT_PT_LPAE_S2 ? 40 : 48 };
+	uint64_t guest = (s->o.phys_mem + PRI_ROOM + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+	int r;
+
+	if (guest + TABLE_RAM > 1ull << c2.ias)
+		return -EINVAL;
+	r = sim_ram_init(&s->ram, guest, TABLE_RAM);
+	if (!r)
+		r = iopt_pt_create(&c2, &s->s2pt);
+	if (!r)
+		r = iopt_pt_map_range(s->s2pt, 0, HPA_OFF, guest, IOPT_PROT_READ | IOPT_PROT_WRITE, NULL);
+	if (!r)
+		r = iopt_pt_map_range(s->s2pt, guest, (uint64_t)(uintptr_t)s->ram.host, TABLE_RAM,
+				      IOPT_PROT_READ | IOPT_PROT_WRITE, NULL);
+	if (r)
+		return r;
+	s->out_off = HPA_OFF;
+	pc->provider = &s->ram.prov;
+	s->wc2 = (struct sim_walk_cfg){ .format = c2.format, .ias = c2.ias, .granule_lg2 = 12,
+					.mem = sim_mem_identity };
+	iopt_pt_root(s->s2pt, &s->wc2.root, &s->wc2.levels);
+	return 0;
+}
+
 void sim_destroy(struct sim *s)
 {
 	if (!s)
@@ -750,6 +787,8 @@ void sim_destroy(struct sim *s)
 	iopt_dma_destroy(s->dom);
 	iopt_iova_domain_destroy(s->iovad);
 	iopt_pt_free(s->pt);
+	iopt_pt_free(s->s2pt);
+	sim_ram_destroy(&s->ram);
 	sim_iotlb_destroy(&s->tlb);
 	sim_invq_destroy(&s->invq);
 	if (s->bufs)
@@ -769,7 +808,10 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 	struct sim *s;
 	int r;
 
-	if (!o || !out || o->format >= IOPT_PT_NR_FORMATS || o->nested ||
+	bool pair_ok = (o && o->format == IOPT_PT_X86_64 && o->s2_format == IOPT_PT_VTD_SS) ||
+		       (o && o->format == IOPT_PT_LPAE_S1 && o->s2_format == IOPT_PT_LPAE_S2);
+
+	if (!o || !out || o->format >= IOPT_PT_NR_FORMATS || (o->nested && !pair_ok) ||
 	    (o->mode != IOPT_DMA_STRICT && o->mode != IOPT_DMA_LAZY) || o->threads > 64 ||
 	    o->vendor > IOPT_INV_SMMU || (o->break_flags & ~(SIM_BREAK_DROP_LAST_PAGE | SIM_BREAK_SKIP_SYNC)))
 		return -EINVAL;
@@ -799,6 +841,8 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 				   o->iotlb_ways ? o->iotlb_ways : 8, o->pwc ? 256 : 0);
 	if (!r)
 		r = sim_invq_init(&s->invq, s->vendor);
+	if (!r && o->nested)
+		r = nested_stage2(s, &pc);
 	if (!r)
 		r = iopt_pt_create(&pc, &s->pt);
 	if (!r && o->dirty_tracking)
@@ -832,7 +876,8 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 	s->bound_unmaps = (IOPT_FLUSHQ_DEFAULT_ENTRIES + 1ull) * (s->o.threads + 1);
 	s->wc = (struct sim_walk_cfg){ .format = pc.format, .ias = pc.ias, .oas = pc.oas,
 				       .granule_lg2 = pc.granule_lg2, .flags = pc.flags,
-				       .dirty_tracking = o->dirty_tracking, .mem = mem_identity };
+				       .dirty_tracking = o->dirty_tracking, .mem = sim_mem_identity,
+				       .s2 = o->nested ? &s->wc2 : NULL };
 	*out = s;
 	return 0;
 }

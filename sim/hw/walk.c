@@ -297,8 +297,8 @@ static int walk_lpae(const struct sim_walk_cfg *c, uint64_t va, const struct sim
 		unsigned oas = c->oas ? c->oas : (lpa ? 52 : 48);
 		if (oas < 64 && pa >> oas)
 			return fault(x, SIM_F_ADDR_SIZE, (unsigned)l);
-		uint64_t pa_run = pa - ((va & (size - 1)) - (va & mask_lg2(shift)));
-		int r = finish(c, acc, x, pa_run + (va & (size - 1)), size, (unsigned)l);
+		/* pa is this entry's; the run's other entries continue it (hardware assumes so) */
+		int r = finish(c, acc, x, pa, size, (unsigned)l);
 		if (r || x->fault || !c->dirty_tracking)
 			return r;
 		set_bits(p, BIT(10)); /* AF */

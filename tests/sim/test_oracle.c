@@ -35,12 +35,16 @@ static int ap(struct wl *w, struct sim_event ev)
 	return r;
 }
 
-/* DMA every page of a buffer (writes), so every page is in the IOTLB. */
+/* DMA every page of a buffer (writes, at a random offset in the page), so every page is in the IOTLB. */
 static void touch(struct wl *w, uint32_t buf, uint64_t size)
 {
-	for (uint64_t off = 0; off < size; off += 4096)
+	for (uint64_t page = 0; page < size; page += 4096) {
+		uint64_t off = page + test_xrand(&w->seed) % 4096;
+		if (off >= size)
+			off = page;
 		ap(w, (struct sim_event){ .kind = SIM_EV_DMA, .buf = buf, .off = off,
 					  .size = size - off < 64 ? size - off : 64, .write = true });
+	}
 }
 
 /* map 64 buffers of 1..16 pages, touch them, unmap half, touch the rest, repeat */
