@@ -845,8 +845,12 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 		r = nested_stage2(s, &pc);
 	if (!r)
 		r = iopt_pt_create(&pc, &s->pt);
-	if (!r && o->dirty_tracking)
-		r = iopt_pt_set_dirty_tracking(s->pt, true, NULL);
+	if (!r && o->dirty_tracking) {
+		struct iopt_gather g;
+		iopt_gather_init(&g, false, NULL, NULL); /* nothing mapped yet: nothing to flush */
+		r = iopt_pt_set_dirty_tracking(s->pt, true, &g);
+		iopt_gather_sync(&g);
+	}
 	if (!r) {
 		iopt_iova_config_init(&ic);
 		ic.end_pfn = ((1ull << pc.ias) - 1) >> 12;
