@@ -21,6 +21,10 @@ out=build-fuzz
 mkdir -p "$out"
 srcs=(src/*.c src/*/*.c)
 flags=(-g -O1 -Iinclude -Isrc -pthread)
+# Harnesses of simulator code: the sources they test, outside the library.
+case $h in
+fuzz_trace) srcs+=(sim/trace.c) flags+=(-Isim) ;;
+esac
 read -r -a urcu <<<"$(pkg-config --cflags --libs liburcu)"
 
 if [ "$jobs" -gt 1 ] && command -v afl-fuzz >/dev/null && command -v afl-clang-fast >/dev/null; then
