@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 
+#include "util.h"
+
 struct iopt_dma_domain {
 	struct iopt_pt *pt;
 	struct iopt_iova_domain *iovad;
@@ -59,7 +61,7 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 			    IOPT_DMA_F_TRUSTED)) ||
 	    cfg->gather_ranges > IOPT_GATHER_MAX_RANGES)
 		return -EINVAL;
-	dom = calloc(1, sizeof(*dom));
+	dom = _iopt_calloc(1, sizeof(*dom));
 	if (!dom)
 		return -ENOMEM;
 	dom->pt = cfg->pt;
@@ -85,7 +87,7 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 
 		r = iopt_flushq_create(&fc, &dom->fq);
 		if (r) {
-			free(dom);
+			_iopt_free(dom);
 			return r;
 		}
 	}
@@ -94,7 +96,7 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 				     IOPT_DMA_MSI_X86_END - IOPT_DMA_MSI_X86_START + 1);
 		if (r) {
 			iopt_flushq_destroy(dom->fq);
-			free(dom);
+			_iopt_free(dom);
 			return r;
 		}
 	}
@@ -107,7 +109,7 @@ void iopt_dma_destroy(struct iopt_dma_domain *dom)
 	if (!dom)
 		return;
 	iopt_flushq_destroy(dom->fq);
-	free(dom);
+	_iopt_free(dom);
 }
 
 struct iopt_flushq *iopt_dma_flush_queue(struct iopt_dma_domain *dom)

@@ -153,7 +153,7 @@ static void NS(release)(struct iopt_gather_freed *node)
 	struct NS(freed) *f = (struct NS(freed) *)node;
 
 	f->p_free(f->p_ctx, f->virt, f->size);
-	free(f);
+	_iopt_free(f);
 }
 
 /*
@@ -164,7 +164,7 @@ static void NS(release)(struct iopt_gather_freed *node)
  */
 static void NS(queue_free)(const struct iopt_pt *pt, struct iopt_gather *g, void *virt, size_t size)
 {
-	struct NS(freed) *f = malloc(sizeof(*f));
+	struct NS(freed) *f = _iopt_malloc(sizeof(*f));
 
 	if (pt_unlikely(!f))
 		return;
@@ -261,7 +261,7 @@ static void NS(pool_release)(const struct iopt_pt *pt, struct NS(pool) *p)
 	for (uint64_t i = p->used; i < p->n; i++)
 		pt->p_free(pt->p_ctx, p->t[i].v, (size_t)8 << pt_bpl(pt));
 	if (p->t != p->buf)
-		free(p->t);
+		_iopt_free(p->t);
 	p->n = p->used = 0;
 	p->t = p->buf;
 }
@@ -275,7 +275,7 @@ static int NS(pool_fill)(const struct iopt_pt *pt, struct NS(pool) *p, uint64_t 
 	if (need > sizeof(p->buf) / sizeof(p->buf[0])) {
 		if (need > SIZE_MAX / sizeof(p->buf[0]))
 			return -ENOMEM;
-		p->t = malloc((size_t)need * sizeof(p->buf[0]));
+		p->t = _iopt_malloc((size_t)need * sizeof(p->buf[0]));
 		if (!p->t) {
 			p->t = p->buf;
 			return -ENOMEM;
