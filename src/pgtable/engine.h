@@ -159,15 +159,22 @@ static void NS(release)(struct iopt_gather_freed *node)
 /*
  * Queue a detached table on the gather. The node is host memory, not the
  * table page: readers may still walk the page until the grace period.
- * Known limitation: if even this small malloc fails the page is leaked
- * rather than freed early (freeing before the flush would be unsafe).
+ * @spare: nodes taken before the detach (NS(take_nodes)); NULL: allocate
+ * here. Known limitation of the NULL case (map replacing empty tables by a
+ * large page): if this small malloc fails the page is leaked rather than
+ * freed early (freeing before the flush would be unsafe).
  */
-static void NS(queue_free)(const struct iopt_pt *pt, struct iopt_gather *g, void *virt, size_t size)
+static void NS(queue_free)(const struct iopt_pt *pt, struct iopt_gather *g, void *virt, size_t size,
+			   struct iopt_gather_freed **spare)
 {
-	struct NS(freed) *f = _iopt_malloc(sizeof(*f));
+	struct NS(freed) *f;
 
-	if (pt_unlikely(!f))
+	if (spare && *spare) {
+		f = (struct NS(freed) *)*spare;
+		*spare = (*spare)->next;
+	} else if (pt_unlikely(!(f = _iopt_malloc(sizeof(*f))))) {
 		return;
+	}
 	f->node.release = NS(release);
 	f->p_free = pt->p_free;
 	f->p_ctx = pt->p_ctx;
@@ -176,9 +183,55 @@ static void NS(queue_free)(const struct iopt_pt *pt, struct iopt_gather *g, void
 	iopt_gather_add_freed(g, &f->node);
 }
 
+/* Tables below table (a level-@level table), not counting itself. */
+static uint64_t NS(count_tables)(const struct iopt_pt *pt, uint64_t *table, unsigned level)
+{
+	uint64_t n = 0;
+
+	for (uint64_t i = 0; level && i < 1ull << pt_bpl(pt); i++) {
+		uint64_t e = pt_load(&table[i]);
+
+		if (e && pt_is_table(pt, e, level))
+			n += 1 + NS(count_tables)(pt, NS(child)(pt, e), level - 1);
+	}
+	return n;
+}
+
+static void NS(drop_nodes)(struct iopt_gather_freed *spare)
+{
+	while (spare) {
+		struct iopt_gather_freed *next = spare->next;
+
+		_iopt_free(spare);
+		spare = next;
+	}
+}
+
+/*
+ * Nodes for table and every table below it, so that detaching it cannot
+ * fail half way. false (nothing held) when host memory ran out.
+ */
+static bool NS(take_nodes)(const struct iopt_pt *pt, uint64_t *table, unsigned level,
+			   struct iopt_gather_freed **spare)
+{
+	*spare = NULL;
+	for (uint64_t n = 1 + NS(count_tables)(pt, table, level); n; n--) {
+		struct NS(freed) *f = _iopt_malloc(sizeof(*f));
+
+		if (!f) {
+			NS(drop_nodes)(*spare);
+			*spare = NULL;
+			return false;
+		}
+		f->node.next = *spare;
+		*spare = &f->node;
+	}
+	return true;
+}
+
 /* Count the leaf bytes below a detached table and queue every sub-table. */
 static uint64_t NS(collect)(const struct iopt_pt *pt, uint64_t *table, unsigned level,
-			    struct iopt_gather *g)
+			    struct iopt_gather *g, struct iopt_gather_freed **spare)
 {
 	uint64_t bytes = 0, n = 1ull << pt_bpl(pt);
 	uint64_t sz = 1ull << NS(shift)(pt, level);
@@ -191,8 +244,8 @@ static uint64_t NS(collect)(const struct iopt_pt *pt, uint64_t *table, unsigned 
 		if (level && pt_is_table(pt, e, level)) {
 			uint64_t *c = NS(child)(pt, e);
 
-			bytes += NS(collect)(pt, c, level - 1, g);
-			NS(queue_free)(pt, g, c, (size_t)8 << pt_bpl(pt));
+			bytes += NS(collect)(pt, c, level - 1, g, spare);
+			NS(queue_free)(pt, g, c, (size_t)8 << pt_bpl(pt), spare);
 		} else {
 			bytes += sz;
 		}
@@ -379,8 +432,8 @@ static pt_noinline int NS(clear_empty_tables)(struct iopt_pt *pt, uint64_t *slot
 			return -EBUSY;
 		atomic_fetch_add(&pt->gen, 1);
 		iopt_gather_add_range(&mc->fg, va + (i << s), 1ull << s);
-		NS(collect)(pt, c, level - 1, &mc->fg);
-		NS(queue_free)(pt, &mc->fg, c, (size_t)8 << pt_bpl(pt));
+		NS(collect)(pt, c, level - 1, &mc->fg, NULL);
+		NS(queue_free)(pt, &mc->fg, c, (size_t)8 << pt_bpl(pt), NULL);
 	}
 	return 0;
 }
@@ -802,14 +855,16 @@ static uint64_t NS(unmap_level)(struct iopt_pt *pt, uint64_t *table, unsigned le
 			}
 			uint64_t a = i == i0 ? va : base, b = i == i1 ? last : base + sz - 1;
 			uint64_t *c = NS(child)(pt, e);
+			struct iopt_gather_freed *spare;
 
-			if (a == base && b == base + sz - 1) {
+			if (a == base && b == base + sz - 1 && NS(take_nodes)(pt, c, level - 1, &spare)) {
 				/* Whole table covered: detach, count, free after flush. */
 				pt_store(&table[i], 0);
-				bytes += NS(collect)(pt, c, level - 1, g);
-				NS(queue_free)(pt, g, c, (size_t)8 << pt_bpl(pt));
+				bytes += NS(collect)(pt, c, level - 1, g, &spare);
+				NS(queue_free)(pt, g, c, (size_t)8 << pt_bpl(pt), &spare);
 				*freed = true;
 			} else {
+				/* (Or no memory for the nodes: clear it, keep the empty table.) */
 				bytes += NS(unmap_level)(pt, c, level - 1, toplevel, a, b, g, freed, gen);
 				descended = true;
 			}
