@@ -295,7 +295,7 @@ IOPT_API int iopt_inv_sync_smmu(unsigned int cs, uint64_t msi_addr, uint32_t msi
  * iopt_inv_decode_smmu() - decode a TLBI_NH_VA, TLBI_S2_IPA, TLBI_NH_ASID,
  * TLBI_S12_VMALL or CMD_SYNC command.
  * Context: pure (no state, no locks, no allocation); any thread.
- * Return: 0, or -EINVAL (other opcode, reserved TG).
+ * Return: 0, or -EINVAL (other opcode, NULL argument).
  */
 IOPT_API int iopt_inv_decode_smmu(const struct iopt_inv_cmd *cmd, struct iopt_inv_decoded *d);
 
