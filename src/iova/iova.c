@@ -17,6 +17,8 @@ void iopt_iova_config_init(struct iopt_iova_config *cfg)
 int iopt_iova_domain_create(const struct iopt_iova_config *cfg, struct iopt_iova_domain **out)
 {
 	struct iopt_iova_config def;
+	if (!out)
+		return -EINVAL;
 	if (!cfg) {
 		iopt_iova_config_init(&def);
 		cfg = &def;

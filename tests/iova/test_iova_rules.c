@@ -66,6 +66,8 @@ static void test_config(void)
 	cfg.flags = 0x80;
 	CHECK_EQ(iopt_iova_domain_create(&cfg, &d), -EINVAL);
 	CHECK(d == (void *)0x1);
+	CHECK_EQ(iopt_iova_domain_create(NULL, NULL), -EINVAL);
+	iopt_iova_domain_destroy(NULL); /* documented no-op */
 
 	TEST("smallest and largest granules work; NULL config is the default");
 	uint64_t good[] = { 512, 1024, 1ull << 30 };

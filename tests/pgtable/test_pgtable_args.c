@@ -106,6 +106,21 @@ static void dirty_args(void)
 	CHECK_EQ(iopt_pt_read_and_clear_dirty(plain, 0, 4096, IOPT_DIRTY_NO_CLEAR, nop_dirty, &calls, NULL), -EOPNOTSUPP);
 	CHECK_EQ(iopt_pt_set_dirty_tracking(plain, true, &g), -EOPNOTSUPP);
 	iopt_pt_free(plain);
+
+	TEST("dirty bitmap recorder: ranges outside [base, base + nbits pages) are clipped or ignored");
+	uint64_t bits[2] = { 0, 0 };
+	struct iopt_dirty_bitmap bm = { bits, 0x100000, 100, 12 };
+	iopt_dirty_bitmap_record(&bm, 0x1000, 0x1000);              /* below base */
+	iopt_dirty_bitmap_record(&bm, 0x100000 + (100 << 12), 4096); /* past the last bit */
+	iopt_dirty_bitmap_record(&bm, UINT64_MAX - 0xFFF, 0x1000);   /* top of the space */
+	CHECK(bits[0] == 0 && bits[1] == 0);
+	iopt_dirty_bitmap_record(&bm, 0xFF000, 0x2000);              /* straddles base: bit 0 */
+	iopt_dirty_bitmap_record(&bm, 0x100000 + (98 << 12), 0x10000); /* clipped at bit 99 */
+	CHECK_EQ(bits[0], 1);
+	CHECK_EQ(bits[1], 3ull << 34);
+	bm.nbits = 0;
+	iopt_dirty_bitmap_record(&bm, 0x100000, 4096);
+	CHECK_EQ(bits[0], 1);
 }
 
 static void create_args(void)
