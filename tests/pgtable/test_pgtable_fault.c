@@ -34,6 +34,9 @@ static const struct fop workload[] = {
 	{ OP_UNMAP, 0, 0, 2u << 20, 8 },
 	{ OP_MAP, 0x80000000, 0x80000000, 4096, 9 * 512 + 1 }, /* > 8 new tables: one reservation */
 	{ OP_UNMAP, 0x80000000, 0, 2u << 20, 2 },             /* whole tables detached */
+	{ OP_MAP, 0xC0000000, 0x90000000, 4096, 1 },
+	{ OP_UNMAP, 0xC0000000, 0, 4096, 1 },                 /* leaves an empty table */
+	{ OP_MAP, 0xC0000000, 0xA0000000, 2u << 20, 1 },      /* a 2M leaf replaces it */
 };
 
 #define NSAMPLE 400
@@ -48,10 +51,12 @@ static void snapshot(struct iopt_pt *pt, uint64_t *out)
 {
 	unsigned k = 0;
 
-	for (uint64_t i = 0; i < 280; i++)
+	for (uint64_t i = 0; i < 276; i++)
 		out[k++] = probe(pt, i * 0x10000 + 0x123);
 	for (uint64_t i = 0; i < 20; i++)
 		out[k++] = probe(pt, 0x80000000 + i * 0x100000 + 0x456);
+	for (uint64_t i = 0; i < 4; i++)
+		out[k++] = probe(pt, 0xC0000000 + i * 0x80000 + 0x789);
 	for (uint64_t i = 0; i < 90; i++)
 		out[k++] = probe(pt, 0x40000000 + i * 0x7000);
 	for (uint64_t i = 0; k < NSAMPLE; i++)
