@@ -606,8 +606,14 @@ static pt_noinline int NS(map_segs)(struct iopt_pt *pt, const struct NS(seg) *se
 	if (grow_to > pt->max_levels)
 		return -ERANGE;
 	need += grow_to - (toplevel + 1);
-#endif
 	uint64_t reach = NS(reach)(pt, toplevel + 1);
+#else
+	/*
+	 * A fixed top reaches every valid IOVA, including the x86 upper
+	 * canonical half (above "reach" as a number): prep walks it all.
+	 */
+	uint64_t reach = 0;
+#endif
 
 	for (unsigned k = 0; k < nseg; k++) {
 		uint64_t a = segs[k].va, b = a + (segs[k].n << segs[k].lg2) - 1;
