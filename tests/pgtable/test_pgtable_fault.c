@@ -5,7 +5,8 @@
  * one), for every N the workload reaches, on every format. Two sources:
  * the table provider (table pages) and host memory (iopt_fault_inject:
  * struct iopt_pt, map reservations, freed-table nodes, the default pool's
- * chunks). A failing call must return -ENOMEM, leave every translation as
+ * chunks) over map, map_range, unmap with splits and dirty tracking. A
+ * failing call must return -ENOMEM, leave every translation as
  * it was, and (for maps) leave the provider's live table count where it
  * was; an unmap that could not get freed-table nodes still unmaps (it keeps
  * the emptied tables), so a run whose calls all succeeded ends with the
@@ -16,7 +17,7 @@
 
 #include "pt_test.h"
 
-enum { OP_MAP, OP_RANGE, OP_UNMAP };
+enum { OP_MAP, OP_RANGE, OP_UNMAP, OP_DIRTY };
 struct fop {
 	int kind;
 	uint64_t va, pa, pgsize, count; /* RANGE: count = bytes */
@@ -37,6 +38,7 @@ static const struct fop workload[] = {
 	{ OP_MAP, 0xC0000000, 0x90000000, 4096, 1 },
 	{ OP_UNMAP, 0xC0000000, 0, 4096, 1 },                 /* leaves an empty table */
 	{ OP_MAP, 0xC0000000, 0xA0000000, 2u << 20, 1 },      /* a 2M leaf replaces it */
+	{ OP_DIRTY, 0, 0, 0, 1ull << 32 },                    /* allocates nothing: never fails */
 };
 
 #define NSAMPLE 400
@@ -66,6 +68,13 @@ static void snapshot(struct iopt_pt *pt, uint64_t *out)
 	out[1] ^= probe(pt, 0x900000) ^ probe(pt, 0x901000) ^ probe(pt, 0x902000);
 }
 
+static void no_dirty(void *ctx, uint64_t iova, uint64_t size)
+{
+	(void)ctx;
+	(void)iova;
+	(void)size;
+}
+
 static int run_op(struct iopt_pt *pt, const struct fop *o)
 {
 	struct iopt_gather g;
@@ -77,6 +86,13 @@ static int run_op(struct iopt_pt *pt, const struct fop *o)
 		return iopt_pt_map_pages(pt, o->va, o->pa, o->pgsize, o->count, IOPT_PROT_READ, &done);
 	case OP_RANGE:
 		return iopt_pt_map_range(pt, o->va, o->pa, o->count, IOPT_PROT_READ, &done);
+	case OP_DIRTY:
+		iopt_gather_init(&g, false, NULL, NULL);
+		r = iopt_pt_set_dirty_tracking(pt, true, &g);
+		if (!r)
+			r = iopt_pt_read_and_clear_dirty(pt, o->va, o->count, 0, no_dirty, NULL, &g);
+		iopt_gather_sync(&g);
+		return r;
 	default:
 		iopt_gather_init(&g, false, NULL, NULL);
 		r = iopt_pt_unmap_pages(pt, o->va, o->pgsize, o->count, &g, &done);
@@ -161,11 +177,11 @@ int main(void)
 		const char *name;
 		struct iopt_pt_cfg cfg;
 	} fmts[] = {
-		{ "vtd_ss", { .format = IOPT_PT_VTD_SS, .ias = 48, .flags = IOPT_PT_F_SPLIT } },
-		{ "x86_64", { .format = IOPT_PT_X86_64, .ias = 48, .flags = IOPT_PT_F_SPLIT } },
-		{ "amd_v1", { .format = IOPT_PT_AMD_V1, .ias = 48, .start_levels = 1, .flags = IOPT_PT_F_SPLIT } },
-		{ "lpae_s1", { .format = IOPT_PT_LPAE_S1, .ias = 48, .granule_lg2 = 12, .flags = IOPT_PT_F_SPLIT } },
-		{ "lpae_s2", { .format = IOPT_PT_LPAE_S2, .ias = 40, .granule_lg2 = 12, .flags = IOPT_PT_F_SPLIT } },
+		{ "vtd_ss", { .format = IOPT_PT_VTD_SS, .ias = 48, .flags = IOPT_PT_F_SPLIT | IOPT_PT_F_HW_DIRTY } },
+		{ "x86_64", { .format = IOPT_PT_X86_64, .ias = 48, .flags = IOPT_PT_F_SPLIT | IOPT_PT_F_HW_DIRTY } },
+		{ "amd_v1", { .format = IOPT_PT_AMD_V1, .ias = 48, .start_levels = 1, .flags = IOPT_PT_F_SPLIT | IOPT_PT_F_HW_DIRTY } },
+		{ "lpae_s1", { .format = IOPT_PT_LPAE_S1, .ias = 48, .granule_lg2 = 12, .flags = IOPT_PT_F_SPLIT | IOPT_PT_F_HW_DIRTY } },
+		{ "lpae_s2", { .format = IOPT_PT_LPAE_S2, .ias = 40, .granule_lg2 = 12, .flags = IOPT_PT_F_SPLIT | IOPT_PT_F_HW_DIRTY } },
 	};
 
 	/* First use of the default pool in this process: its chunk allocation fails. */
