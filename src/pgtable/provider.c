@@ -94,7 +94,12 @@ static void mag_flush(void *unused)
 	while (mag.n) {
 		void *p = mag.p[--mag.n];
 
-		*(void **)p = c->head;
+		/*
+		 * Atomic like the walkers' loads of this word: RCU readers were
+		 * done with the page a grace period ago, but urcu's membarrier
+		 * ordering is invisible to TSan.
+		 */
+		__atomic_store_n((void **)p, c->head, __ATOMIC_RELAXED);
 		c->head = p;
 	}
 	pthread_mutex_unlock(&c->lock);
