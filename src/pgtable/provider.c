@@ -69,14 +69,53 @@ static void *pool_pop(struct pool_class *c, size_t sz)
 /*
  * Per-thread magazine of 4 KiB pages (the common table size), so a mapper
  * takes the shared lock once per POOL_MAG / 2 tables, not once per table.
- * Pages parked here are counted as free; a thread's magazine is not given
- * back when it exits (bounded: POOL_MAG pages per thread).
+ * Pages parked here are counted as free; a thread's magazine goes back to
+ * the shared stack when the thread exits (else every short-lived thread
+ * that mapped would strand up to POOL_MAG pages for good).
  */
 #define POOL_MAG 16
 static PT_TLS struct {
 	unsigned n;
+	bool registered; /* mag_key set for this thread: mag_flush runs at exit */
 	void *p[POOL_MAG];
 } mag;
+static pthread_key_t mag_key;
+static pthread_once_t mag_once = PTHREAD_ONCE_INIT;
+static bool mag_key_ok;
+
+static void mag_flush(void *unused)
+{
+	struct pool_class *c = &pool[0];
+
+	(void)unused;
+	/* A later free in this thread's exit (another key's destructor) registers again. */
+	mag.registered = false;
+	pthread_mutex_lock(&c->lock);
+	while (mag.n) {
+		void *p = mag.p[--mag.n];
+
+		/*
+		 * Atomic like the walkers' loads of this word: RCU readers were
+		 * done with the page a grace period ago, but urcu's membarrier
+		 * ordering is invisible to TSan.
+		 */
+		__atomic_store_n((void **)p, c->head, __ATOMIC_RELAXED);
+		c->head = p;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void mag_key_init(void)
+{
+	mag_key_ok = pthread_key_create(&mag_key, mag_flush) == 0;
+}
+
+/* First page parked in this thread's magazine: arrange for mag_flush at exit. */
+static pt_noinline void mag_register(void)
+{
+	pthread_once(&mag_once, mag_key_init);
+	mag.registered = mag_key_ok && pthread_setspecific(mag_key, (void *)1) == 0;
+}
 
 static void *pool_alloc(void *ctx, size_t size, uint64_t *phys)
 {
@@ -96,7 +135,9 @@ static void *pool_alloc(void *ctx, size_t size, uint64_t *phys)
 		pthread_mutex_lock(&c->lock);
 		p = pool_pop(c, sz);
 		/* Refill this thread's magazine while holding the lock. */
-		while (p && k == 0 && mag.n < POOL_MAG / 2) {
+		if (p && k == 0 && pt_unlikely(!mag.registered))
+			mag_register();
+		while (p && k == 0 && mag.registered && mag.n < POOL_MAG / 2) {
 			void *q = pool_pop(c, sz);
 
 			if (!q)
@@ -123,7 +164,9 @@ static void pool_free(void *ctx, void *virt, size_t size)
 
 	memset(virt, 0, (size_t)1 << (k + POOL_MIN_LG2));
 	atomic_fetch_sub_explicit(&pool_live, 1, memory_order_relaxed);
-	if (k == 0 && mag.n < POOL_MAG) {
+	if (k == 0 && pt_unlikely(!mag.registered))
+		mag_register();
+	if (k == 0 && mag.registered && mag.n < POOL_MAG) {
 		mag.p[mag.n++] = virt;
 		return;
 	}
