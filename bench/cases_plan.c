@@ -3,8 +3,7 @@
  * plan.* cases: plan 1,000,000 pre-generated gathered ranges (stride 4 KiB)
  * with each vendor's planner. Mix (fixed-seed xorshift): 90% 1-16 pages,
  * 10% 17-512 pages (up to 2 MiB); starts are random 4 KiB pages below 4 GiB.
- * Policy: default budget (16), overshoot bound 16 KiB. The unit string is
- * the op; the commands per plan go to stderr.
+ * The unit string is the op; the commands per plan go to stderr.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,69 +35,56 @@ static void gen(void)
 	}
 }
 
-static const struct iopt_inv_policy pol = { 0, 16384 };
+/* Default budget (16), overshoot bound 16 KiB. */
+#define POLICY { .max_cmds = 0, .max_overshoot = 16384 }
 
-static struct bench_result report(const char *who, double t0, uint64_t cmds)
+/* Plan every range through the run-time dispatch (what the DMA layer calls). */
+static struct bench_result run(const char *name, const struct iopt_inv_target *t)
 {
+	struct iopt_inv_cmd out[IOPT_INV_DEFAULT_BUDGET];
+	uint64_t cmds = 0;
+
+	gen();
+	double t0 = bench_now_ns();
+	for (unsigned i = 0; i < NPLAN; i++) {
+		struct iopt_inv_req q = { &ranges[i], 1, 4096, i & 1 };
+		int n = iopt_inv_plan(t, &q, out, IOPT_INV_DEFAULT_BUDGET);
+		bench_keep(out[0].w[1]);
+		cmds += (uint64_t)n;
+	}
 	double t1 = bench_now_ns();
-	fprintf(stderr, "# %s: %.3f commands per plan\n", who, (double)cmds / NPLAN);
+	fprintf(stderr, "# %s: %.3f commands per plan\n", name, (double)cmds / NPLAN);
 	return (struct bench_result){ t1 - t0, NPLAN };
 }
 
 static struct bench_result vtd(void)
 {
-	struct iopt_vtd_inv_caps caps = { true, 9, true, true };
-	struct iopt_vtd_inv_scope sc = { 1, false, 0 };
-	struct iopt_inv_cmd out[IOPT_INV_DEFAULT_BUDGET];
-	uint64_t cmds = 0;
-	gen();
-	double t0 = bench_now_ns();
-	for (unsigned i = 0; i < NPLAN; i++) {
-		struct iopt_inv_req q = { &ranges[i], 1, 4096, i & 1 };
-		int n = iopt_inv_plan_vtd(&q, &pol, &caps, &sc, out, IOPT_INV_DEFAULT_BUDGET);
-		bench_keep(out[0].w[1]);
-		cmds += (uint64_t)n;
-	}
-	return report("plan.vtd_1m_random", t0, cmds);
+	static const struct iopt_inv_target t = {
+		.vendor = IOPT_INV_VTD, .policy = POLICY,
+		.caps.vtd = { .psi = true, .mamv = 9, .drain_read = true, .drain_write = true },
+		.scope.vtd = { .domain = 1 } };
+	return run("plan.vtd_1m_random", &t);
 }
 
 static struct bench_result amd(void)
 {
-	struct iopt_amd_inv_caps caps = { 0 };
-	struct iopt_amd_inv_scope sc = { 1, false, 0 };
-	struct iopt_inv_cmd out[IOPT_INV_DEFAULT_BUDGET];
-	uint64_t cmds = 0;
-	gen();
-	double t0 = bench_now_ns();
-	for (unsigned i = 0; i < NPLAN; i++) {
-		struct iopt_inv_req q = { &ranges[i], 1, 4096, i & 1 };
-		int n = iopt_inv_plan_amd(&q, &pol, &caps, &sc, out, IOPT_INV_DEFAULT_BUDGET);
-		bench_keep(out[0].w[1]);
-		cmds += (uint64_t)n;
-	}
-	return report("plan.amd_1m_random", t0, cmds);
+	static const struct iopt_inv_target t = {
+		.vendor = IOPT_INV_AMD, .policy = POLICY, .scope.amd = { .domain = 1 } };
+	return run("plan.amd_1m_random", &t);
 }
 
 static struct bench_result smmu(void)
 {
-	struct iopt_smmu_inv_caps caps = { true, 12 };
-	struct iopt_smmu_inv_scope sc = { 1, 1, 0 };
-	struct iopt_inv_cmd out[IOPT_INV_DEFAULT_BUDGET];
-	uint64_t cmds = 0;
-	gen();
-	double t0 = bench_now_ns();
-	for (unsigned i = 0; i < NPLAN; i++) {
-		struct iopt_inv_req q = { &ranges[i], 1, 4096, i & 1 };
-		int n = iopt_inv_plan_smmu(&q, &pol, &caps, &sc, out, IOPT_INV_DEFAULT_BUDGET);
-		bench_keep(out[0].w[1]);
-		cmds += (uint64_t)n;
-	}
-	return report("plan.smmu_1m_random", t0, cmds);
+	static const struct iopt_inv_target t = {
+		.vendor = IOPT_INV_SMMU, .policy = POLICY,
+		.caps.smmu = { .range_inv = true, .granule_shift = 12 },
+		.scope.smmu = { .stage = 1, .asid = 1 } };
+	return run("plan.smmu_1m_random", &t);
 }
 
 const struct bench_case bench_plan_cases[] = {
-	{ "plan.vtd_1m_random", "plan (VT-d, MAMV 9)", vtd },
-	{ "plan.amd_1m_random", "plan (AMD)", amd },
-	{ "plan.smmu_1m_random", "plan (SMMUv3 RIL)", smmu },
-	{ NULL, NULL, NULL },
+	{ "plan.vtd_1m_random", "plan (VT-d, MAMV 9)", vtd, NULL, 0 },
+	{ "plan.amd_1m_random", "plan (AMD)", amd, NULL, 0 },
+	{ "plan.smmu_1m_random", "plan (SMMUv3 RIL)", smmu, NULL, 0 },
+	{ NULL, NULL, NULL, NULL, 0 },
 };

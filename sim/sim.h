@@ -17,9 +17,6 @@
 #include <iopt/dma.h>
 #include <iopt/pgtable.h>
 
-/* Which planner/command set a format's IOMMU uses. */
-enum sim_vendor { SIM_VTD = 1, SIM_AMD, SIM_SMMU };
-
 /* Test hooks: deliberately broken invalidation, to prove the oracle works. */
 #define SIM_BREAK_DROP_LAST_PAGE (1u << 0) /* planner output misses the range's last page */
 #define SIM_BREAK_SKIP_SYNC      (1u << 1) /* unmap's invalidation never reaches the IOTLB */
@@ -28,7 +25,7 @@ struct sim_opts {
 	enum iopt_pt_format format;   /* table format (stage 1 when nested) */
 	bool nested;                  /* stage-1 `format` walked through a stage-2 table */
 	enum iopt_pt_format s2_format;/* nested: IOPT_PT_VTD_SS or IOPT_PT_LPAE_S2 */
-	enum sim_vendor vendor;       /* 0 = natural vendor of the format */
+	enum iopt_inv_vendor vendor;  /* command set; 0 = natural vendor of the format */
 	enum iopt_dma_mode mode;      /* strict / lazy */
 	unsigned iotlb_entries;       /* 0 = 512 */
 	unsigned iotlb_ways;          /* 0 = 8 */

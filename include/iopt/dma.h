@@ -8,19 +8,26 @@
  *   map:   IOVA alloc (size-aligned, under the device's DMA mask)
  *          -> iopt_pt_map_range (largest page sizes that fit)
  *   unmap: iopt_pt_unmap_pages into a gather
- *          -> strict: gather sync = driver flush_range (returns when the
- *             invalidation completed), table pages released, IOVA freed;
+ *          -> strict: gather sync = invalidate (below), then table pages
+ *             released, then the IOVA freed;
  *          -> lazy: IOVA + table pages queued on the flush queue; freed
- *             after a full flush (driver flush_all) that started after the
+ *             after a full (scope-wide) invalidation that started after the
  *             enqueue has finished (include/iopt/flushq.h).
  *
- * The layer encodes no invalidation command: the driver callbacks get
- * ranges and do the hardware work.
+ * Invalidation, two ways to plug in the driver:
+ *   command mode (cfg.inv.vendor set): the layer plans the fewest vendor
+ *          commands for the gathered ranges (iopt_inv_plan, policy and
+ *          capabilities from cfg.inv), hands them to ops.submit and then
+ *          calls ops.wait, which returns once the hardware completed them.
+ *          Full flushes submit iopt_inv_plan_scope's command.
+ *   range mode (cfg.inv.vendor == 0): ops.flush_range / ops.flush_all get
+ *          the ranges and do the hardware work themselves.
  *
  * Ownership: the domain borrows cfg.pt and cfg.iovad; destroy the DMA
- * domain first (it drains the flush queue into the IOVA domain). The page
- * table's own flush (iopt_pt_cfg.flush, for tables a large-page map
- * replaces) is the table's: point it at the same driver.
+ * domain first (it drains the flush queue into the IOVA domain). From
+ * create to destroy the domain also owns the page table's own flush (for
+ * tables a large-page map replaces, iopt_pt_set_flush): it invalidates them
+ * through the same callbacks; destroy sets it back to none.
  * Concurrency: map/unmap/map_sg/unmap_sg from any threads concurrently on
  * distinct buffers; unmapping a buffer concurrently with its own map or a
  * second unmap is a caller bug. Unmap may free tables only inside the
@@ -33,6 +40,7 @@
 #include <iopt/common.h>
 #include <iopt/flushq.h>
 #include <iopt/gather.h>
+#include <iopt/invalidate.h>
 #include <iopt/iova.h>
 #include <iopt/pgtable.h>
 
@@ -57,16 +65,32 @@ enum iopt_dma_mode {
 #define IOPT_DMA_MSI_X86_START 0xFEE00000ull
 #define IOPT_DMA_MSI_X86_END   0xFEEFFFFFull
 
-/* The driver's invalidation callbacks. All must return only when done. */
+/*
+ * The driver's invalidation callbacks: submit + wait in command mode,
+ * flush_range + flush_all in range mode (the other pair may be NULL).
+ * Called from the thread doing the unmap (or the flush-queue flush), from
+ * several threads at once when the layer is used so: serialize inside.
+ */
 struct iopt_dma_ops {
 	/*
-	 * Invalidate nr disjoint ranges (sorted, inclusive) removed with
-	 * leaves of size pgsize, plus the paging-structure caches for them.
-	 * Strict unmaps and gather syncs.
+	 * Command mode: append n (1..IOPT_INV_MAX_BUDGET) commands, in order,
+	 * to the hardware's invalidation queue (waiting for room if needed).
+	 */
+	void (*submit)(void *ctx, const struct iopt_inv_cmd *cmds, unsigned n);
+	/*
+	 * Command mode: return once every command submitted before the call
+	 * has completed (the driver appends its wait/sync descriptor:
+	 * iopt_inv_wait_vtd, iopt_inv_wait_amd, iopt_inv_sync_smmu).
+	 */
+	void (*wait)(void *ctx);
+	/*
+	 * Range mode: invalidate nr disjoint ranges (sorted, inclusive) removed
+	 * with leaves of at least pgsize, plus the paging-structure caches for
+	 * them; return when done. Strict unmaps and gather syncs.
 	 */
 	void (*flush_range)(void *ctx, const struct iopt_gather_range *r, unsigned nr,
 			    uint64_t pgsize);
-	/* Invalidate the whole domain (flush queue; table-only syncs). */
+	/* Range mode: invalidate the whole domain (flush queue; table-only syncs). */
 	void (*flush_all)(void *ctx);
 	void *ctx;
 };
@@ -81,7 +105,16 @@ struct iopt_dma_cfg {
 	uint64_t fq_timeout_ns;           /* lazy: 0 = default */
 	uint64_t (*clock)(void *clock_ctx); /* lazy: NULL = CLOCK_MONOTONIC */
 	void *clock_ctx;
-	struct iopt_dma_ops ops;          /* both callbacks required */
+	struct iopt_dma_ops ops;          /* the pair of the mode: required */
+	/*
+	 * Command mode: vendor, capabilities, scope and cost policy of the
+	 * IOMMU (copied). vendor 0 selects range mode. Ranges the planner
+	 * cannot express are invalidated with the scope-wide command. The
+	 * leaf-only hint (VT-d IH, AMD PDE=0, SMMU LEAF/TTL) is used when no
+	 * table was freed and the buffer was too short for a leaf above the
+	 * granule.
+	 */
+	struct iopt_inv_target inv;
 };
 
 /* One scatter-list segment: phys/len in, dma_addr/dma_len out. */
@@ -96,10 +129,12 @@ struct iopt_dma_domain;
 
 /*
  * iopt_dma_create - make a DMA domain.
- * Return: 0 and *out; -EINVAL (missing pt/iovad/callback, unknown mode or
- * flags, gather_ranges > 8, bad fq_entries); -EBUSY (MSI window overlaps a
+ * Return: 0 and *out; -EINVAL (missing pt/iovad, a callback of the mode
+ * missing, unknown mode or flags, gather_ranges > 8, bad fq_entries, an
+ * inv target iopt_inv_plan_scope rejects); -EBUSY (MSI window overlaps a
  * live IOVA allocation); -ENOMEM; the flush queue's errors.
- * Context: any thread. Owned by the caller (iopt_dma_destroy).
+ * Context: any thread, while no map runs on cfg.pt. Owned by the caller
+ * (iopt_dma_destroy).
  */
 IOPT_API int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out);
 
@@ -135,14 +170,16 @@ IOPT_API int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t s
 
 /*
  * iopt_dma_unmap - undo iopt_dma_map(dom, ..., size, ...) that returned iova.
- * Strict: returns after the driver's flush_range for the range returned and
- * the IOVA was freed. Lazy: the IOVA is queued (see flushq.h).
+ * Strict: returns after the invalidation of the range completed (wait or
+ * flush_range returned) and the IOVA was freed. Lazy: the IOVA is queued
+ * (see flushq.h).
  * Return: 0; -ENOENT (iova is not the start of a live mapping: never
- * mapped, already unmapped, reserved); -EINVAL (size 0, or size does not
+ * mapped, already unmapped, reserved, or a range that would wrap); -EINVAL (size 0, or size does not
  * round to the mapping's size: in a domain with per-thread IOVA caches the
  * check is by size class, as iopt_iova_free; not checked under
  * IOPT_DMA_F_TRUSTED). Nothing changes on failure. The checks cost one
- * IOVA-tree lookup under the tree lock and one page-table lookup.
+ * page-table lookup and iopt_iova_free_check (lock-free for sizes the
+ * IOVA rcache serves, a tree lookup under the tree lock for others).
  * Context: any thread (see the header comment).
  */
 IOPT_API int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size);

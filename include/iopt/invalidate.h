@@ -41,8 +41,9 @@
  *             SMMU granule), stride not a power of two >= 4 KiB (SMMU: >=
  *             the granule), a range not aligned to the stride, overlapping
  *             ranges, bad capability values (max_cmds > IOPT_INV_MAX_BUDGET,
- *             MAMV > 63, SMMU granule not 4K/16K/64K), bad scope
- *             (SMMU stage not 1 or 2, PASID > 20 bits).
+ *             MAMV > 63, AMD max_order not 0 or 12..51, SMMU granule not
+ *             4K/16K/64K), bad scope (SMMU stage not 1 or 2, PASID > 20
+ *             bits), a NULL caps, scope or output pointer.
  *   -ERANGE   a range lies outside what the command can address (SMMU
  *             stage-2 IPA above 2^52).
  *   -ENOSPC   the plan needs more commands than the output array holds.
@@ -200,7 +201,7 @@ IOPT_API int iopt_inv_decode_vtd(const struct iopt_inv_cmd *cmd, struct iopt_inv
 
 /*
  * AMD capabilities. max_order: largest block as log2 bytes that is sent as
- * an S-bit range (13..51; 0 = 51). Larger blocks use the all-pages form:
+ * an S-bit range (12..51, 12 = single pages only; 0 = 51). Larger blocks use the all-pages form:
  * Linux switches to all-pages above bit 51 and QEMU treats a 2^52-byte
  * code as "entire" (hw-facts 5.2), so blocks stay at or below 2^51.
  */
@@ -294,9 +295,64 @@ IOPT_API int iopt_inv_sync_smmu(unsigned int cs, uint64_t msi_addr, uint32_t msi
  * iopt_inv_decode_smmu() - decode a TLBI_NH_VA, TLBI_S2_IPA, TLBI_NH_ASID,
  * TLBI_S12_VMALL or CMD_SYNC command.
  * Context: pure (no state, no locks, no allocation); any thread.
- * Return: 0, or -EINVAL (other opcode, reserved TG).
+ * Return: 0, or -EINVAL (other opcode, NULL argument).
  */
 IOPT_API int iopt_inv_decode_smmu(const struct iopt_inv_cmd *cmd, struct iopt_inv_decoded *d);
+
+/* ------------------------------------------------- one vendor, chosen at run time */
+
+enum iopt_inv_vendor {
+	IOPT_INV_VTD = 1,
+	IOPT_INV_AMD,
+	IOPT_INV_SMMU,
+};
+
+/*
+ * Everything a planner needs besides the request, for code that serves any
+ * vendor (the DMA layer, simulators): the vendor, its capabilities and the
+ * scope, and the cost policy. Only the union members of @vendor are read.
+ */
+struct iopt_inv_target {
+	enum iopt_inv_vendor vendor;
+	struct iopt_inv_policy policy;
+	union {
+		struct iopt_vtd_inv_caps vtd;
+		struct iopt_amd_inv_caps amd;
+		struct iopt_smmu_inv_caps smmu;
+	} caps;
+	union {
+		struct iopt_vtd_inv_scope vtd;
+		struct iopt_amd_inv_scope amd;
+		struct iopt_smmu_inv_scope smmu;
+	} scope;
+};
+
+/*
+ * iopt_inv_plan() - iopt_inv_plan_vtd/amd/smmu for @t's vendor.
+ * Context: pure; any thread.
+ * Return: as the vendor's planner; -EINVAL for NULL @t or an unknown vendor.
+ */
+IOPT_API int iopt_inv_plan(const struct iopt_inv_target *t, const struct iopt_inv_req *req,
+			   struct iopt_inv_cmd *out, size_t cap);
+
+/*
+ * iopt_inv_plan_scope() - the one command that invalidates @t's whole scope
+ * and the walk caches (VT-d domain- or PASID-selective, AMD all-pages with
+ * PDE=1, SMMU TLBI_NH_ASID / TLBI_S12_VMALL): what a plan over budget emits.
+ * Also the way to validate a target before use.
+ * Context: pure; any thread.
+ * Return: 1 (commands written), or -EINVAL (unknown vendor, bad caps or scope,
+ * as the vendor's planner would reject them); nothing written on error.
+ */
+IOPT_API int iopt_inv_plan_scope(const struct iopt_inv_target *t, struct iopt_inv_cmd *out);
+
+/*
+ * iopt_inv_decode() - iopt_inv_decode_vtd/amd/smmu for @vendor.
+ * Context: pure; any thread.
+ * Return: as the vendor's decoder; -EINVAL for an unknown vendor.
+ */
+IOPT_API int iopt_inv_decode(enum iopt_inv_vendor vendor, const struct iopt_inv_cmd *cmd,
+			     struct iopt_inv_decoded *d);
 
 IOPT_END_DECLS
 

@@ -100,8 +100,9 @@ IOPT_API void iopt_iova_config_init(struct iopt_iova_config *cfg);
  * @out: receives the domain on success; untouched on failure.
  * Context: any thread. The domain is owned by the caller and released with
  * iopt_iova_domain_destroy().
- * Return: 0; -EINVAL for a granule that is not a power of two in range,
- * end_pfn < start_pfn or end_pfn beyond the 64-bit space; -ENOMEM.
+ * Return: 0; -EINVAL for a NULL @out, a granule that is not a power of two
+ * in range, end_pfn < start_pfn, end_pfn beyond the 64-bit space or
+ * unknown flags; -ENOMEM. *@out is untouched on failure.
  */
 IOPT_API int iopt_iova_domain_create(const struct iopt_iova_config *cfg,
 				     struct iopt_iova_domain **out);
@@ -157,6 +158,21 @@ IOPT_API int iopt_iova_alloc(struct iopt_iova_domain *dom, uint64_t size,
  */
 IOPT_API int iopt_iova_free(struct iopt_iova_domain *dom, uint64_t pfn,
 			    uint64_t size);
+
+/*
+ * iopt_iova_free_check() - would iopt_iova_free(@dom, @pfn, @size) free an
+ * allocation now? Frees nothing. Callers that must refuse a bad release
+ * before undoing other state first (a DMA unmap clears page-table entries
+ * before the IOVA goes back) ask this, then free.
+ * Context: any thread, concurrently with any call but destroy. Lock-free
+ * for sizes the rcache serves (one live-map load); other sizes take the
+ * tree lock.
+ * Return: 0 when an allocation starts at @pfn and @size matches it (iova_free's
+ * rule); -EINVAL for size 0, or an allocation starting at @pfn whose size
+ * @size does not match; -ENOENT when no allocation starts at @pfn (never
+ * allocated, freed, reserved, or @pfn inside another allocation).
+ */
+IOPT_API int iopt_iova_free_check(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size);
 
 /*
  * iopt_iova_find() - look up the allocated or reserved range that contains

@@ -14,51 +14,15 @@
 #ifndef IOPT_FMT_VTD_SS_H
 #define IOPT_FMT_VTD_SS_H
 
-#include "pgtable/pt_internal.h"
-
-enum {
-	VTDSS_GRANULE_LG2 = 12,
-	VTDSS_BPL = 9,
-	PT_FMT_MAX_LEVELS = 5,
-};
+#include "formats/intel_common.h"
 
 enum {
 	VTDSS_R = 1ull << 0,
 	VTDSS_W = 1ull << 1,
-	VTDSS_PS = 1ull << 7,
 	VTDSS_A = 1ull << 8,
 	VTDSS_D = 1ull << 9,
 	VTDSS_SNP = 1ull << 11,
 };
-#define VTDSS_ADDR 0x000ffffffffff000ull /* bits 51:12 */
-
-static inline unsigned vtdsspt_granule_lg2(const struct iopt_pt *pt)
-{
-	(void)pt;
-	return VTDSS_GRANULE_LG2;
-}
-#define pt_granule_lg2 vtdsspt_granule_lg2
-
-static inline unsigned vtdsspt_bpl(const struct iopt_pt *pt)
-{
-	(void)pt;
-	return VTDSS_BPL;
-}
-#define pt_bpl vtdsspt_bpl
-
-static inline bool vtdsspt_is_table(const struct iopt_pt *pt, uint64_t e, unsigned level)
-{
-	(void)pt;
-	return level && !(e & VTDSS_PS);
-}
-#define pt_is_table vtdsspt_is_table
-
-static inline uint64_t vtdsspt_table_pa(const struct iopt_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return e & VTDSS_ADDR;
-}
-#define pt_table_pa vtdsspt_table_pa
 
 static inline uint64_t vtdsspt_make_table(const struct iopt_pt *pt, uint64_t pa, unsigned level)
 {
@@ -67,41 +31,6 @@ static inline uint64_t vtdsspt_make_table(const struct iopt_pt *pt, uint64_t pa,
 	return pa | VTDSS_R | VTDSS_W;
 }
 #define pt_make_table vtdsspt_make_table
-
-static inline unsigned vtdsspt_leaf_lg2(const struct iopt_pt *pt, uint64_t e, unsigned level)
-{
-	(void)pt;
-	(void)e;
-	return VTDSS_GRANULE_LG2 + VTDSS_BPL * level;
-}
-#define pt_leaf_lg2 vtdsspt_leaf_lg2
-#define pt_oa_lg2   vtdsspt_leaf_lg2
-
-/* Address bits below a large page are reserved (§1.2): mask them. */
-static inline uint64_t vtdsspt_leaf_oa(const struct iopt_pt *pt, uint64_t e, unsigned level)
-{
-	(void)pt;
-	return e & VTDSS_ADDR & ~pt_mask_lg2(VTDSS_GRANULE_LG2 + VTDSS_BPL * level);
-}
-#define pt_leaf_oa vtdsspt_leaf_oa
-
-static inline void vtdsspt_install(const struct iopt_pt *pt, uint64_t *slots, unsigned level,
-				   unsigned lg2, uint64_t oa, uint64_t attrs, uint64_t npages)
-{
-	uint64_t v = oa | attrs | (level ? VTDSS_PS : 0);
-
-	(void)pt;
-	pt_slots_fill(slots, npages, v, 1ull << lg2);
-}
-#define pt_install vtdsspt_install
-
-static inline uint64_t vtdsspt_leaf_attrs(const struct iopt_pt *pt, uint64_t e, unsigned level)
-{
-	(void)pt;
-	(void)level;
-	return e & ~(VTDSS_ADDR | VTDSS_PS);
-}
-#define pt_leaf_attrs vtdsspt_leaf_attrs
 
 static inline int vtdsspt_prot_attrs(const struct iopt_pt *pt, unsigned prot, uint64_t *attrs)
 {
@@ -123,7 +52,7 @@ static inline int vtdsspt_prot_attrs(const struct iopt_pt *pt, unsigned prot, ui
 
 static inline uint64_t vtdsspt_fmt_sizes(const struct iopt_pt *pt, unsigned level)
 {
-	unsigned lg2 = VTDSS_GRANULE_LG2 + VTDSS_BPL * level;
+	unsigned lg2 = INTEL_GRANULE_LG2 + INTEL_BPL * level;
 
 	if (level > 2 || lg2 > pt->oas)
 		return 0;
@@ -150,8 +79,8 @@ static inline int vtdsspt_fmt_init(struct iopt_pt *pt, const struct iopt_pt_cfg 
 {
 	unsigned ias = cfg->ias;
 
-	pt->granule_lg2 = VTDSS_GRANULE_LG2;
-	pt->bpl = VTDSS_BPL;
+	pt->granule_lg2 = INTEL_GRANULE_LG2;
+	pt->bpl = INTEL_BPL;
 	pt->oas = cfg->oas ? cfg->oas : 52;
 	if (pt->oas > 52 || pt->oas < 12 || ias <= 30 || ias > 57)
 		return -EINVAL;

@@ -15,13 +15,7 @@
 #ifndef IOPT_FMT_X86_64_H
 #define IOPT_FMT_X86_64_H
 
-#include "pgtable/pt_internal.h"
-
-enum {
-	X86_64_GRANULE_LG2 = 12,
-	X86_64_BPL = 9,
-	PT_FMT_MAX_LEVELS = 5,
-};
+#include "formats/intel_common.h"
 
 enum {
 	X86_64_P = 1ull << 0,
@@ -31,38 +25,8 @@ enum {
 	X86_64_PCD = 1ull << 4,
 	X86_64_A = 1ull << 5,
 	X86_64_D = 1ull << 6,
-	X86_64_PS = 1ull << 7, /* PAT in a level-0 PTE: never written */
 };
 #define X86_64_XD   (1ull << 63)
-#define X86_64_ADDR 0x000ffffffffff000ull /* bits 51:12 */
-
-static inline unsigned x86_64pt_granule_lg2(const struct iopt_pt *pt)
-{
-	(void)pt;
-	return X86_64_GRANULE_LG2;
-}
-#define pt_granule_lg2 x86_64pt_granule_lg2
-
-static inline unsigned x86_64pt_bpl(const struct iopt_pt *pt)
-{
-	(void)pt;
-	return X86_64_BPL;
-}
-#define pt_bpl x86_64pt_bpl
-
-static inline bool x86_64pt_is_table(const struct iopt_pt *pt, uint64_t e, unsigned level)
-{
-	(void)pt;
-	return level && !(e & X86_64_PS);
-}
-#define pt_is_table x86_64pt_is_table
-
-static inline uint64_t x86_64pt_table_pa(const struct iopt_pt *pt, uint64_t e)
-{
-	(void)pt;
-	return e & X86_64_ADDR;
-}
-#define pt_table_pa x86_64pt_table_pa
 
 static inline uint64_t x86_64pt_make_table(const struct iopt_pt *pt, uint64_t pa, unsigned level)
 {
@@ -71,41 +35,6 @@ static inline uint64_t x86_64pt_make_table(const struct iopt_pt *pt, uint64_t pa
 	return pa | X86_64_P | X86_64_RW | X86_64_US | X86_64_A;
 }
 #define pt_make_table x86_64pt_make_table
-
-static inline unsigned x86_64pt_leaf_lg2(const struct iopt_pt *pt, uint64_t e, unsigned level)
-{
-	(void)pt;
-	(void)e;
-	return X86_64_GRANULE_LG2 + X86_64_BPL * level;
-}
-#define pt_leaf_lg2 x86_64pt_leaf_lg2
-#define pt_oa_lg2   x86_64pt_leaf_lg2
-
-/* Large leaves: bit 12 is PAT, address starts at the page size (§3.1). */
-static inline uint64_t x86_64pt_leaf_oa(const struct iopt_pt *pt, uint64_t e, unsigned level)
-{
-	(void)pt;
-	return e & X86_64_ADDR & ~pt_mask_lg2(X86_64_GRANULE_LG2 + X86_64_BPL * level);
-}
-#define pt_leaf_oa x86_64pt_leaf_oa
-
-static inline void x86_64pt_install(const struct iopt_pt *pt, uint64_t *slots, unsigned level,
-				    unsigned lg2, uint64_t oa, uint64_t attrs, uint64_t npages)
-{
-	uint64_t v = oa | attrs | (level ? X86_64_PS : 0);
-
-	(void)pt;
-	pt_slots_fill(slots, npages, v, 1ull << lg2);
-}
-#define pt_install x86_64pt_install
-
-static inline uint64_t x86_64pt_leaf_attrs(const struct iopt_pt *pt, uint64_t e, unsigned level)
-{
-	(void)pt;
-	(void)level;
-	return e & ~(X86_64_ADDR | X86_64_PS);
-}
-#define pt_leaf_attrs x86_64pt_leaf_attrs
 
 static inline int x86_64pt_prot_attrs(const struct iopt_pt *pt, unsigned prot, uint64_t *attrs)
 {
@@ -129,7 +58,7 @@ static inline int x86_64pt_prot_attrs(const struct iopt_pt *pt, unsigned prot, u
 
 static inline uint64_t x86_64pt_fmt_sizes(const struct iopt_pt *pt, unsigned level)
 {
-	unsigned lg2 = X86_64_GRANULE_LG2 + X86_64_BPL * level;
+	unsigned lg2 = INTEL_GRANULE_LG2 + INTEL_BPL * level;
 
 	if (level > 2 || lg2 > pt->oas)
 		return 0;
@@ -156,8 +85,8 @@ static inline int x86_64pt_fmt_init(struct iopt_pt *pt, const struct iopt_pt_cfg
 {
 	unsigned ias = cfg->ias;
 
-	pt->granule_lg2 = X86_64_GRANULE_LG2;
-	pt->bpl = X86_64_BPL;
+	pt->granule_lg2 = INTEL_GRANULE_LG2;
+	pt->bpl = INTEL_BPL;
 	pt->oas = cfg->oas ? cfg->oas : 52;
 	if (pt->oas > 52 || pt->oas < 12 || ias < 13 || ias > 57)
 		return -EINVAL;

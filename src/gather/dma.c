@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 
+#include "util.h"
+
 struct iopt_dma_domain {
 	struct iopt_pt *pt;
 	struct iopt_iova_domain *iovad;
@@ -13,8 +15,49 @@ struct iopt_dma_domain {
 	unsigned gather_ranges;
 	bool trusted;
 	bool granule_is_page;    /* the granule is a page size of pt */
+	uint64_t big_leaf;       /* smallest page size above the granule (0: none) */
 	struct iopt_dma_ops ops;
+	struct iopt_inv_target inv; /* command mode when inv.vendor != 0 */
 };
+
+/*
+ * Command mode: plan the ranges, submit, wait. leaf_only is claimed only
+ * when no table went away and every range is too short to have held a leaf
+ * larger than the granule (the gather's stride is the granule, and an SMMU
+ * TTL hint derived from it must not skip a larger cached leaf). A request
+ * the planner refuses becomes the scope-wide command: more, never less.
+ */
+static void _iopt_dma_invalidate(struct iopt_dma_domain *dom, const struct iopt_gather *g)
+{
+	struct iopt_inv_cmd cmds[IOPT_INV_MAX_BUDGET];
+	struct iopt_inv_range ir[IOPT_GATHER_MAX_RANGES + 1];
+	bool leaf_only = !g->freelist;
+	int n = -EINVAL;
+
+	if (g->nr_ranges) {
+		for (unsigned i = 0; i < g->nr_ranges; i++) {
+			ir[i] = (struct iopt_inv_range){ g->ranges[i].start, g->ranges[i].end };
+			if (dom->big_leaf && g->ranges[i].end - g->ranges[i].start >= dom->big_leaf - 1)
+				leaf_only = false;
+		}
+		struct iopt_inv_req req = { ir, g->nr_ranges, g->pgsize, leaf_only };
+		n = iopt_inv_plan(&dom->inv, &req, cmds, IOPT_INV_MAX_BUDGET);
+	}
+	if (n < 0)
+		n = iopt_inv_plan_scope(&dom->inv, cmds); /* validated at create: 1 */
+	dom->ops.submit(dom->ops.ctx, cmds, (unsigned)n);
+	dom->ops.wait(dom->ops.ctx);
+}
+
+static void _iopt_dma_flush_all(struct iopt_dma_domain *dom)
+{
+	struct iopt_gather none = { .nr_ranges = 0 };
+
+	if (dom->inv.vendor)
+		_iopt_dma_invalidate(dom, &none);
+	else
+		dom->ops.flush_all(dom->ops.ctx);
+}
 
 /*
  * Gather sync callback. A queued gather leaves range work to the flush
@@ -27,7 +70,9 @@ static void _iopt_dma_gather_flush(struct iopt_gather *g, void *ctx)
 
 	if (g->queued && !g->freelist)
 		return;
-	if (g->nr_ranges)
+	if (dom->inv.vendor)
+		_iopt_dma_invalidate(dom, g);
+	else if (g->nr_ranges)
 		dom->ops.flush_range(dom->ops.ctx, g->ranges, g->nr_ranges, g->pgsize);
 	else
 		dom->ops.flush_all(dom->ops.ctx);
@@ -35,9 +80,7 @@ static void _iopt_dma_gather_flush(struct iopt_gather *g, void *ctx)
 
 static void _iopt_dma_fq_flush_all(void *ctx)
 {
-	struct iopt_dma_domain *dom = ctx;
-
-	dom->ops.flush_all(dom->ops.ctx);
+	_iopt_dma_flush_all(ctx);
 }
 
 static void _iopt_dma_fq_release(void *ctx, uint64_t pfn, uint64_t npages)
@@ -51,15 +94,20 @@ static void _iopt_dma_fq_release(void *ctx, uint64_t pfn, uint64_t npages)
 int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out)
 {
 	struct iopt_dma_domain *dom;
+	struct iopt_inv_cmd probe;
 	int r;
 
-	if (!cfg || !out || !cfg->pt || !cfg->iovad || !cfg->ops.flush_range ||
-	    !cfg->ops.flush_all || (cfg->mode != IOPT_DMA_STRICT && cfg->mode != IOPT_DMA_LAZY) ||
+	if (!cfg || !out || !cfg->pt || !cfg->iovad ||
+	    (cfg->mode != IOPT_DMA_STRICT && cfg->mode != IOPT_DMA_LAZY) ||
 	    (cfg->flags & ~(IOPT_DMA_F_MSI_X86 | IOPT_DMA_F_FQ_SINGLE | IOPT_DMA_F_FQ_TIMER |
 			    IOPT_DMA_F_TRUSTED)) ||
 	    cfg->gather_ranges > IOPT_GATHER_MAX_RANGES)
 		return -EINVAL;
-	dom = calloc(1, sizeof(*dom));
+	if (cfg->inv.vendor ? (!cfg->ops.submit || !cfg->ops.wait ||
+			       iopt_inv_plan_scope(&cfg->inv, &probe) < 0)
+			    : (!cfg->ops.flush_range || !cfg->ops.flush_all))
+		return -EINVAL;
+	dom = _iopt_calloc(1, sizeof(*dom));
 	if (!dom)
 		return -ENOMEM;
 	dom->pt = cfg->pt;
@@ -70,6 +118,9 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 	dom->trusted = !!(cfg->flags & IOPT_DMA_F_TRUSTED);
 	dom->granule_is_page = !!(iopt_pt_pgsize_bitmap(cfg->pt) & dom->granule);
 	dom->ops = cfg->ops;
+	dom->inv = cfg->inv;
+	uint64_t above = iopt_pt_pgsize_bitmap(cfg->pt) & ~((dom->granule << 1) - 1);
+	dom->big_leaf = above & -above;
 	if (cfg->mode == IOPT_DMA_LAZY) {
 		struct iopt_flushq_cfg fc = {
 			.single = !!(cfg->flags & IOPT_DMA_F_FQ_SINGLE),
@@ -85,7 +136,7 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 
 		r = iopt_flushq_create(&fc, &dom->fq);
 		if (r) {
-			free(dom);
+			_iopt_free(dom);
 			return r;
 		}
 	}
@@ -94,10 +145,12 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 				     IOPT_DMA_MSI_X86_END - IOPT_DMA_MSI_X86_START + 1);
 		if (r) {
 			iopt_flushq_destroy(dom->fq);
-			free(dom);
+			_iopt_free(dom);
 			return r;
 		}
 	}
+	/* Tables a large-page map replaces are invalidated like any other. */
+	iopt_pt_set_flush(dom->pt, _iopt_dma_gather_flush, dom);
 	*out = dom;
 	return 0;
 }
@@ -107,7 +160,8 @@ void iopt_dma_destroy(struct iopt_dma_domain *dom)
 	if (!dom)
 		return;
 	iopt_flushq_destroy(dom->fq);
-	free(dom);
+	iopt_pt_set_flush(dom->pt, NULL, NULL);
+	_iopt_free(dom);
 }
 
 struct iopt_flushq *iopt_dma_flush_queue(struct iopt_dma_domain *dom)
@@ -189,36 +243,25 @@ int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size, unsi
 	return 0;
 }
 
-/* Is npages an acceptable size for the allocation [lo, hi] (iova_free's rule)? */
-static bool _iopt_dma_size_ok(uint64_t npages, uint64_t lo, uint64_t hi)
-{
-	uint64_t span = hi - lo + 1;
-
-	if (npages == span)
-		return true;
-	/* rcache size classes: sizes up to 32 granules round to a power of two */
-	return npages < span && span <= IOPT_IOVA_CACHE_MAX_SIZE &&
-	       span == 1ull << (64 - __builtin_clzll(npages - 1));
-}
-
 int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size)
 {
 	uint64_t len = _iopt_dma_span(dom, iova, size), base = iova & ~(dom->granule - 1);
-	uint64_t pfn = base >> dom->shift, npages = len >> dom->shift, lo, hi, phys;
+	uint64_t pfn = base >> dom->shift, npages = len >> dom->shift, phys;
 	struct iopt_gather g;
-	bool reserved;
-	int r;
+	int r, owned = 0;
 
 	if (!len)
 		return -EINVAL;
-	if (!dom->trusted &&
-	    (iopt_iova_find(dom->iovad, pfn, &lo, &hi, &reserved) || reserved || lo != pfn))
-		return -ENOENT;
+	if (!dom->trusted) {
+		owned = iopt_iova_free_check(dom->iovad, pfn, npages);
+		if (owned == -ENOENT)
+			return -ENOENT;
+	}
 	/* Lazy: a queued range is still allocated; its PTEs are already gone. */
 	if (iopt_pt_iova_to_phys(dom->pt, base, &phys))
 		return -ENOENT;
-	if (!dom->trusted && !_iopt_dma_size_ok(npages, lo, hi))
-		return -EINVAL;
+	if (owned)
+		return owned;
 	if (!dom->fq) {
 		r = _iopt_dma_unmap_pt(dom, base, len, &g, false);
 		/* flush_range returned: no IOTLB entry can still use the range */

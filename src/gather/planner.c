@@ -285,3 +285,57 @@ uint64_t _iopt_run_choose(uint64_t pages, uint64_t over, bool no_single, uint64_
 	}
 	return best;
 }
+
+/* ---- vendor dispatch (include/iopt/invalidate.h, "one vendor, chosen at run time") ---- */
+
+int iopt_inv_plan(const struct iopt_inv_target *t, const struct iopt_inv_req *req,
+		  struct iopt_inv_cmd *out, size_t cap)
+{
+	switch (t ? t->vendor : 0) {
+	case IOPT_INV_VTD:
+		return iopt_inv_plan_vtd(req, &t->policy, &t->caps.vtd, &t->scope.vtd, out, cap);
+	case IOPT_INV_AMD:
+		return iopt_inv_plan_amd(req, &t->policy, &t->caps.amd, &t->scope.amd, out, cap);
+	case IOPT_INV_SMMU:
+		return iopt_inv_plan_smmu(req, &t->policy, &t->caps.smmu, &t->scope.smmu, out, cap);
+	}
+	return -EINVAL;
+}
+
+int iopt_inv_plan_scope(const struct iopt_inv_target *t, struct iopt_inv_cmd *out)
+{
+	if (!t || !out || !_iopt_inv_budget(&t->policy))
+		return -EINVAL;
+	switch (t->vendor) {
+	case IOPT_INV_VTD:
+		if (_iopt_inv_check_vtd(&t->caps.vtd, &t->scope.vtd))
+			return -EINVAL;
+		_iopt_inv_scope_vtd(&t->caps.vtd, &t->scope.vtd, out);
+		return 1;
+	case IOPT_INV_AMD:
+		if (_iopt_inv_check_amd(&t->caps.amd, &t->scope.amd))
+			return -EINVAL;
+		_iopt_inv_scope_amd(&t->scope.amd, false, out);
+		return 1;
+	case IOPT_INV_SMMU:
+		if (_iopt_inv_check_smmu(&t->caps.smmu, &t->scope.smmu))
+			return -EINVAL;
+		_iopt_inv_scope_smmu(&t->scope.smmu, out);
+		return 1;
+	}
+	return -EINVAL;
+}
+
+int iopt_inv_decode(enum iopt_inv_vendor vendor, const struct iopt_inv_cmd *cmd,
+		    struct iopt_inv_decoded *d)
+{
+	switch (vendor) {
+	case IOPT_INV_VTD:
+		return iopt_inv_decode_vtd(cmd, d);
+	case IOPT_INV_AMD:
+		return iopt_inv_decode_amd(cmd, d);
+	case IOPT_INV_SMMU:
+		return iopt_inv_decode_smmu(cmd, d);
+	}
+	return -EINVAL;
+}

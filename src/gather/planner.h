@@ -89,4 +89,19 @@ static inline unsigned int _iopt_fls(uint64_t x) /* index of highest set bit; x 
 	return 63u - (unsigned int)__builtin_clzll(x);
 }
 
+/* ---- planner_{vtd,amd,smmu}.c ---- */
+
+/* Capability and scope validation of each vendor: 0 or -EINVAL. */
+int _iopt_inv_check_vtd(const struct iopt_vtd_inv_caps *caps, const struct iopt_vtd_inv_scope *scope);
+int _iopt_inv_check_amd(const struct iopt_amd_inv_caps *caps, const struct iopt_amd_inv_scope *scope);
+int _iopt_inv_check_smmu(const struct iopt_smmu_inv_caps *caps,
+			 const struct iopt_smmu_inv_scope *scope);
+
+/* The one scope-wide command of each vendor (validated arguments). */
+void _iopt_inv_scope_vtd(const struct iopt_vtd_inv_caps *caps,
+			 const struct iopt_vtd_inv_scope *scope, struct iopt_inv_cmd *out);
+void _iopt_inv_scope_amd(const struct iopt_amd_inv_scope *scope, bool leaf_only,
+			 struct iopt_inv_cmd *out);
+void _iopt_inv_scope_smmu(const struct iopt_smmu_inv_scope *scope, struct iopt_inv_cmd *out);
+
 #endif /* IOPT_GATHER_PLANNER_H */

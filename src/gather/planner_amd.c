@@ -28,6 +28,21 @@ static uint64_t _amd_w1(const struct iopt_amd_inv_scope *sc, bool leaf_only, uin
 	return addr | (uint64_t)s | (uint64_t)!leaf_only << 1 | (uint64_t)sc->has_pasid << 2;
 }
 
+int _iopt_inv_check_amd(const struct iopt_amd_inv_caps *caps, const struct iopt_amd_inv_scope *scope)
+{
+	if (!caps || !scope || (caps->max_order && (caps->max_order < 12 || caps->max_order > 51)) ||
+	    (scope->has_pasid && scope->pasid > AMD_MAX_PASID))
+		return -EINVAL;
+	return 0;
+}
+
+void _iopt_inv_scope_amd(const struct iopt_amd_inv_scope *scope, bool leaf_only,
+			 struct iopt_inv_cmd *out)
+{
+	out->w[0] = _amd_w0(scope);
+	out->w[1] = _amd_w1(scope, leaf_only, AMD_ALL_PAGES, true);
+}
+
 int iopt_inv_plan_amd(const struct iopt_inv_req *req, const struct iopt_inv_policy *pol,
 		      const struct iopt_amd_inv_caps *caps,
 		      const struct iopt_amd_inv_scope *scope, struct iopt_inv_cmd *out, size_t cap)
@@ -35,11 +50,10 @@ int iopt_inv_plan_amd(const struct iopt_inv_req *req, const struct iopt_inv_poli
 	struct _iopt_urange ur[IOPT_INV_MAX_RANGES];
 	struct _iopt_blk b[IOPT_INV_MAX_BUDGET];
 	unsigned int budget = _iopt_inv_budget(pol);
-	unsigned int max_order = caps && caps->max_order ? caps->max_order : AMD_DEFAULT_MAX_ORDER;
 
-	if (!caps || !scope || !out || !budget || max_order < 12 || max_order > 51 ||
-	    (scope->has_pasid && scope->pasid > AMD_MAX_PASID))
+	if (!out || !budget || _iopt_inv_check_amd(caps, scope))
 		return -EINVAL;
+	unsigned int max_order = caps->max_order ? caps->max_order : AMD_DEFAULT_MAX_ORDER;
 	int n = _iopt_inv_prepare(req, 12, ur);
 	if (n < 0)
 		return n;
@@ -50,8 +64,7 @@ int iopt_inv_plan_amd(const struct iopt_inv_req *req, const struct iopt_inv_poli
 	if (nb > budget) {
 		if (cap < 1)
 			return -ENOSPC;
-		out[0].w[0] = w0;
-		out[0].w[1] = _amd_w1(scope, req->leaf_only, AMD_ALL_PAGES, true);
+		_iopt_inv_scope_amd(scope, req->leaf_only, out);
 		return 1;
 	}
 	if (nb > cap)

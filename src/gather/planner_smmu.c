@@ -46,6 +46,26 @@ static void _smmu_va(struct iopt_inv_cmd *c, const struct iopt_smmu_inv_scope *s
 	c->w[1] |= (uint64_t)leaf | (uint64_t)ttl << 8 | (uint64_t)tg << 10;
 }
 
+int _iopt_inv_check_smmu(const struct iopt_smmu_inv_caps *caps,
+			 const struct iopt_smmu_inv_scope *scope)
+{
+	unsigned int g = caps ? caps->granule_shift : 0;
+
+	if (!caps || !scope || (g && g != 12 && g != 14 && g != 16) ||
+	    (scope->stage != 1 && scope->stage != 2))
+		return -EINVAL;
+	return 0;
+}
+
+void _iopt_inv_scope_smmu(const struct iopt_smmu_inv_scope *scope, struct iopt_inv_cmd *out)
+{
+	if (scope->stage == 1)
+		out->w[0] = SMMU_OP_NH_ASID | (uint64_t)scope->vmid << 32 | (uint64_t)scope->asid << 48;
+	else
+		out->w[0] = SMMU_OP_S12_VMALL | (uint64_t)scope->vmid << 32;
+	out->w[1] = 0;
+}
+
 int iopt_inv_plan_smmu(const struct iopt_inv_req *req, const struct iopt_inv_policy *pol,
 		       const struct iopt_smmu_inv_caps *caps,
 		       const struct iopt_smmu_inv_scope *scope, struct iopt_inv_cmd *out,
@@ -54,12 +74,11 @@ int iopt_inv_plan_smmu(const struct iopt_inv_req *req, const struct iopt_inv_pol
 	struct _iopt_urange ur[IOPT_INV_MAX_RANGES];
 	struct _iopt_run r[IOPT_INV_MAX_BUDGET];
 	unsigned int budget = _iopt_inv_budget(pol);
-	unsigned int g = caps && caps->granule_shift ? caps->granule_shift : 12;
 	uint64_t nc = 0;
 
-	if (!caps || !scope || !out || !budget || (g != 12 && g != 14 && g != 16) ||
-	    (scope->stage != 1 && scope->stage != 2))
+	if (!out || !budget || _iopt_inv_check_smmu(caps, scope))
 		return -EINVAL;
+	unsigned int g = caps->granule_shift ? caps->granule_shift : 12;
 	int n = _iopt_inv_prepare(req, g, ur);
 	if (n < 0)
 		return n;
@@ -108,13 +127,7 @@ int iopt_inv_plan_smmu(const struct iopt_inv_req *req, const struct iopt_inv_pol
 	if (nc > budget) {
 		if (cap < 1)
 			return -ENOSPC;
-		if (scope->stage == 1) {
-			out[0].w[0] = SMMU_OP_NH_ASID | (uint64_t)scope->vmid << 32 |
-				      (uint64_t)scope->asid << 48;
-		} else {
-			out[0].w[0] = SMMU_OP_S12_VMALL | (uint64_t)scope->vmid << 32;
-		}
-		out[0].w[1] = 0;
+		_iopt_inv_scope_smmu(scope, out);
 		return 1;
 	}
 	if (nc > cap)

@@ -30,6 +30,20 @@ static uint64_t _vtd_qw0(const struct iopt_vtd_inv_caps *caps,
 	       (uint64_t)caps->drain_read << 7 | (uint64_t)sc->domain << 16;
 }
 
+int _iopt_inv_check_vtd(const struct iopt_vtd_inv_caps *caps, const struct iopt_vtd_inv_scope *scope)
+{
+	if (!caps || !scope || caps->mamv > 63 || (scope->has_pasid && scope->pasid > VTD_MAX_PASID))
+		return -EINVAL;
+	return 0;
+}
+
+void _iopt_inv_scope_vtd(const struct iopt_vtd_inv_caps *caps,
+			 const struct iopt_vtd_inv_scope *scope, struct iopt_inv_cmd *out)
+{
+	out->w[0] = _vtd_qw0(caps, scope, VTD_G_DOMAIN);
+	out->w[1] = 0;
+}
+
 int iopt_inv_plan_vtd(const struct iopt_inv_req *req, const struct iopt_inv_policy *pol,
 		      const struct iopt_vtd_inv_caps *caps,
 		      const struct iopt_vtd_inv_scope *scope, struct iopt_inv_cmd *out, size_t cap)
@@ -39,8 +53,7 @@ int iopt_inv_plan_vtd(const struct iopt_inv_req *req, const struct iopt_inv_poli
 	unsigned int budget = _iopt_inv_budget(pol);
 	uint64_t nb;
 
-	if (!caps || !scope || !out || !budget || caps->mamv > 63 ||
-	    (scope->has_pasid && scope->pasid > VTD_MAX_PASID))
+	if (!out || !budget || _iopt_inv_check_vtd(caps, scope))
 		return -EINVAL;
 	int n = _iopt_inv_prepare(req, 12, ur);
 	if (n < 0)
@@ -53,8 +66,7 @@ int iopt_inv_plan_vtd(const struct iopt_inv_req *req, const struct iopt_inv_poli
 	if (nb > budget) {
 		if (cap < 1)
 			return -ENOSPC;
-		out[0].w[0] = _vtd_qw0(caps, scope, VTD_G_DOMAIN);
-		out[0].w[1] = 0;
+		_iopt_inv_scope_vtd(caps, scope, out);
 		return 1;
 	}
 	if (nb > cap)

@@ -4,7 +4,9 @@
  * keeps the set of IOVA ranges that were unmapped but not yet covered by a
  * completed flush ("pending"). A map that returns an IOVA overlapping a
  * pending range is a violation: the IOVA was re-handed-out before the flush
- * covering its unmap returned.
+ * covering its unmap returned. Range mode (flush_range/flush_all) and
+ * command mode (submit/wait: the commands are decoded with the library's
+ * decoder and only a completed wait makes them count) share the pending set.
  */
 #ifndef IOPT_TESTS_DMA_FAKE_H
 #define IOPT_TESTS_DMA_FAKE_H
@@ -17,6 +19,7 @@
 #include "../pgtable/pt_test.h"
 
 #define FAKE_MAX_PENDING 4096
+#define FAKE_MAX_QUEUED 1024
 
 struct fake {
 	_Atomic uint64_t flush_ranges; /* flush_range calls */
@@ -27,7 +30,25 @@ struct fake {
 	uint64_t ps[FAKE_MAX_PENDING], pe[FAKE_MAX_PENDING];
 	unsigned npend;
 	unsigned max_nr;               /* most ranges in one flush_range */
+	/* command mode */
+	enum iopt_inv_vendor vendor;
+	_Atomic uint64_t cmds, waits, scope_cmds, leaf_cmds, bad_cmds;
+	struct iopt_inv_cmd q[FAKE_MAX_QUEUED]; /* submitted, not yet waited for */
+	unsigned nq;
 };
+
+/* Drop the pending ranges that [s, e] covers. */
+static void fake_cover(struct fake *f, uint64_t s, uint64_t e)
+{
+	for (unsigned i = 0; i < f->npend;) {
+		if (s <= f->ps[i] && f->pe[i] <= e) {
+			f->ps[i] = f->ps[--f->npend];
+			f->pe[i] = f->pe[f->npend];
+		} else {
+			i++;
+		}
+	}
+}
 
 static void fake_flush_range(void *ctx, const struct iopt_gather_range *r, unsigned nr,
 			     uint64_t pgsize)
@@ -41,18 +62,8 @@ static void fake_flush_range(void *ctx, const struct iopt_gather_range *r, unsig
 		return;
 	if (nr > f->max_nr)
 		f->max_nr = nr;
-	for (unsigned i = 0; i < f->npend;) {
-		bool covered = false;
-
-		for (unsigned k = 0; k < nr; k++)
-			covered |= r[k].start <= f->ps[i] && f->pe[i] <= r[k].end;
-		if (covered) {
-			f->ps[i] = f->ps[--f->npend];
-			f->pe[i] = f->pe[f->npend];
-		} else {
-			i++;
-		}
-	}
+	for (unsigned k = 0; k < nr; k++)
+		fake_cover(f, r[k].start, r[k].end);
 }
 
 static void fake_flush_all(void *ctx)
@@ -89,6 +100,62 @@ static inline struct iopt_dma_ops fake_ops(struct fake *f)
 {
 	return (struct iopt_dma_ops){ .flush_range = fake_flush_range,
 				      .flush_all = fake_flush_all, .ctx = f };
+}
+
+static void fake_submit(void *ctx, const struct iopt_inv_cmd *cmds, unsigned n)
+{
+	struct fake *f = ctx;
+
+	atomic_fetch_add(&f->cmds, n);
+	if (!f->track)
+		return;
+	for (unsigned i = 0; i < n && f->nq < FAKE_MAX_QUEUED; i++)
+		f->q[f->nq++] = cmds[i];
+}
+
+/* Completion: apply the queued commands as hardware would, in order. */
+static void fake_wait(void *ctx)
+{
+	struct fake *f = ctx;
+	struct iopt_inv_decoded d;
+	uint64_t rs[FAKE_MAX_QUEUED], re[FAKE_MAX_QUEUED];
+	unsigned nr = 0;
+
+	atomic_fetch_add(&f->waits, 1);
+	for (unsigned i = 0; i < f->nq; i++) {
+		if (iopt_inv_decode(f->vendor, &f->q[i], &d)) {
+			atomic_fetch_add(&f->bad_cmds, 1);
+			continue;
+		}
+		if (d.leaf_only)
+			atomic_fetch_add(&f->leaf_cmds, 1);
+		if (d.kind == IOPT_INV_RANGE) {
+			/* insertion-sorted: a buffer may be covered by several blocks */
+			unsigned j = nr++;
+			for (; j > 0 && rs[j - 1] > d.start; j--) {
+				rs[j] = rs[j - 1];
+				re[j] = re[j - 1];
+			}
+			rs[j] = d.start;
+			re[j] = d.end;
+		} else if (d.kind != IOPT_INV_SYNC) {
+			atomic_fetch_add(&f->scope_cmds, 1);
+			f->npend = 0;
+		}
+	}
+	for (unsigned i = 0; i < nr;) { /* cover with each union of touching blocks */
+		uint64_t s = rs[i], e = re[i];
+		for (i++; i < nr && rs[i] <= e + 1 && e != UINT64_MAX; i++)
+			e = re[i] > e ? re[i] : e;
+		fake_cover(f, s, e);
+	}
+	f->nq = 0;
+}
+
+static inline struct iopt_dma_ops fake_cmd_ops(struct fake *f, enum iopt_inv_vendor v)
+{
+	f->vendor = v;
+	return (struct iopt_dma_ops){ .submit = fake_submit, .wait = fake_wait, .ctx = f };
 }
 
 #endif /* IOPT_TESTS_DMA_FAKE_H */

@@ -28,8 +28,9 @@ static uint64_t env_clock(void *ctx)
 	return ((struct env *)ctx)->now;
 }
 
-static void env_up(struct env *e, enum iopt_dma_mode mode, unsigned iova_flags,
-		   unsigned dma_flags, unsigned granges)
+/* inv: command mode for that target (fake_cmd_ops), NULL: range mode. */
+static void env_up_inv(struct env *e, enum iopt_dma_mode mode, unsigned iova_flags,
+		       unsigned dma_flags, unsigned granges, const struct iopt_inv_target *inv)
 {
 	struct iopt_pt_cfg pc = { .format = IOPT_PT_X86_64, .ias = 48 };
 	struct iopt_iova_config ic;
@@ -46,9 +47,17 @@ static void env_up(struct env *e, enum iopt_dma_mode mode, unsigned iova_flags,
 	struct iopt_dma_cfg dc = {
 		.pt = e->pt, .iovad = e->iovad, .mode = mode, .flags = dma_flags,
 		.gather_ranges = granges, .clock = env_clock, .clock_ctx = e,
-		.ops = fake_ops(&e->f),
+		.ops = inv ? fake_cmd_ops(&e->f, inv->vendor) : fake_ops(&e->f),
 	};
+	if (inv)
+		dc.inv = *inv;
 	REQUIRE(iopt_dma_create(&dc, &e->dom) == 0);
+}
+
+static void env_up(struct env *e, enum iopt_dma_mode mode, unsigned iova_flags,
+		   unsigned dma_flags, unsigned granges)
+{
+	env_up_inv(e, mode, iova_flags, dma_flags, granges, NULL);
 }
 
 static void env_down(struct env *e)
@@ -383,8 +392,150 @@ static void table_pages(enum iopt_dma_mode mode)
 	env_down(&e);
 }
 
+static const struct iopt_inv_target targets[] = {
+	{ .vendor = IOPT_INV_VTD, .caps.vtd = { .psi = true, .mamv = 9 },
+	  .scope.vtd = { .domain = 3, .has_pasid = true, .pasid = 5 } },
+	{ .vendor = IOPT_INV_AMD, .scope.amd = { .domain = 3 } },
+	{ .vendor = IOPT_INV_SMMU, .caps.smmu = { .range_inv = true },
+	  .scope.smmu = { .stage = 1, .asid = 2, .vmid = 1 } },
+	{ .vendor = IOPT_INV_SMMU, .policy = { .max_cmds = 4 }, /* no RIL: many fall back */
+	  .scope.smmu = { .stage = 2, .vmid = 1 } },
+};
+
+/*
+ * Command mode: every strict unmap returns only after the decoded, waited-for
+ * commands cover its range; the leaf-only hint only for buffers too short
+ * for a 2 MiB leaf; lazy flushes submit the scope-wide command.
+ */
+static void commands(const struct iopt_inv_target *t, enum iopt_dma_mode mode)
+{
+	struct env e;
+	uint64_t seed = 99 + t->vendor, iovas[32], sizes[32], iova, leaf;
+	unsigned n = 0, unmaps = 0;
+
+	printf("# command mode, vendor %d, %s\n", t->vendor, mode ? "lazy" : "strict");
+	env_up_inv(&e, mode, 0, 0, 0, t);
+	for (int step = 0; step < 3000; step++) {
+		if (n < 32 && (n == 0 || test_xrand(&seed) % 2)) {
+			/* sizes up to 3 MiB, phys 2 MiB-aligned half the time: large leaves */
+			sizes[n] = 1 + test_xrand(&seed) % (test_xrand(&seed) % 8 ? 65536 : 3u << 20);
+			uint64_t phys = (test_xrand(&seed) % 512) << (test_xrand(&seed) % 2 ? 21 : 12);
+			REQUIRE(map(&e, phys, sizes[n], M48, &iovas[n]) == 0);
+			n++;
+		} else {
+			unsigned i = (unsigned)(test_xrand(&seed) % n);
+
+			CHECK_EQ(unmap(&e, iovas[i], sizes[i]), 0);
+			unmaps++;
+			if (mode == IOPT_DMA_STRICT && e.f.npend)
+				CHECK(0); /* completed commands did not cover the range */
+			n--;
+			iovas[i] = iovas[n];
+			sizes[i] = sizes[n];
+		}
+	}
+	CHECK_EQ(atomic_load(&e.f.violations), 0);
+	CHECK_EQ(atomic_load(&e.f.bad_cmds), 0);
+	if (mode == IOPT_DMA_STRICT) {
+		/* one wait per unmap, plus one per large map over an emptied table */
+		CHECK(atomic_load(&e.f.waits) >= unmaps);
+		CHECK(atomic_load(&e.f.cmds) >= unmaps);
+	} else {
+		iopt_flushq_drain(iopt_dma_flush_queue(e.dom));
+		CHECK_EQ(e.f.npend, 0);
+		CHECK(atomic_load(&e.f.scope_cmds) >= 1);
+	}
+	while (n--)
+		CHECK_EQ(unmap(&e, iovas[n], sizes[n]), 0);
+	if (mode == IOPT_DMA_STRICT && t->policy.max_cmds == 0) {
+		/* one 4 KiB buffer: leaf-only; a 2 MiB one on a 2 MiB page: not */
+		leaf = atomic_load(&e.f.leaf_cmds);
+		CHECK_EQ(map(&e, 0x1000, 4096, M48, &iova), 0);
+		CHECK_EQ(unmap(&e, iova, 4096), 0);
+		CHECK(atomic_load(&e.f.leaf_cmds) > leaf);
+		leaf = atomic_load(&e.f.leaf_cmds);
+		CHECK_EQ(map(&e, 2u << 20, 2u << 20, M48, &iova), 0);
+		CHECK_EQ(unmap(&e, iova, 2u << 20), 0);
+		CHECK_EQ(atomic_load(&e.f.leaf_cmds), leaf);
+		CHECK_EQ(e.f.npend, 0);
+	}
+	env_down(&e);
+}
+
+/*
+ * A 2 MiB map over an emptied leaf table replaces it: the table's flush is
+ * the domain's, so the old table is invalidated before it is freed.
+ */
+static void table_replaced(const struct iopt_inv_target *inv)
+{
+	struct env e;
+	uint64_t a, b;
+	long live;
+
+	TEST(inv ? "large map over an empty table: command-mode flush first"
+		 : "large map over an empty table: range-mode flush first");
+	env_up_inv(&e, IOPT_DMA_STRICT, IOPT_IOVA_NO_RCACHE, 0, 0, inv);
+	CHECK_EQ(map(&e, 0x1000, 4096, M32, &a), 0);
+	CHECK_EQ(unmap(&e, a, 4096), 0); /* its leaf table stays, empty */
+	live = atomic_load(&e.tp.live);
+	uint64_t w = atomic_load(&e.f.waits), fa = atomic_load(&e.f.flush_alls);
+	uint64_t fr = atomic_load(&e.f.flush_ranges), leaf = atomic_load(&e.f.leaf_cmds);
+	CHECK_EQ(map(&e, 2u << 20, 2u << 20, M32, &b), 0);
+	CHECK_EQ(b, a & ~((2ull << 20) - 1)); /* same 2 MiB slot, top-down */
+	CHECK_EQ(atomic_load(&e.tp.live), live - 1);
+	if (inv) {
+		CHECK_EQ(atomic_load(&e.f.waits), w + 1);
+		CHECK_EQ(atomic_load(&e.f.leaf_cmds), leaf); /* a table went: not leaf-only */
+	} else {
+		CHECK_EQ(atomic_load(&e.f.flush_alls) + atomic_load(&e.f.flush_ranges), fa + fr + 1);
+	}
+	CHECK_EQ(unmap(&e, b, 2u << 20), 0);
+	env_down(&e);
+}
+
+/* Command-mode configuration errors. */
+static void command_cfg_errors(void)
+{
+	struct env e;
+	struct iopt_dma_domain *d = (void *)1;
+
+	TEST("command mode: bad targets and missing callbacks are -EINVAL");
+	env_up(&e, IOPT_DMA_STRICT, 0, 0, 0);
+	struct iopt_dma_cfg dc = { .pt = e.pt, .iovad = e.iovad, .inv = targets[0] };
+	dc.ops = fake_ops(&e.f); /* range callbacks only */
+	CHECK_EQ(iopt_dma_create(&dc, &d), -EINVAL);
+	dc.ops = fake_cmd_ops(&e.f, IOPT_INV_VTD);
+	dc.ops.wait = NULL;
+	CHECK_EQ(iopt_dma_create(&dc, &d), -EINVAL);
+	dc.ops = fake_cmd_ops(&e.f, IOPT_INV_VTD);
+	dc.inv.caps.vtd.mamv = 64;
+	CHECK_EQ(iopt_dma_create(&dc, &d), -EINVAL);
+	dc.inv = targets[0];
+	dc.inv.vendor = 7;
+	CHECK_EQ(iopt_dma_create(&dc, &d), -EINVAL);
+	dc.inv = targets[2];
+	dc.inv.scope.smmu.stage = 3;
+	CHECK_EQ(iopt_dma_create(&dc, &d), -EINVAL);
+	dc.inv = targets[1];
+	dc.inv.policy.max_cmds = IOPT_INV_MAX_BUDGET + 1;
+	CHECK_EQ(iopt_dma_create(&dc, &d), -EINVAL);
+	CHECK(d == (void *)1);
+	dc.inv = targets[1];
+	dc.ops = fake_cmd_ops(&e.f, IOPT_INV_AMD);
+	CHECK_EQ(iopt_dma_create(&dc, &d), 0);
+	iopt_dma_destroy(d);
+	env_down(&e);
+}
+
 int main(void)
 {
+	for (unsigned i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		commands(&targets[i], IOPT_DMA_STRICT);
+		commands(&targets[i], IOPT_DMA_LAZY);
+	}
+	command_cfg_errors();
+	table_replaced(NULL);
+	table_replaced(&targets[0]);
 	table_pages(IOPT_DMA_STRICT);
 	table_pages(IOPT_DMA_LAZY);
 	lifecycle(IOPT_DMA_STRICT, 0);

@@ -687,6 +687,69 @@ static void multi_range(void)
 	CHECK_EQ(iopt_inv_plan_vtd(&q, NULL, &caps, &sc, out, 8), 3);
 }
 
+/* The run-time vendor dispatch gives the vendor planner's exact output. */
+static void target_dispatch(void)
+{
+	struct iopt_inv_range rg = { 0x10000, 0x2ffff };
+	struct iopt_inv_req req = { &rg, 1, 4096, true };
+	struct iopt_inv_target t = { .vendor = IOPT_INV_VTD, .caps.vtd = { .psi = true, .mamv = 9 },
+				     .scope.vtd = { .domain = 4 } };
+	struct iopt_inv_cmd a[8], b[8], sc = { { 7, 7 } };
+	struct iopt_inv_decoded d;
+	int n;
+
+	TEST("iopt_inv_plan / plan_scope / decode dispatch by vendor");
+	n = iopt_inv_plan(&t, &req, a, 8);
+	CHECK_EQ(n, iopt_inv_plan_vtd(&req, &t.policy, &t.caps.vtd, &t.scope.vtd, b, 8));
+	CHECK(n > 0 && memcmp(a, b, (size_t)n * sizeof(a[0])) == 0);
+	CHECK_EQ(iopt_inv_plan_scope(&t, &sc), 1);
+	CHECK_EQ(iopt_inv_decode(IOPT_INV_VTD, &sc, &d), 0);
+	CHECK(d.kind == IOPT_INV_SCOPE && d.domain == 4);
+
+	t = (struct iopt_inv_target){ .vendor = IOPT_INV_AMD, .scope.amd = { .domain = 9 } };
+	n = iopt_inv_plan(&t, &req, a, 8);
+	CHECK_EQ(n, iopt_inv_plan_amd(&req, &t.policy, &t.caps.amd, &t.scope.amd, b, 8));
+	CHECK(n > 0 && memcmp(a, b, (size_t)n * sizeof(a[0])) == 0);
+	CHECK_EQ(iopt_inv_plan_scope(&t, &sc), 1);
+	CHECK_EQ(iopt_inv_decode(IOPT_INV_AMD, &sc, &d), 0);
+	CHECK(d.kind == IOPT_INV_SCOPE && d.domain == 9 && !d.leaf_only); /* PDE=1 */
+
+	t = (struct iopt_inv_target){ .vendor = IOPT_INV_SMMU, .caps.smmu = { .range_inv = true },
+				      .scope.smmu = { .stage = 2, .vmid = 3 } };
+	n = iopt_inv_plan(&t, &req, a, 8);
+	CHECK_EQ(n, iopt_inv_plan_smmu(&req, &t.policy, &t.caps.smmu, &t.scope.smmu, b, 8));
+	CHECK(n > 0 && memcmp(a, b, (size_t)n * sizeof(a[0])) == 0);
+	CHECK_EQ(iopt_inv_plan_scope(&t, &sc), 1);
+	CHECK_EQ(iopt_inv_decode(IOPT_INV_SMMU, &sc, &d), 0);
+	CHECK(d.kind == IOPT_INV_SCOPE && d.domain == 3 && d.stage == 2);
+
+	TEST("dispatch errors: unknown vendor, bad caps/scope/policy, nothing written");
+	struct iopt_inv_cmd keep = { { 1, 2 } }, c = keep;
+	CHECK_EQ(iopt_inv_plan(NULL, &req, a, 8), -EINVAL);
+	CHECK_EQ(iopt_inv_plan_scope(NULL, &c), -EINVAL);
+	CHECK_EQ(iopt_inv_decode(0, &sc, &d), -EINVAL);
+	t.vendor = 0;
+	CHECK_EQ(iopt_inv_plan(&t, &req, a, 8), -EINVAL);
+	CHECK_EQ(iopt_inv_plan_scope(&t, &c), -EINVAL);
+	t.vendor = IOPT_INV_SMMU;
+	t.scope.smmu.stage = 0;
+	CHECK_EQ(iopt_inv_plan_scope(&t, &c), -EINVAL);
+	t.scope.smmu.stage = 1;
+	t.caps.smmu.granule_shift = 13;
+	CHECK_EQ(iopt_inv_plan_scope(&t, &c), -EINVAL);
+	t = (struct iopt_inv_target){ .vendor = IOPT_INV_VTD, .caps.vtd = { .mamv = 64 } };
+	CHECK_EQ(iopt_inv_plan_scope(&t, &c), -EINVAL);
+	t.caps.vtd.mamv = 9;
+	t.scope.vtd = (struct iopt_vtd_inv_scope){ .has_pasid = true, .pasid = 1u << 20 };
+	CHECK_EQ(iopt_inv_plan_scope(&t, &c), -EINVAL);
+	t = (struct iopt_inv_target){ .vendor = IOPT_INV_AMD, .caps.amd = { .max_order = 11 } };
+	CHECK_EQ(iopt_inv_plan_scope(&t, &c), -EINVAL);
+	t.caps.amd.max_order = 0;
+	t.policy.max_cmds = IOPT_INV_MAX_BUDGET + 1;
+	CHECK_EQ(iopt_inv_plan_scope(&t, &c), -EINVAL);
+	CHECK(c.w[0] == keep.w[0] && c.w[1] == keep.w[1]);
+}
+
 int main(void)
 {
 	kat_vtd();
@@ -698,5 +761,6 @@ int main(void)
 	prop_smmu_min();
 	prop_random_cover();
 	errors();
+	target_dispatch();
 	return tap_done();
 }

@@ -12,29 +12,11 @@
 #include <iopt/fault.h>
 #include <iopt/iova.h>
 
-#include "tap.h"
+#include "iova_test.h"
 
 #define LIMIT32 0xFFFFFull
 
-static struct iopt_iova_domain *mk(uint64_t start, uint64_t end, unsigned flags)
-{
-	struct iopt_iova_config cfg;
-	struct iopt_iova_domain *d = NULL;
-	iopt_iova_config_init(&cfg);
-	cfg.start_pfn = start;
-	if (end)
-		cfg.end_pfn = end;
-	cfg.flags = flags;
-	REQUIRE(iopt_iova_domain_create(&cfg, &d) == 0);
-	return d;
-}
 
-static struct iopt_iova_stats stats(struct iopt_iova_domain *d)
-{
-	struct iopt_iova_stats st;
-	iopt_iova_stats(d, &st);
-	return st;
-}
 
 static void test_config(void)
 {
@@ -66,6 +48,8 @@ static void test_config(void)
 	cfg.flags = 0x80;
 	CHECK_EQ(iopt_iova_domain_create(&cfg, &d), -EINVAL);
 	CHECK(d == (void *)0x1);
+	CHECK_EQ(iopt_iova_domain_create(NULL, NULL), -EINVAL);
+	iopt_iova_domain_destroy(NULL); /* documented no-op */
 
 	TEST("smallest and largest granules work; NULL config is the default");
 	uint64_t good[] = { 512, 1024, 1ull << 30 };
@@ -284,6 +268,41 @@ static void test_find(void)
 	iopt_iova_domain_destroy(d);
 }
 
+/* free_check answers exactly what iopt_iova_free would do, and changes nothing. */
+static void test_free_check(unsigned flags)
+{
+	struct iopt_iova_domain *d = mk(1, 4000, flags);
+	uint64_t pfn, big, rsv_lo = 3000;
+	bool cached = !(flags & IOPT_IOVA_NO_RCACHE);
+
+	TEST(cached ? "free_check: rcache domain" : "free_check: NO_RCACHE domain");
+	REQUIRE(iopt_iova_alloc(d, 3, 4000, 0, &pfn) == 0);
+	REQUIRE(iopt_iova_alloc(d, 100, 4000, 0, &big) == 0);
+	REQUIRE(iopt_iova_reserve(d, rsv_lo, rsv_lo + 9) == 0);
+	CHECK_EQ(iopt_iova_free_check(d, pfn, 3), 0);
+	/* rcache: 3 was rounded to 4, and any size of class 4 frees it */
+	CHECK_EQ(iopt_iova_free_check(d, pfn, 4), cached ? 0 : -EINVAL);
+	CHECK_EQ(iopt_iova_free_check(d, pfn, 2), -EINVAL);
+	CHECK_EQ(iopt_iova_free_check(d, pfn, 0), -EINVAL);
+	CHECK_EQ(iopt_iova_free_check(d, pfn, 200), -EINVAL);
+	CHECK_EQ(iopt_iova_free_check(d, pfn + 1, 1), -ENOENT);
+	CHECK_EQ(iopt_iova_free_check(d, big, 100), 0);
+	CHECK_EQ(iopt_iova_free_check(d, big, 99), -EINVAL);
+	CHECK_EQ(iopt_iova_free_check(d, big, 4), -EINVAL);
+	CHECK_EQ(iopt_iova_free_check(d, big + 1, 99), -ENOENT);
+	CHECK_EQ(iopt_iova_free_check(d, rsv_lo, 10), -ENOENT);
+	CHECK_EQ(iopt_iova_free_check(d, 2, 1), -ENOENT);
+	CHECK_EQ(iopt_iova_free_check(d, 1ull << 40, 1), -ENOENT);
+	/* each answer agrees with free itself */
+	CHECK_EQ(iopt_iova_free(d, big, 99), -ENOENT);
+	CHECK_EQ(iopt_iova_free(d, pfn, 3), 0);
+	CHECK_EQ(iopt_iova_free(d, big, 100), 0);
+	CHECK_EQ(iopt_iova_free_check(d, pfn, 3), -ENOENT); /* freed (maybe cached) */
+	CHECK_EQ(iopt_iova_free_check(d, big, 100), -ENOENT);
+	CHECK_EQ(iopt_iova_check(d), 0);
+	iopt_iova_domain_destroy(d);
+}
+
 static void test_rcache(void)
 {
 	struct iopt_iova_domain *d = mk(1, 0, 0);
@@ -499,16 +518,31 @@ static unsigned faulty_workload(void)
 	return bad;
 }
 
+/* The workload in its own thread: its IOVA cache goes at thread exit. */
+static void *faulty_thread(void *bad)
+{
+	*(unsigned *)bad += faulty_workload();
+	return NULL;
+}
+
 static void test_fault_injection(void)
 {
+	/* What earlier tests left: this thread's caches of destroyed domains. */
+	int64_t base = iopt_fault_live_allocs();
+
 	for (int persistent = 0; persistent < 2; persistent++) {
 		unsigned runs = 0, bad = 0;
 		TEST(persistent ? "persistent allocation failure at every N" : "allocation failure at every N");
 		for (uint64_t nth = 1;; nth++) {
+			pthread_t t;
 			iopt_fault_inject(nth, persistent);
-			bad += faulty_workload();
+			REQUIRE(pthread_create(&t, NULL, faulty_thread, &bad) == 0);
+			pthread_join(t, NULL);
 			runs++;
-			if (!iopt_fault_inject(0, false))
+			uint64_t hit = iopt_fault_inject(0, false);
+			/* Everything destroyed, the thread gone: no host memory held. */
+			bad += iopt_fault_live_allocs() != base;
+			if (!hit)
 				break; /* the run made fewer than nth allocations: every site was hit */
 			if (nth > 100000)
 				break;
@@ -527,11 +561,13 @@ int main(void)
 	test_bad_alloc_free();
 	test_reserve();
 	test_find();
+	test_free_check(0);
+	test_free_check(IOPT_IOVA_NO_RCACHE);
 	test_rcache();
 	test_exhaustion_retry();
 	test_thread_exit();
 	test_reclaim();
 	test_destroy_with_caches();
-	test_fault_injection(); /* leaks, if any, are reported by the ASan/LSan pass */
+	test_fault_injection();
 	return tap_done();
 }

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""iopt-sim end to end (TAP): every scenario in strict and lazy mode with a
+small --ops must run clean (exit 0, valid --json, no rejected event, zero
+oracle violations, the workload's traffic visible in the counters); trace
+replay of both formats; malformed traces and bad usage give exit 2 with a
+line-numbered message; a single-threaded strict run is reproducible.
+
+usage: cli_smoke.py BUILD/sim/iopt-sim
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+SIM = sys.argv[1]
+SCENARIOS = ["nic", "nvme", "vm", "sva", "nested"]
+n = 0
+failed = 0
+
+
+def check(ok, what):
+    global n, failed
+    n += 1
+    print(("ok %d - %s" if ok else "not ok %d - %s") % (n, what))
+    if not ok:
+        failed += 1
+    return ok
+
+
+def run(*args):
+    p = subprocess.run([SIM, *args], capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def run_json(*args):
+    rc, out, err = run(*args, "--json")
+    # The document must also pass the stock validator, not only json.loads.
+    tool = subprocess.run([sys.executable, "-m", "json.tool"], input=out, capture_output=True,
+                          text=True)
+    check(tool.returncode == 0, "json.tool accepts the output of %s" % " ".join(args))
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        print("# not JSON: %r %r" % (out[:200], err[:200]))
+        doc = {"runs": [], "violations": -1}
+    return rc, doc, err
+
+
+def clean(doc, what):
+    """Exit 0 was checked by the caller; every run rejected nothing and saw no violation."""
+    ok = doc.get("violations") == 0 and all(
+        r["rejected"] == 0 and r["stats"]["violations"] == 0 for r in doc["runs"])
+    if not check(ok and doc["runs"], what + ": 0 violations, 0 rejected"):
+        print("# %s" % json.dumps(doc)[:400])
+
+
+for scn in SCENARIOS:
+    for mode in ("strict", "lazy"):
+        what = "%s %s" % (scn, mode)
+        rc, doc, err = run_json("--scenario", scn, "--mode", mode, "--ops", "300", "--seed", "7")
+        if not check(rc == 0, what + ": exit 0"):
+            print("# " + err.strip().replace("\n", "\n# "))
+        clean(doc, what)
+        r = doc["runs"][0] if doc["runs"] else {"stats": {}, "ops": 0, "mode": ""}
+        st = r["stats"]
+        check(r["ops"] == 300 and r["mode"] == mode, what + ": ops and mode reported")
+        check(st.get("dmas", 0) > 0, what + ": DMAs translated")
+        if scn in ("nic", "nvme", "nested"):
+            check(st.get("maps", 0) > 0 and st.get("unmaps", 0) > 0, what + ": maps and unmaps")
+        if scn == "sva":
+            check(st.get("pri_requests", 0) > 0, what + ": page requests raised")
+        if scn == "nested":
+            check("/" in r.get("format", ""), what + ": nested format pair reported")
+
+# The tour with a tiny op count: every run, one document, one total.
+rc, doc, err = run_json("--tour", "--ops", "100")
+check(rc == 0, "tour: exit 0")
+clean(doc, "tour")
+check(len(doc["runs"]) == 18, "tour: 18 runs")
+check(doc["violations"] == sum(r["stats"]["violations"] for r in doc["runs"]),
+      "tour: top-level violations is the total")
+check({r["workload"] for r in doc["runs"]} == set(SCENARIOS), "tour: every scenario")
+rc, out, err = run("--tour", "--ops", "50", "--mode", "strict")
+check(rc == 0 and "0 violations" in out.splitlines()[-1], "tour table ends with the violation count")
+
+# Reproducible: a single-threaded strict run, twice, same counters.
+COUNTERS = ("maps", "unmaps", "dmas", "iotlb_hits", "iotlb_misses", "walk_reads", "cmds_range",
+            "cmds_scope", "cmds_sync", "flushes")
+a = run_json("--scenario", "nvme", "--ops", "200", "--seed", "3")[1]["runs"]
+b = run_json("--scenario", "nvme", "--ops", "200", "--seed", "3")[1]["runs"]
+check(a and b and all(a[0]["stats"][k] == b[0]["stats"][k] for k in COUNTERS),
+      "same seed: same counters")
+
+with tempfile.TemporaryDirectory() as tmp:
+    own = os.path.join(tmp, "own.trace")
+    with open(own, "w") as f:
+        f.write("# two DMA-API buffers and a raw IOMMU-API mapping\r\n"
+                "map 1 0x100000 8192 rw\n"
+                "map_sg 2 0x200000:4K,0x300000:4K r cpu=1\n"
+                "dma 1 0 8192 w\n"
+                "dma 2 4096 4096 r\n"
+                "unmap 1\n"
+                "unmap 2 cpu=1\n"
+                "map_at 0x40000000 0x400000 2M rw\n"
+                "dma_at 0x40001000 64 w dev=1\n"
+                "unmap_at 0x40000000 2M\n")
+    rc, doc, err = run_json("--trace", own)
+    check(rc == 0, "own trace: exit 0")
+    clean(doc, "own trace")
+    st = doc["runs"][0]["stats"] if doc["runs"] else {}
+    check(doc["runs"] and doc["runs"][0]["events"] == 9 and st.get("dmas") == 3,
+          "own trace: 9 events, 3 DMAs")
+
+    ft = os.path.join(tmp, "ftrace.txt")
+    with open(ft, "w") as f:
+        f.write("# tracer: nop\n"
+                "  kworker/0:1-123 [001] ..... 10.000001: map: IOMMU: iova=0x00000000fffff000 - "
+                "0x0000000100000000 paddr=0x0000000000123000 size=4096\n"
+                "  kworker/0:1-123 [001] ..... 10.000002: sched_switch: prev_comm=x\n"
+                "  kworker/0:1-123 [001] ..... 10.000003: unmap: IOMMU: iova=0x00000000fffff000 - "
+                "0x0000000100000000 size=4096 unmapped_size=4096\n")
+    rc, doc, err = run_json("--ftrace", ft, "--ftrace-dma")
+    check(rc == 0, "ftrace: exit 0")
+    clean(doc, "ftrace")
+    st = doc["runs"][0]["stats"] if doc["runs"] else {}
+    check(doc["runs"] and doc["runs"][0]["events"] == 4 and st.get("dmas") == 2,
+          "ftrace: map, unmap and two synthetic DMAs")
+    check(st.get("faults_not_present", 0) >= 1, "ftrace: the read after unmap faults")
+
+    bad = os.path.join(tmp, "bad.trace")
+    with open(bad, "w") as f:
+        f.write("map 1 0x1000 4096 rw\n\nmap 2 0x2000 4096 rx\nunmap 1\n")
+    rc, out, err = run("--trace", bad)
+    check(rc == 2 and "trace:3: PROT" in err, "malformed trace: exit 2, names line 3")
+    with open(bad, "w") as f:
+        f.write("x-1 [000] 1.0: map: IOMMU: iova=0x1000 size=4096\n")
+    rc, out, err = run("--ftrace", bad)
+    check(rc == 2 and "trace:1: map: missing paddr=" in err, "malformed ftrace: exit 2, names line 1")
+    with open(bad, "w") as f:
+        f.write("nothing to see\n")
+    rc, out, err = run("--ftrace", bad)
+    check(rc == 2 and "no iommu map/unmap events" in err, "ftrace without events: exit 2")
+    rc, out, err = run("--trace", os.path.join(tmp, "missing"))
+    check(rc == 2 and "missing" in err, "unreadable trace: exit 2")
+
+    # --dump writes a trace that replays cleanly.
+    dumped = os.path.join(tmp, "dump.trace")
+    rc, out, err = run("--scenario", "nvme", "--ops", "100", "--dump")
+    with open(dumped, "w") as f:
+        f.write(out)
+    rc2, doc, err = run_json("--trace", dumped)
+    check(rc == 0 and rc2 == 0 and doc["runs"] and doc["runs"][0]["events"] == 172,
+          "--dump output replays")
+    clean(doc, "dumped nvme trace")
+
+for args in (["--bogus"], ["--scenario", "nope"], ["--format", "x86_32"], ["--mode", "eager"],
+             ["--ops", "0"], ["--iotlb-entries", "x"], ["--tour", "--scenario", "nic"],
+             ["--ftrace-dma"], ["extra"]):
+    rc, out, err = run(*args)
+    check(rc == 2 and err, "usage error exits 2: %s" % " ".join(args))
+rc, out, err = run("--help")
+check(rc == 0 and "--scenario" in out, "--help")
+
+print("1..%d" % n)
+sys.exit(1 if failed else 0)

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulator core end to end: workloads through the DMA layer on every
+ * format, strict and lazy, with the safety oracle watching.
+ *  - correct library: 0 violations, no faults on live buffers; lazy mode
+ *    shows stale entries (the window exists) within the bound;
+ *  - deliberately broken invalidation (a planner that drops the last page,
+ *    a sync that never reaches the IOTLB): the oracle reports violations;
+ *  - IOMMU-API maps (MAP_AT/UNMAP_AT), page requests (sva), bad events;
+ *  - two threads at once (suite stress).
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "sim.h"
+#include "tap.h"
+
+#define RW (IOPT_PROT_READ | IOPT_PROT_WRITE)
+
+static const char *const fmt_name[] = { "vtd_ss", "x86_64", "amd_v1", "lpae_s1", "lpae_s2" };
+
+struct wl {
+	struct sim *s;
+	uint32_t cpu, base; /* buffer handles base..base+63 */
+	uint64_t seed;
+	int rounds;
+	int errors;
+};
+
+static int ap(struct wl *w, struct sim_event ev)
+{
+	ev.cpu = w->cpu;
+	int r = sim_apply(w->s, &ev);
+	w->errors += r != 0;
+	return r;
+}
+
+/* DMA every page of a buffer (writes, at a random offset in the page), so every page is in the IOTLB. */
+static void touch(struct wl *w, uint32_t buf, uint64_t size)
+{
+	for (uint64_t page = 0; page < size; page += 4096) {
+		uint64_t off = page + test_xrand(&w->seed) % 4096;
+		if (off >= size)
+			off = page;
+		ap(w, (struct sim_event){ .kind = SIM_EV_DMA, .buf = buf, .off = off,
+					  .size = size - off < 64 ? size - off : 64, .write = true });
+	}
+}
+
+/* map 64 buffers of 1..16 pages, touch them, unmap half, touch the rest, repeat */
+static void *workload(void *arg)
+{
+	struct wl *w = arg;
+	uint64_t size[64] = { 0 };
+	bool live[64] = { false };
+
+	for (int r = 0; r < w->rounds; r++) {
+		for (uint32_t i = 0; i < 64; i++) {
+			if (live[i])
+				continue;
+			size[i] = 4096 * (1 + test_xrand(&w->seed) % 16) - test_xrand(&w->seed) % 100;
+			uint64_t phys = (test_xrand(&w->seed) % (1u << 17)) << 12;
+			if (ap(w, (struct sim_event){ .kind = SIM_EV_MAP, .buf = w->base + i,
+						      .phys = phys, .size = size[i], .prot = RW }) == 0)
+				live[i] = true;
+			touch(w, w->base + i, size[i]);
+		}
+		for (uint32_t i = 0; i < 64; i++) {
+			if (!live[i] || test_xrand(&w->seed) % 2)
+				continue;
+			touch(w, w->base + i, size[i]);
+			if (ap(w, (struct sim_event){ .kind = SIM_EV_UNMAP, .buf = w->base + i }) == 0)
+				live[i] = false;
+		}
+	}
+	return NULL;
+}
+
+static struct sim_stats run(enum iopt_pt_format f, enum iopt_dma_mode mode, unsigned brk,
+			    bool pwc)
+{
+	struct sim_opts o = { .format = f, .mode = mode, .break_flags = brk, .pwc = pwc,
+			      .iotlb_entries = 1024, .seed = 1 };
+	struct sim *s = NULL;
+	struct sim_stats st;
+
+	REQUIRE(sim_create(&o, &s) == 0);
+	struct wl w = { .s = s, .seed = 77 + f, .rounds = 12 };
+	workload(&w);
+	CHECK_EQ(w.errors, 0);
+	sim_finish(s, &st);
+	sim_destroy(s);
+	return st;
+}
+
+static void correct_library(void)
+{
+	for (int f = 0; f < IOPT_PT_NR_FORMATS; f++) {
+		for (int mode = IOPT_DMA_STRICT; mode <= IOPT_DMA_LAZY; mode++) {
+			printf("# %s %s: no violation, no fault on live buffers\n", fmt_name[f],
+			       mode ? "lazy" : "strict");
+			struct sim_stats st = run((enum iopt_pt_format)f, (enum iopt_dma_mode)mode, 0,
+						  f % 2);
+			CHECK_EQ(st.violations, 0);
+			CHECK_EQ(st.dma_faults, 0);
+			CHECK(st.maps > 300 && st.unmaps == st.maps && st.dmas > 5000);
+			printf("#   %llu maps, %llu dmas, %llu hits, %llu misses, %llu cmds, %llu flushes, %llu stale\n", (unsigned long long)st.maps, (unsigned long long)st.dmas, (unsigned long long)st.iotlb_hits, (unsigned long long)st.iotlb_misses, (unsigned long long)(st.cmds_range + st.cmds_scope), (unsigned long long)st.flushes, (unsigned long long)st.stale_dmas);
+			CHECK(st.iotlb_hits > 0 && st.iotlb_misses > 0 && st.walk_reads > 0);
+			CHECK(st.cmds_range + st.cmds_scope > 0 && st.cmds_sync > 0);
+			if (mode == IOPT_DMA_STRICT) {
+				CHECK_EQ(st.stale_dmas, 0);
+				CHECK(st.flushes >= st.unmaps);
+			} else {
+				/* the window is real, and bounded */
+				CHECK(st.stale_dmas > 0);
+				CHECK(st.stale_window_ns > 0);
+				CHECK_EQ(st.stale_bound_dmas, 0);
+				CHECK(st.flushes * 50 < st.unmaps);
+			}
+		}
+	}
+}
+
+static void broken_invalidation(void)
+{
+	for (int f = 0; f < IOPT_PT_NR_FORMATS; f++) {
+		printf("# %s: the oracle catches a planner that drops the last page\n", fmt_name[f]);
+		struct sim_stats st = run((enum iopt_pt_format)f, IOPT_DMA_STRICT,
+					  SIM_BREAK_DROP_LAST_PAGE, false);
+		CHECK(st.violations > 0);
+		CHECK(st.stale_dmas > 0);
+		printf("# %s: the oracle catches a sync that never reaches the IOTLB\n", fmt_name[f]);
+		st = run((enum iopt_pt_format)f, IOPT_DMA_STRICT, SIM_BREAK_SKIP_SYNC, false);
+		CHECK(st.violations > 0);
+		printf("# %s lazy: a lost sync outlives the flush-queue bound\n", fmt_name[f]);
+		st = run((enum iopt_pt_format)f, IOPT_DMA_LAZY, SIM_BREAK_SKIP_SYNC, false);
+		CHECK(st.violations > 0);
+	}
+}
+
+static void iommu_api_and_pri(void)
+{
+	struct sim_opts o = { .format = IOPT_PT_VTD_SS, .mode = IOPT_DMA_STRICT };
+	struct sim *s = NULL;
+	struct sim_stats st;
+
+	TEST("MAP_AT / UNMAP_AT, page requests, bad events");
+	REQUIRE(sim_create(&o, &s) == 0);
+	struct sim_event m = { .kind = SIM_EV_MAP_AT, .iova = 0x40000000, .phys = 0x80000000,
+			       .size = 4u << 20, .prot = RW };
+	CHECK_EQ(sim_apply(s, &m), 0);
+	for (uint64_t off = 0; off < (4u << 20); off += 0x80000) {
+		struct sim_event d = { .kind = SIM_EV_DMA, .buf = SIM_NO_BUF,
+				       .iova = 0x40000000 + off, .size = 8, .write = true };
+		CHECK_EQ(sim_apply(s, &d), 0);
+	}
+	struct sim_event u = { .kind = SIM_EV_UNMAP_AT, .iova = 0x40000000, .size = 2u << 20 };
+	CHECK_EQ(sim_apply(s, &u), 0);
+	/* the unmapped half faults now, the other half still translates */
+	struct sim_event d = { .kind = SIM_EV_DMA, .buf = SIM_NO_BUF, .iova = 0x40001000, .size = 8 };
+	CHECK_EQ(sim_apply(s, &d), 0);
+	d.iova = 0x40201000;
+	CHECK_EQ(sim_apply(s, &d), 0);
+	/* sva: page requests map on demand, inside the aperture only */
+	for (int i = 0; i < 16; i++) {
+		struct sim_event p = { .kind = SIM_EV_DMA, .buf = SIM_NO_BUF, .pri = true,
+				       .iova = 0x7000000000ull + 0x3000ull * (uint64_t)i, .size = 16,
+				       .write = true };
+		CHECK_EQ(sim_apply(s, &p), 0);
+	}
+	struct sim_event far = { .kind = SIM_EV_DMA, .buf = SIM_NO_BUF, .pri = true,
+				 .iova = 1ull << 50, .size = 16 };
+	CHECK_EQ(sim_apply(s, &far), 0);
+	/* malformed events change nothing */
+	struct sim_event bad = { .kind = SIM_EV_UNMAP, .buf = 5 };
+	CHECK_EQ(sim_apply(s, &bad), -EINVAL);
+	bad = (struct sim_event){ .kind = SIM_EV_DMA, .buf = 5, .size = 4 };
+	CHECK_EQ(sim_apply(s, &bad), -EINVAL);
+	bad = (struct sim_event){ .kind = SIM_EV_MAP, .buf = 1u << 21, .size = 4096, .prot = RW };
+	CHECK_EQ(sim_apply(s, &bad), -EINVAL);
+	bad = (struct sim_event){ .kind = 99 };
+	CHECK_EQ(sim_apply(s, &bad), -EINVAL);
+	bad = (struct sim_event){ .kind = SIM_EV_MAP, .cpu = 3, .size = 4096, .prot = RW };
+	CHECK_EQ(sim_apply(s, &bad), -EINVAL); /* cpu beyond opts.threads */
+	sim_finish(s, &st);
+	CHECK_EQ(st.violations, 0);
+	CHECK_EQ(st.pri_requests, 17);
+	CHECK_EQ(st.pri_success, 16);
+	CHECK_EQ(st.pri_invalid, 1);
+	CHECK(st.faults_not_present >= 1);
+	CHECK(st.faults_addr_size + st.faults_not_present >= 2);
+	sim_destroy(s);
+
+	TEST("bad options");
+	struct sim_opts bo = { .format = IOPT_PT_NR_FORMATS };
+	CHECK_EQ(sim_create(&bo, &s), -EINVAL);
+	bo = (struct sim_opts){ .mode = 5 };
+	CHECK_EQ(sim_create(&bo, &s), -EINVAL);
+	bo = (struct sim_opts){ .threads = 65 };
+	CHECK_EQ(sim_create(&bo, &s), -EINVAL);
+	bo = (struct sim_opts){ .iotlb_entries = 12 };
+	CHECK_EQ(sim_create(&bo, &s), -EINVAL);
+}
+
+static void two_threads(void)
+{
+	for (int mode = IOPT_DMA_STRICT; mode <= IOPT_DMA_LAZY; mode++) {
+		struct sim_opts o = { .format = IOPT_PT_X86_64, .mode = (enum iopt_dma_mode)mode,
+				      .threads = 2, .iotlb_entries = 2048 };
+		struct sim *s = NULL;
+		struct sim_stats st;
+		pthread_t th[2];
+		struct wl w[2];
+
+		printf("# two threads, %s: no violation\n", mode ? "lazy" : "strict");
+		REQUIRE(sim_create(&o, &s) == 0);
+		for (uint32_t i = 0; i < 2; i++) {
+			w[i] = (struct wl){ .s = s, .cpu = i, .base = 100 * i, .seed = 5 + i, .rounds = 10 };
+			pthread_create(&th[i], NULL, workload, &w[i]);
+		}
+		for (int i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+		CHECK_EQ(w[0].errors + w[1].errors, 0);
+		sim_finish(s, &st);
+		CHECK_EQ(st.violations, 0);
+		CHECK_EQ(st.dma_faults, 0);
+		sim_destroy(s);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "threads")) {
+		two_threads();
+		return tap_done();
+	}
+	correct_library();
+	broken_invalidation();
+	iommu_api_and_pri();
+	return tap_done();
+}
