@@ -69,6 +69,7 @@ struct truth {
 /* A lazy unmap whose IOTLB entries outlived the call. */
 struct stale {
 	uint64_t owner, start, end, seq;
+	uint64_t id; /* order of recording (sim.stale_ids) */
 	double t;
 };
 
@@ -98,6 +99,7 @@ struct sim {
 	struct stale *st_list;
 	size_t nst, cap_st;
 	uint64_t gen, at_seq, unmap_seq, bound_unmaps;
+	uint64_t stale_ids;      /* stale records ever made */
 	uint64_t pri_next;
 	double now;          /* modeled ns */
 	double map_ns, unmap_ns;
@@ -209,15 +211,20 @@ static void check_fresh(struct sim *s, uint64_t start, uint64_t end)
 		violation(s);
 }
 
-/* Close the stale windows whose entries are gone; enforce the lazy bound. */
-static void stale_update(struct sim *s)
+/*
+ * Close the stale windows whose entries are gone; enforce the lazy bound:
+ * an entry may outlive its unmap by at most bound_unmaps later unmaps (every
+ * ring filled), and records made before a timer flush began (id < covered)
+ * must be gone once that flush returned.
+ */
+static void stale_update(struct sim *s, uint64_t covered)
 {
 	size_t w = 0;
 
 	for (size_t i = 0; i < s->nst; i++) {
 		struct stale *x = &s->st_list[i];
 		if (sim_iotlb_owned(&s->tlb, s->tag, x->owner, x->start, x->end)) {
-			if (s->unmap_seq - x->seq > s->bound_unmaps) {
+			if (s->unmap_seq - x->seq > s->bound_unmaps || x->id < covered) {
 				s->st.stale_bound_dmas++;
 				violation(s);
 				continue; /* reported once */
@@ -251,7 +258,8 @@ static void probe_unmapped(struct sim *s, uint64_t owner, uint64_t start, uint64
 		s->cap_st = cap;
 	}
 	s->st.stale_dmas++;
-	s->st_list[s->nst++] = (struct stale){ owner, start, end, s->unmap_seq, s->now };
+	s->st_list[s->nst++] = (struct stale){ owner, start, end, s->unmap_seq, s->stale_ids++,
+					       s->now };
 }
 
 static void hw_run_queue(struct sim *s)
@@ -260,7 +268,7 @@ static void hw_run_queue(struct sim *s)
 
 	s->now += s->o.ns_per_cmd * n;
 	s->st.flushes++;
-	stale_update(s);
+	stale_update(s, 0);
 }
 
 /* ---- driver callbacks: the simulator is the IOMMU driver ---- */
@@ -679,10 +687,32 @@ static int do_unmap_at(struct sim *s, const struct sim_event *ev)
 	return r;
 }
 
+/*
+ * The flush queue's timeout timer (Linux arms a 10 ms timer), fired between
+ * events in modeled time. A poll that flushed covered every entry queued
+ * before it began, so every stale record made before then must be gone.
+ */
+static void fq_timer(struct sim *s)
+{
+	struct iopt_flushq *fq = iopt_dma_flush_queue(s->dom);
+
+	if (!fq)
+		return;
+	pthread_mutex_lock(&s->hw);
+	uint64_t now = (uint64_t)s->now, covered = s->stale_ids;
+	pthread_mutex_unlock(&s->hw);
+	if (!iopt_flushq_poll(fq, now))
+		return;
+	pthread_mutex_lock(&s->hw);
+	stale_update(s, covered);
+	pthread_mutex_unlock(&s->hw);
+}
+
 int sim_apply(struct sim *s, const struct sim_event *ev)
 {
 	if (!s || !ev || ev->cpu >= s->o.threads)
 		return -EINVAL;
+	fq_timer(s);
 	switch (ev->kind) {
 	case SIM_EV_MAP:
 	case SIM_EV_MAP_SG:
@@ -925,7 +955,7 @@ void sim_finish(struct sim *s, struct sim_stats *st)
 		if (r)
 			truth_cut(s, t.start, t.end); /* counted in map_errors; do not loop */
 	}
-	stale_update(s);
+	stale_update(s, 0);
 	s->st.iotlb_hits = s->tlb.hits;
 	s->st.iotlb_misses = s->tlb.misses;
 	s->st.pwc_hits = s->tlb.pwc_hits;
