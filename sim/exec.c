@@ -15,8 +15,10 @@
  *     the unmapped mapping (the "probe": a device could still use it);
  *   - any mode: a fresh mapping whose IOVA range still has IOTLB entries of
  *     an older mapping (the IOVA was reused before its invalidation);
- *   - LAZY: a stale entry that outlives the flush-queue bound (more unmaps
- *     than every ring can hold since it was queued).
+ *   - LAZY: a stale entry that outlives the flush-queue bound: more unmaps
+ *     than every ring can hold since it was queued, or still there after a
+ *     timeout flush that began after it was recorded (the timer is polled
+ *     before every event, in modeled time).
  * Time is modeled (ns per command, per walk read, per page request) so runs
  * are reproducible; CPU-side map/unmap times are measured wall time minus
  * the time the simulated hardware spent inside the driver callbacks.
