@@ -41,7 +41,7 @@
 #define MAX_BUF (1u << 20)
 #define PAGE 4096ull
 #define PROBE_PAGES 64          /* pages probed per unmap: first ones and the last */
-#define PRI_NS 2000.0           /* modeled page-request round trip */
+#define PRI_NS 2000.0           /* modeled page-request group round trip */
 #define HIT_NS 1.0              /* modeled IOTLB hit */
 #define OWNER_AT (1ull << 63)   /* owners of IOMMU-API (MAP_AT) mappings */
 /* Nested: guest RAM [0, phys_mem + PRI_ROOM) sits at HPA_OFF + GPA; the guest's */
@@ -421,9 +421,10 @@ static void count_fault(struct sim *s, enum sim_fault f)
 }
 
 /*
- * Page request for a (hw lock held on entry and exit, dropped around the
- * library calls): map a fresh 4 KiB page there through the IOMMU API and
- * answer SUCCESS, or answer INVALID outside the aperture or in the MSI window.
+ * One page request of a group for a (hw lock held on entry and exit, dropped
+ * around the library calls): map a fresh 4 KiB page there through the IOMMU
+ * API and answer SUCCESS, or INVALID outside the aperture or in the MSI window.
+ * The group's round trip is charged by the caller.
  */
 static void serve_pri(struct sim *s, uint64_t a)
 {
@@ -433,7 +434,6 @@ static void serve_pri(struct sim *s, uint64_t a)
 	int r = -EINVAL;
 
 	s->st.pri_requests++;
-	s->now += PRI_NS;
 	if (!msi && !(s->ias < 64 && page >> s->ias)) {
 		s->pri_next += PAGE;
 		pthread_mutex_unlock(&s->hw);
@@ -451,18 +451,12 @@ static void serve_pri(struct sim *s, uint64_t a)
 	s->st.pri_latency_ns += PRI_NS;
 }
 
-/* One page of a DMA: translate, serve a page request if allowed and retry once, judge. */
-static void dma_page(struct sim *s, uint64_t a, bool write, bool pri)
+/* The oracle's verdict on one page of a DMA after its final translation. */
+static void judge(struct sim *s, uint64_t a, bool write, enum sim_fault f, uint64_t pa)
 {
-	uint64_t pa = 0;
-	enum sim_fault f = translate(s, a, write, &pa);
-
-	if ((f == SIM_F_NOT_PRESENT || f == SIM_F_ADDR_SIZE) && pri && !truth_at(s, a)) {
-		serve_pri(s, a);
-		f = translate(s, a, write, &pa);
-	}
 	const struct truth *t = truth_at(s, a);
 	bool allowed = t && (t->prot & (write ? IOPT_PROT_WRITE : IOPT_PROT_READ));
+
 	if (f) {
 		count_fault(s, f);
 		if (allowed)
@@ -471,6 +465,42 @@ static void dma_page(struct sim *s, uint64_t a, bool write, bool pri)
 	}
 	if (!allowed || pa != t->phys + (a - t->start) + s->out_off)
 		violation(s); /* translated where nothing (or something else) is mapped */
+}
+
+/*
+ * One device access: every page touched (bounded: the first ones and the
+ * last) is translated. With pri, the pages that fault for lack of a mapping
+ * form one page-request group (one group index, one round trip); after the
+ * group's responses the device retries each of them once.
+ */
+static void dma_pages(struct sim *s, uint64_t a, uint64_t last, bool write, bool pri)
+{
+	uint64_t req[PROBE_PAGES];
+	unsigned nreq = 0;
+
+	for (uint64_t p = a, k = 0; k < PROBE_PAGES; k++) {
+		uint64_t pa = 0;
+		enum sim_fault f = translate(s, p, write, &pa);
+		if ((f == SIM_F_NOT_PRESENT || f == SIM_F_ADDR_SIZE) && pri && !truth_at(s, p))
+			req[nreq++] = p;
+		else
+			judge(s, p, write, f, pa);
+		if ((p & ~(PAGE - 1)) == (last & ~(PAGE - 1)))
+			break;
+		p = (p & ~(PAGE - 1)) + PAGE;
+		if (k + 2 == PROBE_PAGES)
+			p = last;
+	}
+	if (!nreq)
+		return;
+	s->now += PRI_NS;
+	for (unsigned i = 0; i < nreq; i++)
+		serve_pri(s, req[i]);
+	for (unsigned i = 0; i < nreq; i++) {
+		uint64_t pa = 0;
+		enum sim_fault f = translate(s, req[i], write, &pa);
+		judge(s, req[i], write, f, pa);
+	}
 }
 
 static int do_dma(struct sim *s, const struct sim_event *ev)
@@ -493,15 +523,7 @@ static int do_dma(struct sim *s, const struct sim_event *ev)
 	uint64_t last = a + ev->size - 1 < a ? UINT64_MAX : a + ev->size - 1;
 	s->st.dmas++;
 	s->st.dma_bytes += ev->size;
-	/* every page touched, bounded: the first ones and the last */
-	for (uint64_t p = a, k = 0; k < PROBE_PAGES; k++) {
-		dma_page(s, p, ev->write, ev->pri);
-		if ((p & ~(PAGE - 1)) == (last & ~(PAGE - 1)))
-			break;
-		p = (p & ~(PAGE - 1)) + PAGE;
-		if (k + 2 == PROBE_PAGES)
-			p = last;
-	}
+	dma_pages(s, a, last, ev->write, ev->pri);
 	pthread_mutex_unlock(&s->hw);
 	return 0;
 }
