@@ -28,10 +28,13 @@ build() {
 	mkdir -p "$dir/bin" "$dir/corpus" "$dir/crashes" "$dir/logs"
 	for f in "$src"/fuzz/fuzz_*.c; do
 		h=$(basename "$f" .c)
+		extra=()
+		# the trace parsers live in the simulator, outside the library
+		[ "$h" = fuzz_trace ] && extra=(-I"$src/sim" "$src/sim/trace.c")
 		echo "campaign.sh: building $h" >&2
 		clang -g -O2 -I"$src/include" -I"$src/src" -pthread \
 			-fsanitize=fuzzer,undefined -fsanitize-trap=undefined -fno-sanitize-recover=all \
-			"$f" "$src"/src/*.c "$src"/src/*/*.c \
+			"$f" "${extra[@]}" "$src"/src/*.c "$src"/src/*/*.c \
 			"$libdir/liburcu-memb.a" "$libdir/liburcu-common.a" \
 			-static-libgcc -static-libstdc++ -o "$dir/bin/$h"
 		mkdir -p "$dir/corpus/$h"

@@ -247,8 +247,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (in.n) {
 		unsigned op = take(&in) % 9;
 		if (op == 8) { /* the next op runs with its 1st..4th allocation failing */
+			/* two statements: argument evaluation order is unspecified */
+			unsigned nth = 1 + take(&in) % 4;
+			bool persistent = take(&in) & 1;
 			m.armed = true;
-			iopt_fault_inject(1 + take(&in) % 4, take(&in) & 1);
+			iopt_fault_inject(nth, persistent);
 			op = take(&in) % 8;
 		}
 		switch (op) {

@@ -191,6 +191,16 @@ uint64_t _iopt_blk_plan(const struct _iopt_urange *ur, int n, unsigned int kmax,
 {
 	uint64_t total = 0, nb = 0, lo[IOPT_INV_MAX_RANGES], hi[IOPT_INV_MAX_RANGES];
 
+	/*
+	 * Fast path, the common DMA unmap: one range that is itself a naturally
+	 * aligned block the encoding allows is its own minimal, exact plan.
+	 */
+	uint64_t units = ur[0].hi - ur[0].lo + 1;
+	if (n == 1 && limit && units && !(units & (units - 1)) && !(ur[0].lo & (units - 1)) &&
+	    (unsigned int)_iopt_ctz(units) <= kmax) {
+		b[0] = (struct _iopt_blk){ ur[0].lo, (unsigned int)_iopt_ctz(units) };
+		return 1;
+	}
 	/* Count first so an over-budget plan costs no emission. */
 	for (int i = 0; i < n; i++) {
 		total = _sat_add(total, _iopt_blk_choose(ur[i].lo, ur[i].hi, kmax, over, limit,

@@ -116,7 +116,14 @@ static int reserve_locked(struct iopt_iova_domain *dom, uint64_t lo, uint64_t hi
 		if (n.hi >= whi)
 			break;
 	}
-	/* Merge: absorb each reserved neighbour, then insert the union. */
+	/*
+	 * Merge: absorb each reserved neighbour, then insert the union. The
+	 * insert's nodes are set aside first: once a neighbour is erased,
+	 * nothing may fail (an ENOMEM here used to drop reserved ranges).
+	 */
+	int e = _iopt_tree_prealloc(t);
+	if (e)
+		return e;
 	while (_iopt_tree_first_overlap(t, wlo, whi, &n)) {
 		if (!n.reserved) { /* touching allocation: skip past it */
 			if (n.hi >= whi)

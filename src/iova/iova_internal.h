@@ -24,6 +24,10 @@ struct iova_tree {
 	uint32_t reserved;       /* of which reserved */
 	uint32_t leaves, inners; /* nodes held */
 	uint64_t start_pfn, end_pfn;
+	/* Nodes set aside by _iopt_tree_prealloc so a later split cannot fail. */
+	void *spare_leaf;
+	void *spare_inner[13];   /* MAX_HEIGHT + 1 */
+	uint32_t nspare_inner;
 };
 
 /* A placement request: size granules, start aligned to align (power of two), last pfn <= limit. */
@@ -54,6 +58,12 @@ bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t h
 /* Remove the range starting at lo (it must exist; reserved or not). */
 void _iopt_tree_erase(struct iova_tree *t, uint64_t lo);
 /* Insert [lo, hi], which must not overlap any range; -ENOMEM; -EINVAL (tree unchanged) if it does. */
+/*
+ * Set aside the nodes one insertion may need (a leaf and a full path of
+ * inner nodes), so that a sequence of erases followed by one insert cannot
+ * fail half-way. 0 or -ENOMEM (the tree unchanged either way).
+ */
+int _iopt_tree_prealloc(struct iova_tree *t);
 int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool reserved);
 /* Host memory held by the tree. */
 uint64_t _iopt_tree_bytes(const struct iova_tree *t);

@@ -205,9 +205,35 @@ static inline uint64_t node_sum(const struct iova_tree *t, void *nd, bool is_lea
 }
 
 /* Splits and merges are rare next to lookups: plain malloc is fine here. */
-static iopt_noinline void *node_alloc(bool is_leaf)
+static iopt_noinline void *node_alloc(struct iova_tree *t, bool is_leaf)
 {
+	void *nd;
+
+	if (is_leaf && t->spare_leaf) {
+		nd = t->spare_leaf;
+		t->spare_leaf = NULL;
+		return nd;
+	}
+	if (!is_leaf && t->nspare_inner)
+		return t->spare_inner[--t->nspare_inner];
 	return _iopt_malloc(is_leaf ? sizeof(struct leaf) : sizeof(struct inner));
+}
+
+_Static_assert(sizeof(((struct iova_tree *)0)->spare_inner) == (MAX_HEIGHT + 1) * sizeof(void *),
+	       "spare_inner holds a full path plus a new root");
+
+int _iopt_tree_prealloc(struct iova_tree *t)
+{
+	if (!t->spare_leaf && !(t->spare_leaf = _iopt_malloc(sizeof(struct leaf))))
+		return -ENOMEM;
+	/* a split climbs at most every level and may add a root */
+	while (t->nspare_inner < t->height && t->nspare_inner < MAX_HEIGHT + 1) {
+		void *nd = _iopt_malloc(sizeof(struct inner));
+		if (!nd)
+			return -ENOMEM;
+		t->spare_inner[t->nspare_inner++] = nd;
+	}
+	return 0;
 }
 
 int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn)
@@ -215,7 +241,7 @@ int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn)
 	memset(t, 0, sizeof(*t));
 	t->start_pfn = start_pfn;
 	t->end_pfn = end_pfn;
-	struct leaf *l = node_alloc(true);
+	struct leaf *l = node_alloc(t, true);
 	if (!l)
 		return -ENOMEM;
 	l->start = start_pfn;
@@ -248,6 +274,10 @@ void _iopt_tree_destroy(struct iova_tree *t)
 	if (t->root)
 		free_sub(t->root, t->height);
 	t->root = NULL;
+	_iopt_free(t->spare_leaf);
+	t->spare_leaf = NULL;
+	while (t->nspare_inner)
+		_iopt_free(t->spare_inner[--t->nspare_inner]);
 }
 
 /* Path to the leaf whose region holds pfn (the first leaf for pfn below it all). */
@@ -553,11 +583,11 @@ static int leaf_insert(struct iova_tree *t, struct bpath *p, uint64_t lo, uint64
 	if (iopt_unlikely(l->n == LEAF_CAP)) {
 		/* Full nodes from the leaf up split once each; a full root also needs a new root. */
 		for (unsigned d = ld;; d--) {
-			if (!(spare[nspare] = node_alloc(d == ld)))
+			if (!(spare[nspare] = node_alloc(t, d == ld)))
 				goto oom;
 			nspare++;
 			if (!d) {
-				if (t->height == MAX_HEIGHT || !(spare[nspare] = node_alloc(false)))
+				if (t->height == MAX_HEIGHT || !(spare[nspare] = node_alloc(t, false)))
 					goto oom;
 				nspare++;
 				break;
@@ -924,7 +954,8 @@ void _iopt_tree_erase(struct iova_tree *t, uint64_t lo)
 
 uint64_t _iopt_tree_bytes(const struct iova_tree *t)
 {
-	return (uint64_t)t->leaves * sizeof(struct leaf) + (uint64_t)t->inners * sizeof(struct inner);
+	return (uint64_t)(t->leaves + !!t->spare_leaf) * sizeof(struct leaf) +
+	       (uint64_t)(t->inners + t->nspare_inner) * sizeof(struct inner);
 }
 
 /* ---- invariant checker (tests, iopt_iova_check) ---- */
