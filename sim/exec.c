@@ -15,8 +15,10 @@
  *     the unmapped mapping (the "probe": a device could still use it);
  *   - any mode: a fresh mapping whose IOVA range still has IOTLB entries of
  *     an older mapping (the IOVA was reused before its invalidation);
- *   - LAZY: a stale entry that outlives the flush-queue bound (more unmaps
- *     than every ring can hold since it was queued).
+ *   - LAZY: a stale entry that outlives the flush-queue bound: more unmaps
+ *     than every ring can hold since it was queued, or still there after a
+ *     timeout flush that began after it was recorded (the timer is polled
+ *     before every event, in modeled time).
  * Time is modeled (ns per command, per walk read, per page request) so runs
  * are reproducible; CPU-side map/unmap times are measured wall time minus
  * the time the simulated hardware spent inside the driver callbacks.
@@ -39,7 +41,7 @@
 #define MAX_BUF (1u << 20)
 #define PAGE 4096ull
 #define PROBE_PAGES 64          /* pages probed per unmap: first ones and the last */
-#define PRI_NS 2000.0           /* modeled page-request round trip */
+#define PRI_NS 2000.0           /* modeled page-request group round trip */
 #define HIT_NS 1.0              /* modeled IOTLB hit */
 #define OWNER_AT (1ull << 63)   /* owners of IOMMU-API (MAP_AT) mappings */
 /* Nested: guest RAM [0, phys_mem + PRI_ROOM) sits at HPA_OFF + GPA; the guest's */
@@ -69,6 +71,7 @@ struct truth {
 /* A lazy unmap whose IOTLB entries outlived the call. */
 struct stale {
 	uint64_t owner, start, end, seq;
+	uint64_t id; /* order of recording (sim.stale_ids) */
 	double t;
 };
 
@@ -98,6 +101,7 @@ struct sim {
 	struct stale *st_list;
 	size_t nst, cap_st;
 	uint64_t gen, at_seq, unmap_seq, bound_unmaps;
+	uint64_t stale_ids;      /* stale records ever made */
 	uint64_t pri_next;
 	double now;          /* modeled ns */
 	double map_ns, unmap_ns;
@@ -209,15 +213,20 @@ static void check_fresh(struct sim *s, uint64_t start, uint64_t end)
 		violation(s);
 }
 
-/* Close the stale windows whose entries are gone; enforce the lazy bound. */
-static void stale_update(struct sim *s)
+/*
+ * Close the stale windows whose entries are gone; enforce the lazy bound:
+ * an entry may outlive its unmap by at most bound_unmaps later unmaps (every
+ * ring filled), and records made before a timer flush began (id < covered)
+ * must be gone once that flush returned.
+ */
+static void stale_update(struct sim *s, uint64_t covered)
 {
 	size_t w = 0;
 
 	for (size_t i = 0; i < s->nst; i++) {
 		struct stale *x = &s->st_list[i];
 		if (sim_iotlb_owned(&s->tlb, s->tag, x->owner, x->start, x->end)) {
-			if (s->unmap_seq - x->seq > s->bound_unmaps) {
+			if (s->unmap_seq - x->seq > s->bound_unmaps || x->id < covered) {
 				s->st.stale_bound_dmas++;
 				violation(s);
 				continue; /* reported once */
@@ -251,7 +260,8 @@ static void probe_unmapped(struct sim *s, uint64_t owner, uint64_t start, uint64
 		s->cap_st = cap;
 	}
 	s->st.stale_dmas++;
-	s->st_list[s->nst++] = (struct stale){ owner, start, end, s->unmap_seq, s->now };
+	s->st_list[s->nst++] = (struct stale){ owner, start, end, s->unmap_seq, s->stale_ids++,
+					       s->now };
 }
 
 static void hw_run_queue(struct sim *s)
@@ -260,7 +270,7 @@ static void hw_run_queue(struct sim *s)
 
 	s->now += s->o.ns_per_cmd * n;
 	s->st.flushes++;
-	stale_update(s);
+	stale_update(s, 0);
 }
 
 /* ---- driver callbacks: the simulator is the IOMMU driver ---- */
@@ -411,9 +421,10 @@ static void count_fault(struct sim *s, enum sim_fault f)
 }
 
 /*
- * Page request for a (hw lock held on entry and exit, dropped around the
- * library calls): map a fresh 4 KiB page there through the IOMMU API and
- * answer SUCCESS, or answer INVALID outside the aperture or in the MSI window.
+ * One page request of a group for a (hw lock held on entry and exit, dropped
+ * around the library calls): map a fresh 4 KiB page there through the IOMMU
+ * API and answer SUCCESS, or INVALID outside the aperture or in the MSI window.
+ * The group's round trip is charged by the caller.
  */
 static void serve_pri(struct sim *s, uint64_t a)
 {
@@ -423,7 +434,6 @@ static void serve_pri(struct sim *s, uint64_t a)
 	int r = -EINVAL;
 
 	s->st.pri_requests++;
-	s->now += PRI_NS;
 	if (!msi && !(s->ias < 64 && page >> s->ias)) {
 		s->pri_next += PAGE;
 		pthread_mutex_unlock(&s->hw);
@@ -441,18 +451,12 @@ static void serve_pri(struct sim *s, uint64_t a)
 	s->st.pri_latency_ns += PRI_NS;
 }
 
-/* One page of a DMA: translate, serve a page request if allowed and retry once, judge. */
-static void dma_page(struct sim *s, uint64_t a, bool write, bool pri)
+/* The oracle's verdict on one page of a DMA after its final translation. */
+static void judge(struct sim *s, uint64_t a, bool write, enum sim_fault f, uint64_t pa)
 {
-	uint64_t pa = 0;
-	enum sim_fault f = translate(s, a, write, &pa);
-
-	if ((f == SIM_F_NOT_PRESENT || f == SIM_F_ADDR_SIZE) && pri && !truth_at(s, a)) {
-		serve_pri(s, a);
-		f = translate(s, a, write, &pa);
-	}
 	const struct truth *t = truth_at(s, a);
 	bool allowed = t && (t->prot & (write ? IOPT_PROT_WRITE : IOPT_PROT_READ));
+
 	if (f) {
 		count_fault(s, f);
 		if (allowed)
@@ -461,6 +465,42 @@ static void dma_page(struct sim *s, uint64_t a, bool write, bool pri)
 	}
 	if (!allowed || pa != t->phys + (a - t->start) + s->out_off)
 		violation(s); /* translated where nothing (or something else) is mapped */
+}
+
+/*
+ * One device access: every page touched (bounded: the first ones and the
+ * last) is translated. With pri, the pages that fault for lack of a mapping
+ * form one page-request group (one group index, one round trip); after the
+ * group's responses the device retries each of them once.
+ */
+static void dma_pages(struct sim *s, uint64_t a, uint64_t last, bool write, bool pri)
+{
+	uint64_t req[PROBE_PAGES];
+	unsigned nreq = 0;
+
+	for (uint64_t p = a, k = 0; k < PROBE_PAGES; k++) {
+		uint64_t pa = 0;
+		enum sim_fault f = translate(s, p, write, &pa);
+		if ((f == SIM_F_NOT_PRESENT || f == SIM_F_ADDR_SIZE) && pri && !truth_at(s, p))
+			req[nreq++] = p;
+		else
+			judge(s, p, write, f, pa);
+		if ((p & ~(PAGE - 1)) == (last & ~(PAGE - 1)))
+			break;
+		p = (p & ~(PAGE - 1)) + PAGE;
+		if (k + 2 == PROBE_PAGES)
+			p = last;
+	}
+	if (!nreq)
+		return;
+	s->now += PRI_NS;
+	for (unsigned i = 0; i < nreq; i++)
+		serve_pri(s, req[i]);
+	for (unsigned i = 0; i < nreq; i++) {
+		uint64_t pa = 0;
+		enum sim_fault f = translate(s, req[i], write, &pa);
+		judge(s, req[i], write, f, pa);
+	}
 }
 
 static int do_dma(struct sim *s, const struct sim_event *ev)
@@ -483,15 +523,7 @@ static int do_dma(struct sim *s, const struct sim_event *ev)
 	uint64_t last = a + ev->size - 1 < a ? UINT64_MAX : a + ev->size - 1;
 	s->st.dmas++;
 	s->st.dma_bytes += ev->size;
-	/* every page touched, bounded: the first ones and the last */
-	for (uint64_t p = a, k = 0; k < PROBE_PAGES; k++) {
-		dma_page(s, p, ev->write, ev->pri);
-		if ((p & ~(PAGE - 1)) == (last & ~(PAGE - 1)))
-			break;
-		p = (p & ~(PAGE - 1)) + PAGE;
-		if (k + 2 == PROBE_PAGES)
-			p = last;
-	}
+	dma_pages(s, a, last, ev->write, ev->pri);
 	pthread_mutex_unlock(&s->hw);
 	return 0;
 }
@@ -679,10 +711,32 @@ static int do_unmap_at(struct sim *s, const struct sim_event *ev)
 	return r;
 }
 
+/*
+ * The flush queue's timeout timer (Linux arms a 10 ms timer), fired between
+ * events in modeled time. A poll that flushed covered every entry queued
+ * before it began, so every stale record made before then must be gone.
+ */
+static void fq_timer(struct sim *s)
+{
+	struct iopt_flushq *fq = iopt_dma_flush_queue(s->dom);
+
+	if (!fq)
+		return;
+	pthread_mutex_lock(&s->hw);
+	uint64_t now = (uint64_t)s->now, covered = s->stale_ids;
+	pthread_mutex_unlock(&s->hw);
+	if (!iopt_flushq_poll(fq, now))
+		return;
+	pthread_mutex_lock(&s->hw);
+	stale_update(s, covered);
+	pthread_mutex_unlock(&s->hw);
+}
+
 int sim_apply(struct sim *s, const struct sim_event *ev)
 {
 	if (!s || !ev || ev->cpu >= s->o.threads)
 		return -EINVAL;
+	fq_timer(s);
 	switch (ev->kind) {
 	case SIM_EV_MAP:
 	case SIM_EV_MAP_SG:
@@ -925,7 +979,7 @@ void sim_finish(struct sim *s, struct sim_stats *st)
 		if (r)
 			truth_cut(s, t.start, t.end); /* counted in map_errors; do not loop */
 	}
-	stale_update(s);
+	stale_update(s, 0);
 	s->st.iotlb_hits = s->tlb.hits;
 	s->st.iotlb_misses = s->tlb.misses;
 	s->st.pwc_hits = s->tlb.pwc_hits;

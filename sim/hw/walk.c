@@ -130,15 +130,25 @@ static int walk_intel(const struct sim_walk_cfg *c, uint64_t va, const struct si
 				set_bits(p, BIT(5)); /* A */
 		}
 		bool leaf = l == 0 || (e & I_PS);
+		/* address bits at or above the host address width are reserved (§1.2, §3.1) */
+		if (c->oas && c->oas < 52 && (e & I_ADDR) >> c->oas)
+			return fault(x, SIM_F_RESERVED, (unsigned)l);
+		/* VT-d: TM (62) is reserved everywhere, SNP (11) in non-leaf entries */
+		if (vtd && ((e & BIT(62)) || (!leaf && (e & BIT(11)))))
+			return fault(x, SIM_F_RESERVED, (unsigned)l);
 		if (!leaf) {
 			table = e & I_ADDR;
 			continue;
 		}
 		uint64_t size = BIT(shift);
-		/* large leaves: the bits below the page size are not address (x86: PAT at 12) */
+		/*
+		 * Large leaves: the address bits below the page size are reserved
+		 * (VT-d 20:12 / 29:12; x86 20:13 / 29:13, bit 12 being PAT).
+		 */
+		uint64_t low = e & I_ADDR & mask_lg2(shift) & ~(vtd ? 0 : BIT(12));
+		if (l > 0 && low)
+			return fault(x, SIM_F_RESERVED, (unsigned)l);
 		uint64_t pa = (e & I_ADDR & ~mask_lg2(shift)) | (va & mask_lg2(shift));
-		if (c->oas && c->oas < 64 && pa >> c->oas)
-			return fault(x, SIM_F_ADDR_SIZE, (unsigned)l);
 		if (vtd) {
 			x->x = x->r;
 			int r = finish(c, acc, x, pa, size, (unsigned)l);
@@ -263,8 +273,12 @@ static int walk_lpae(const struct sim_walk_cfg *c, uint64_t va, const struct sim
 			return fault(x, x->fault, (unsigned)l);
 		uint64_t e = load(p);
 		uint64_t oa = (e & amask) | (lpa ? ((e >> 12) & 0xF) << 48 : 0);
-		if (!(e & BIT(0)))
+		/* invalid; at level 3 the 01 encoding is reserved and treated as invalid (§4.2) */
+		if (!(e & BIT(0)) || (l == 0 && !(e & 2)))
 			return fault(x, SIM_F_NOT_PRESENT, (unsigned)l);
+		unsigned oas = c->oas ? c->oas : (lpa ? 52 : 48);
+		if (oas < 64 && oa >> oas) /* next table or output beyond OAS: address size fault */
+			return fault(x, SIM_F_ADDR_SIZE, (unsigned)l);
 		bool table_desc = (e & 2) && l > 0;
 		if (table_desc) {
 			if (!s2) { /* hierarchical limits: APTable 62:61, XNTable 60 */
@@ -275,7 +289,7 @@ static int walk_lpae(const struct sim_walk_cfg *c, uint64_t va, const struct sim
 			table = oa;
 			continue;
 		}
-		if (l == 0 ? !(e & 2) : !block_ok(g, arm, lpa))
+		if (l > 0 && !block_ok(g, arm, lpa))
 			return fault(x, SIM_F_RESERVED, (unsigned)l);
 		if (!(e & BIT(10)) && !c->dirty_tracking) /* AF clear, no hardware AF update */
 			return fault(x, SIM_F_PERM, (unsigned)l);
@@ -294,9 +308,6 @@ static int walk_lpae(const struct sim_walk_cfg *c, uint64_t va, const struct sim
 		if (e & BIT(52)) /* contiguous hint: one TLB entry for the run */
 			size <<= __builtin_ctz(cont_entries(g, arm));
 		uint64_t pa = (oa & ~mask_lg2(shift)) | (va & mask_lg2(shift));
-		unsigned oas = c->oas ? c->oas : (lpa ? 52 : 48);
-		if (oas < 64 && pa >> oas)
-			return fault(x, SIM_F_ADDR_SIZE, (unsigned)l);
 		/* pa is this entry's; the run's other entries continue it (hardware assumes so) */
 		int r = finish(c, acc, x, pa, size, (unsigned)l);
 		if (r || x->fault || !c->dirty_tracking)

@@ -40,8 +40,13 @@ enum sim_fault {
 	SIM_OK = 0,
 	SIM_F_NOT_PRESENT,  /* no valid entry on the path (VT-d/AMD/x86 not present, ARM translation fault) */
 	SIM_F_PERM,         /* entry present but the access is not allowed */
-	SIM_F_ADDR_SIZE,    /* input above ias / not canonical, or output above oas */
-	SIM_F_RESERVED,     /* reserved bits set / invalid encoding (e.g. ARM block at level 0) */
+	SIM_F_ADDR_SIZE,    /* input above ias / not canonical; ARM: a table or output
+			     * address above oas; AMD: output above oas */
+	SIM_F_RESERVED,     /* reserved bits set / invalid encoding: VT-d/x86 PS in the top
+			     * levels, low address bits of a large leaf, address bits at or
+			     * above oas (the host address width), VT-d TM or non-leaf SNP;
+			     * AMD NextLevel not below the entry's level, a leaf at level 6,
+			     * a bad size code; ARM a block where the granule has none */
 };
 
 struct sim_access {

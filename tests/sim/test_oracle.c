@@ -138,6 +138,80 @@ static void broken_invalidation(void)
 	}
 }
 
+/*
+ * Lazy mode, few unmaps (far below the ring bound) but modeled time well past
+ * the flush queue's 10 ms timeout: the timer flush must close the window.
+ * One unmapped buffer stays in the IOTLB; then 100 faulting DMAs of about
+ * 1-5 ms modeled each. With the timer the window ends near 10 ms; a lost
+ * sync is caught by the timer rule although the ring never fills.
+ */
+static struct sim_stats timer_run(unsigned brk)
+{
+	struct sim_opts o = { .format = IOPT_PT_VTD_SS, .mode = IOPT_DMA_LAZY, .break_flags = brk,
+			      .ns_per_walk_read = 1e6 };
+	struct sim *s = NULL;
+	struct sim_stats st;
+
+	REQUIRE(sim_create(&o, &s) == 0);
+	CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_MAP, .buf = 1, .phys = 0x100000,
+						   .size = 8192, .prot = RW }), 0);
+	CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_DMA, .buf = 1, .off = 4096,
+						   .size = 64, .write = true }), 0);
+	CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_UNMAP, .buf = 1 }), 0);
+	for (int i = 0; i < 100; i++) /* raw DMAs to unmapped space: every one a walk and a fault */
+		CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_DMA, .buf = SIM_NO_BUF,
+							   .iova = 0x7000000000ull + 4096ull * (uint64_t)i,
+							   .size = 8 }), 0);
+	sim_finish(s, &st);
+	sim_destroy(s);
+	return st;
+}
+
+static void flush_queue_timer(void)
+{
+	TEST("lazy: the flush-queue timeout bounds the stale window in modeled time");
+	struct sim_stats st = timer_run(0);
+	CHECK_EQ(st.violations, 0);
+	CHECK_EQ(st.stale_dmas, 1);
+	CHECK(st.modeled_ns > 100e6); /* the run lasted 10 timeouts */
+	CHECK(st.stale_window_ns > 0 && st.stale_window_ns < 10e6 + 20e6);
+	TEST("lazy: a lost sync is caught by the timer rule before any ring fills");
+	st = timer_run(SIM_BREAK_SKIP_SYNC);
+	CHECK(st.stale_bound_dmas > 0 && st.violations > 0);
+}
+
+/* A DMA of `len` bytes at iova with page requests allowed, `n` times at consecutive addresses. */
+static struct sim_stats pri_run(uint64_t len, int n)
+{
+	struct sim_opts o = { .format = IOPT_PT_VTD_SS, .mode = IOPT_DMA_STRICT };
+	struct sim *s = NULL;
+	struct sim_stats st;
+
+	REQUIRE(sim_create(&o, &s) == 0);
+	for (int pass = 0; pass < 2; pass++) /* the second pass finds the pages mapped */
+		for (int i = 0; i < n; i++)
+			CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_DMA, .buf = SIM_NO_BUF,
+								   .iova = 0x7000000000ull + len * (uint64_t)i,
+								   .size = len, .write = true, .pri = true }), 0);
+	sim_finish(s, &st);
+	sim_destroy(s);
+	return st;
+}
+
+static void pri_groups(void)
+{
+	TEST("page requests: the faulting pages of one access are one group, one round trip");
+	struct sim_stats one = pri_run(4 * 4096, 1), four = pri_run(4096, 4);
+	CHECK(one.pri_requests == 4 && one.pri_success == 4 && one.violations == 0 &&
+	      one.dma_faults == 0);
+	CHECK(four.pri_requests == 4 && four.pri_success == 4 && four.violations == 0 &&
+	      four.dma_faults == 0);
+	CHECK(one.pri_latency_ns == 2000 && four.pri_latency_ns == 2000);
+	/* three round trips fewer (and no more walk reads: the group faults before any map) */
+	CHECK(one.modeled_ns + 3 * 2000 <= four.modeled_ns);
+	CHECK(one.walk_reads <= four.walk_reads);
+}
+
 static void iommu_api_and_pri(void)
 {
 	struct sim_opts o = { .format = IOPT_PT_VTD_SS, .mode = IOPT_DMA_STRICT };
@@ -237,5 +311,7 @@ int main(int argc, char **argv)
 	correct_library();
 	broken_invalidation();
 	iommu_api_and_pri();
+	flush_queue_timer();
+	pri_groups();
 	return tap_done();
 }
