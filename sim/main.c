@@ -33,13 +33,12 @@ static const char *const format_names[IOPT_PT_NR_FORMATS] = {
 static const struct tour_entry {
 	const char *scenario;
 	const char *formats[2];
-	uint64_t ops;
 } tour[] = {
-	{"nic", {"vtd_ss", "amd_v1"}, 40000},
-	{"nvme", {"x86_64", "lpae_s1"}, 4000},
-	{"vm", {"vtd_ss", "lpae_s2"}, 40000},
-	{"sva", {"x86_64", NULL}, 20000},
-	{"nested", {"x86_64/vtd_ss", "lpae_s1/lpae_s2"}, 20000},
+	{"nic", {"vtd_ss", "amd_v1"}},
+	{"nvme", {"x86_64", "lpae_s1"}},
+	{"vm", {"vtd_ss", "lpae_s2"}},
+	{"sva", {"x86_64", NULL}},
+	{"nested", {"x86_64/vtd_ss", "lpae_s1/lpae_s2"}},
 };
 
 struct run {
@@ -297,9 +296,9 @@ static uint64_t faults(const struct sim_stats *st)
 
 static void table_header(void)
 {
-	printf("%-8s %-15s %-6s %8s %7s %7s %8s %6s %6s %21s %7s %7s %6s %9s %5s\n", "workload", "format",
-	       "mode", "ops", "map-ns", "unmap-ns", "DMA/s", "hit%", "rd/miss", "cmds range/scope/sync",
-	       "fl/1kun", "faults", "stale", "window-us", "viol");
+	printf("%-8s %-15s %-6s %8s %7s %7s %8s %6s %6s %21s %7s %7s %7s %6s %9s %5s\n", "workload",
+	       "format", "mode", "ops", "map-ns", "unmap-ns", "DMA/s", "hit%", "rd/miss",
+	       "cmds range/scope/sync", "fl/1kun", "faults", "pri", "stale", "window-us", "viol");
 }
 
 static void table_row(const struct run *r)
@@ -312,12 +311,13 @@ static void table_row(const struct run *r)
 		 st->cmds_sync);
 	snprintf(name, sizeof(name), "%s", r->scenario ? r->scenario : r->ftrace ? "ftrace" : "trace");
 	printf("%-8s %-15s %-6s %8" PRIu64 " %7.0f %8.0f %8s %6.2f %7.2f %21s %7.1f %7" PRIu64
-	       " %6" PRIu64 " %9.2f %5" PRIu64 "\n",
+	       " %7" PRIu64 " %6" PRIu64 " %9.2f %5" PRIu64 "\n",
 	       name, fmt, mode_name(r->o.mode), r->scenario ? r->ops : r->events, st->cpu_map_ns,
 	       st->cpu_unmap_ns, human(ratio((double)st->dmas, r->wall_s), rate),
 	       100 * ratio((double)st->iotlb_hits, (double)(st->iotlb_hits + st->iotlb_misses)),
 	       ratio((double)st->walk_reads, (double)st->iotlb_misses), cmds,
-	       1000 * ratio((double)st->flushes, (double)st->unmaps), faults(st), st->stale_dmas,
+	       1000 * ratio((double)st->flushes, (double)st->unmaps), faults(st), st->pri_requests,
+	       st->stale_dmas,
 	       st->stale_window_ns / 1000, st->violations);
 }
 
@@ -519,7 +519,7 @@ static int run_tour(const struct run *base, bool json, int only_mode)
 				struct run *r = &runs[n++];
 				*r = *base;
 				r->scenario = tour[i].scenario;
-				r->ops = base->ops ? base->ops : tour[i].ops;
+				r->ops = base->ops; /* 0: the scenario's default */
 				parse_format(tour[i].formats[f], &r->o);
 				r->o.mode = (enum iopt_dma_mode)m;
 				int err = prepare_and_run(r);
