@@ -21,7 +21,26 @@ struct bench_case {
 	const char *name; /* "<component>.<case>", matched by prefix */
 	const char *unit; /* what one op is, for the readable table */
 	struct bench_result (*run)(void);
+	/* The same workload on the Linux 6.1 peer; NULL where none exists. */
+	struct bench_result (*peer)(void);
+	/* Nonzero: a thread-scaling case, run with bench_threads threads. */
+	int threaded;
 };
+
+/* Threads for thread-scaling cases (--threads sets it per run; 1..64). */
+extern unsigned bench_threads;
+#define BENCH_MAX_THREADS 64
+
+/* BENCH_PEER(fn): fn in a -Dpeers=linux61 build, NULL otherwise. */
+#ifdef IOPT_BENCH_PEER_LINUX61
+#define BENCH_PEER(fn) fn
+#else
+#define BENCH_PEER(fn) NULL
+#endif
+
+/* Force a workload's body into each per-peer wrapper so calls through its
+ * constant API table become direct calls: both peers pay the same. */
+#define BENCH_INLINE static inline __attribute__((always_inline))
 
 static inline double bench_now_ns(void)
 {

@@ -1,31 +1,84 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * iova.* cases: granule 4 KiB, start pfn 1; "32-bit limit" = pfn 0xFFFFF.
- * The workloads are fixed by the issue that defined them so the Linux peer
- * runs the very same sequences.
+ * The workloads are fixed by the issue that defined them; each is written
+ * once over a small allocator API (struct iova_api) and instantiated for
+ * iopt and, with -Dpeers=linux61, for Linux 6.1's drivers/iommu/iova.c, so
+ * both run the very same sequences.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <iopt/iova.h>
 
 #include "bench.h"
+#ifdef IOPT_BENCH_PEER_LINUX61
+#include "peers.h"
+#endif
 
 #define LIMIT32 0xFFFFFull
 
-static struct iopt_iova_domain *mkdom(unsigned flags)
+struct iova_api {
+	void *(*create)(bool rcache);
+	void (*destroy)(void *dom);
+	int (*alloc)(void *dom, uint64_t size, uint64_t limit, bool align, uint64_t *pfn);
+	int (*free)(void *dom, uint64_t pfn, uint64_t size);
+};
+
+static void *i_create(bool rcache)
 {
 	struct iopt_iova_config cfg;
 	struct iopt_iova_domain *dom;
+
 	iopt_iova_config_init(&cfg);
-	cfg.flags = flags;
-	if (iopt_iova_domain_create(&cfg, &dom)) {
-		fprintf(stderr, "iopt-bench: domain create failed\n");
-		exit(1);
-	}
+	cfg.flags = rcache ? 0 : IOPT_IOVA_NO_RCACHE;
+	if (iopt_iova_domain_create(&cfg, &dom))
+		return NULL;
 	return dom;
 }
+
+static void i_destroy(void *dom)
+{
+	iopt_iova_domain_destroy(dom);
+}
+
+static int i_alloc(void *dom, uint64_t size, uint64_t limit, bool align, uint64_t *pfn)
+{
+	return iopt_iova_alloc(dom, size, limit, align ? IOPT_IOVA_ALIGN : 0, pfn);
+}
+
+static int i_free(void *dom, uint64_t pfn, uint64_t size)
+{
+	return iopt_iova_free(dom, pfn, size);
+}
+
+static const struct iova_api iopt_api = { i_create, i_destroy, i_alloc, i_free };
+
+#ifdef IOPT_BENCH_PEER_LINUX61
+static void *l_create(bool rcache)
+{
+	return lx_iova_create(rcache);
+}
+
+static void l_destroy(void *dom)
+{
+	lx_iova_destroy(dom);
+}
+
+static int l_alloc(void *dom, uint64_t size, uint64_t limit, bool align, uint64_t *pfn)
+{
+	return lx_iova_alloc(dom, size, limit, align, pfn);
+}
+
+static int l_free(void *dom, uint64_t pfn, uint64_t size)
+{
+	return lx_iova_free(dom, pfn, size);
+}
+
+static const struct iova_api lx_api = { l_create, l_destroy, l_alloc, l_free };
+#endif
 
 static void must(int r, const char *what)
 {
@@ -35,141 +88,187 @@ static void must(int r, const char *what)
 	}
 }
 
-static struct bench_result cached_pair(void)
+BENCH_INLINE void *mkdom(const struct iova_api *a, bool rcache)
 {
-	struct iopt_iova_domain *dom = mkdom(0);
+	void *dom = a->create(rcache);
+
+	if (!dom) {
+		fprintf(stderr, "iopt-bench: domain create failed\n");
+		exit(1);
+	}
+	return dom;
+}
+
+BENCH_INLINE struct bench_result w_cached_pair(const struct iova_api *a)
+{
+	void *dom = mkdom(a, true);
 	uint64_t pfn, n = 5000000;
 	double t0 = bench_now_ns();
 	for (uint64_t i = 0; i < n; i++) {
-		must(iopt_iova_alloc(dom, 1, LIMIT32, IOPT_IOVA_ALIGN, &pfn), "alloc");
-		must(iopt_iova_free(dom, pfn, 1), "free");
+		must(a->alloc(dom, 1, LIMIT32, true, &pfn), "alloc");
+		must(a->free(dom, pfn, 1), "free");
 	}
 	double t1 = bench_now_ns();
-	iopt_iova_domain_destroy(dom);
+	a->destroy(dom);
 	return (struct bench_result){ t1 - t0, n };
 }
 
-/* rounds x {alloc 512, free the 512 in allocation order}; sizes from mask (0: all 1). */
-static double ring512(struct iopt_iova_domain *dom, unsigned rounds, int mixed)
+/* rounds x {alloc 512, free the 512 in allocation order}; sizes 1..32 when mixed. */
+BENCH_INLINE double ring512(const struct iova_api *a, void *dom, unsigned rounds, int mixed)
 {
 	uint64_t pfns[512], sizes[512], seed = 0x9E3779B97F4A7C15ull;
 	double t0 = bench_now_ns();
 	for (unsigned r = 0; r < rounds; r++) {
 		for (int i = 0; i < 512; i++) {
 			sizes[i] = mixed ? 1ull << (bench_rand(&seed) % 6) : 1;
-			must(iopt_iova_alloc(dom, sizes[i], LIMIT32, IOPT_IOVA_ALIGN, &pfns[i]), "alloc");
+			must(a->alloc(dom, sizes[i], LIMIT32, true, &pfns[i]), "alloc");
 		}
 		for (int i = 0; i < 512; i++)
-			must(iopt_iova_free(dom, pfns[i], sizes[i]), "free");
+			must(a->free(dom, pfns[i], sizes[i]), "free");
 	}
 	return bench_now_ns() - t0;
 }
 
-static struct bench_result cached_ring512(void)
+BENCH_INLINE struct bench_result w_ring(const struct iova_api *a, int mixed)
 {
-	struct iopt_iova_domain *dom = mkdom(0);
-	double ns = ring512(dom, 5000, 0);
-	iopt_iova_domain_destroy(dom);
+	void *dom = mkdom(a, true);
+	double ns = ring512(a, dom, 5000, mixed);
+	a->destroy(dom);
 	return (struct bench_result){ ns, 5000ull * 1024 };
 }
 
-static struct bench_result cached_mixed_sizes(void)
+BENCH_INLINE struct bench_result w_cached_ring512(const struct iova_api *a)
 {
-	struct iopt_iova_domain *dom = mkdom(0);
-	double ns = ring512(dom, 5000, 1);
-	iopt_iova_domain_destroy(dom);
-	return (struct bench_result){ ns, 5000ull * 1024 };
+	return w_ring(a, 0);
 }
 
-static struct bench_result rbtree_fragmented(void)
+BENCH_INLINE struct bench_result w_cached_mixed_sizes(const struct iova_api *a)
 {
-	struct iopt_iova_domain *dom = mkdom(IOPT_IOVA_NO_RCACHE);
+	return w_ring(a, 1);
+}
+
+BENCH_INLINE struct bench_result w_rbtree_fragmented(const struct iova_api *a)
+{
+	void *dom = mkdom(a, false);
 	const uint64_t limit = (1ull << 36) - 1, nset = 200000, n = 1000000;
 	uint64_t seed = 42, *pfn = malloc(nset * sizeof(*pfn)), *sz = malloc(nset * sizeof(*sz));
 	for (uint64_t i = 0; i < nset; i++) {
 		sz[i] = 1 + bench_rand(&seed) % 32;
-		must(iopt_iova_alloc(dom, sz[i], limit, IOPT_IOVA_ALIGN, &pfn[i]), "alloc");
+		must(a->alloc(dom, sz[i], limit, true, &pfn[i]), "alloc");
 	}
 	for (uint64_t i = 0; i < nset; i += 2)
-		must(iopt_iova_free(dom, pfn[i], sz[i]), "free");
+		must(a->free(dom, pfn[i], sz[i]), "free");
 	double t0 = bench_now_ns();
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t p, s = 1 + bench_rand(&seed) % 32;
-		must(iopt_iova_alloc(dom, s, limit, IOPT_IOVA_ALIGN, &p), "alloc");
-		must(iopt_iova_free(dom, p, s), "free");
+		must(a->alloc(dom, s, limit, true, &p), "alloc");
+		must(a->free(dom, p, s), "free");
 	}
 	double t1 = bench_now_ns();
-	iopt_iova_domain_destroy(dom);
+	a->destroy(dom);
 	free(pfn);
 	free(sz);
 	return (struct bench_result){ t1 - t0, n };
 }
 
-static struct bench_result rbtree_worstcase(void)
+BENCH_INLINE struct bench_result w_rbtree_worstcase(const struct iova_api *a)
 {
-	struct iopt_iova_domain *dom = mkdom(IOPT_IOVA_NO_RCACHE);
+	void *dom = mkdom(a, false);
 	const uint64_t nset = 262144, iters = 200;
 	uint64_t p, top = 0;
 	for (uint64_t i = 0; i < nset; i++) {
-		must(iopt_iova_alloc(dom, 1, LIMIT32, 0, &p), "alloc");
+		must(a->alloc(dom, 1, LIMIT32, false, &p), "alloc");
 		if (!i)
 			top = p;
 		if (i % 2 == 0)
 			continue;
-		must(iopt_iova_free(dom, p, 1), "free");
+		must(a->free(dom, p, 1), "free");
 	}
 	/* 131,072 one-granule holes at the top; the topmost single is live at `top`. */
 	double t0 = bench_now_ns();
 	for (uint64_t i = 0; i < iters; i++) {
-		must(iopt_iova_free(dom, top, 1), "free");
-		must(iopt_iova_alloc(dom, 1, LIMIT32, 0, &top), "alloc");
-		must(iopt_iova_alloc(dom, 4, LIMIT32, IOPT_IOVA_ALIGN, &p), "alloc4");
-		must(iopt_iova_free(dom, p, 4), "free4");
+		must(a->free(dom, top, 1), "free");
+		must(a->alloc(dom, 1, LIMIT32, false, &top), "alloc");
+		must(a->alloc(dom, 4, LIMIT32, true, &p), "alloc4");
+		must(a->free(dom, p, 4), "free4");
 	}
 	double t1 = bench_now_ns();
-	iopt_iova_domain_destroy(dom);
+	a->destroy(dom);
 	return (struct bench_result){ t1 - t0, iters };
 }
 
 struct ring_thread {
-	struct iopt_iova_domain *dom;
+	void *dom;
 	pthread_barrier_t *go;
 	double ns;
 };
 
-static void *ring_thread_main(void *arg)
+/* n threads each run ring512 on one shared domain; ns per op per thread (mean of rates). */
+BENCH_INLINE struct bench_result w_threads(const struct iova_api *a, unsigned n,
+					   void *(*main_fn)(void *))
 {
-	struct ring_thread *rt = arg;
-	pthread_barrier_wait(rt->go);
-	rt->ns = ring512(rt->dom, 5000, 0);
-	return NULL;
+	void *dom = mkdom(a, true);
+	pthread_barrier_t go;
+	pthread_t th[BENCH_MAX_THREADS];
+	struct ring_thread rt[BENCH_MAX_THREADS];
+	double sum = 0;
+	pthread_barrier_init(&go, NULL, n);
+	for (unsigned i = 0; i < n; i++) {
+		rt[i] = (struct ring_thread){ dom, &go, 0 };
+		pthread_create(&th[i], NULL, main_fn, &rt[i]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		sum += rt[i].ns;
+	}
+	pthread_barrier_destroy(&go);
+	a->destroy(dom);
+	return (struct bench_result){ sum / n, 5000ull * 1024 };
 }
 
-static struct bench_result threads2_ring512(void)
-{
-	struct iopt_iova_domain *dom = mkdom(0);
-	pthread_barrier_t go;
-	pthread_t th[2];
-	struct ring_thread rt[2];
-	pthread_barrier_init(&go, NULL, 2);
-	for (int i = 0; i < 2; i++) {
-		rt[i] = (struct ring_thread){ dom, &go, 0 };
-		pthread_create(&th[i], NULL, ring_thread_main, &rt[i]);
+/* One set of entry points per API: the workload, then its threaded cases. */
+#define IOVA_PEER(P, API)                                                                   \
+	static struct bench_result cached_pair_##P(void) { return w_cached_pair(API); }   \
+	static struct bench_result cached_ring512_##P(void) { return w_cached_ring512(API); } \
+	static struct bench_result cached_mixed_sizes_##P(void)                            \
+	{                                                                                  \
+		return w_cached_mixed_sizes(API);                                          \
+	}                                                                                  \
+	static struct bench_result rbtree_fragmented_##P(void)                             \
+	{                                                                                  \
+		return w_rbtree_fragmented(API);                                           \
+	}                                                                                  \
+	static struct bench_result rbtree_worstcase_##P(void) { return w_rbtree_worstcase(API); } \
+	static void *ring_main_##P(void *arg)                                              \
+	{                                                                                  \
+		struct ring_thread *rt = arg;                                              \
+		pthread_barrier_wait(rt->go);                                              \
+		rt->ns = ring512(API, rt->dom, 5000, 0);                                   \
+		return NULL;                                                               \
+	}                                                                                  \
+	static struct bench_result threads2_ring512_##P(void)                              \
+	{                                                                                  \
+		return w_threads(API, 2, ring_main_##P);                                   \
+	}                                                                                  \
+	static struct bench_result threads_ring512_##P(void)                               \
+	{                                                                                  \
+		return w_threads(API, bench_threads, ring_main_##P);                       \
 	}
-	for (int i = 0; i < 2; i++)
-		pthread_join(th[i], NULL);
-	pthread_barrier_destroy(&go);
-	iopt_iova_domain_destroy(dom);
-	/* ns per op per thread: the mean of the two threads' own rates. */
-	return (struct bench_result){ (rt[0].ns + rt[1].ns) / 2, 5000ull * 1024 };
-}
+
+IOVA_PEER(iopt, &iopt_api)
+#ifdef IOPT_BENCH_PEER_LINUX61
+IOVA_PEER(lx, &lx_api)
+#endif
+
+#define IOVA_ENTRY(C, UNIT, T) { "iova." #C, UNIT, C##_iopt, BENCH_PEER(C##_lx), T }
 
 const struct bench_case bench_iova_cases[] = {
-	{ "iova.cached_pair", "alloc+free pair, 1 granule", cached_pair },
-	{ "iova.cached_ring512", "op (alloc or free)", cached_ring512 },
-	{ "iova.cached_mixed_sizes", "op (alloc or free)", cached_mixed_sizes },
-	{ "iova.rbtree_fragmented", "alloc+free pair, tree only", rbtree_fragmented },
-	{ "iova.rbtree_worstcase", "iteration (4 tree ops)", rbtree_worstcase },
-	{ "iova.threads2_ring512", "op per thread", threads2_ring512 },
+	IOVA_ENTRY(cached_pair, "alloc+free pair, 1 granule", 0),
+	IOVA_ENTRY(cached_ring512, "op (alloc or free)", 0),
+	IOVA_ENTRY(cached_mixed_sizes, "op (alloc or free)", 0),
+	IOVA_ENTRY(rbtree_fragmented, "alloc+free pair, tree only", 0),
+	IOVA_ENTRY(rbtree_worstcase, "iteration (4 tree ops)", 0),
+	IOVA_ENTRY(threads2_ring512, "op per thread", 0),
+	IOVA_ENTRY(threads_ring512, "op per thread (--threads)", 1),
 	{ 0 },
 };

@@ -9,8 +9,16 @@
  *   F.map_2m / F.unmap_2m          one 2 MiB page per call, sequential, 64 GiB
  *   F.iova_to_phys                 2,000,000 lookups at random 4K-aligned
  *                                  IOVAs in 1 GiB mapped with 4 KiB pages
+ *   F.map_Nx4k / F.unmap_Nx4k     N x 4 KiB per call, N = 2, 4, ..., 128, 512,
+ *                                  sequential, 1 GiB: with map_4k (N = 1) and
+ *                                  map_256x4k, the pages-per-call sweep
  * The unmap cases time the unmaps and the final gather sync; the mapping
  * they undo is built untimed. Teardown is never timed.
+ *
+ * Each workload is written once over struct pt_api and instantiated for iopt
+ * and, with -Dpeers=linux61, for Linux 6.1: x86_64 <-> amd/io_pgtable_v2.c,
+ * amd_v1 <-> amd/io_pgtable.c, lpae_s1_4k <-> io-pgtable-arm.c ARM_64_LPAE_S1.
+ * vtd_ss has no peer (6.1's VT-d page table lives inside its driver).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,66 +26,170 @@
 #include <iopt/iopt.h>
 
 #include "bench.h"
+#ifdef IOPT_BENCH_PEER_LINUX61
+#include "peers.h"
+#endif
 
 #define PHYS_OFF (1ull << 32)
 #define PROT     (IOPT_PROT_READ | IOPT_PROT_WRITE)
 #define pt_unlikely_bench(x) __builtin_expect(!!(x), 0)
 
-static struct iopt_pt *bpt_new(enum iopt_pt_format f)
-{
-	struct iopt_pt_cfg cfg = { .format = f, .ias = 48, .start_levels = 4, .granule_lg2 = 12 };
-	struct iopt_pt *pt;
+/* Formats by index: the iopt format and, per peer, its counterpart. */
+enum { F_VTD_SS, F_X86_64, F_AMD_V1, F_LPAE_S1 };
 
-	if (iopt_pt_create(&cfg, &pt)) {
-		fprintf(stderr, "iopt-bench: iopt_pt_create failed\n");
+struct pt_api {
+	void *(*create)(int f);
+	void (*destroy)(void *pt);
+	int (*map)(void *pt, uint64_t va, uint64_t pa, uint64_t pgsize, uint64_t count);
+	uint64_t (*unmap)(void *pt, uint64_t va, uint64_t pgsize, uint64_t count); /* bytes */
+	void (*sync)(void *pt); /* flush what the unmaps gathered */
+	uint64_t (*lookup)(void *pt, uint64_t va);
+};
+
+/* An iopt table with the gather its unmaps fill. */
+struct ipt {
+	struct iopt_pt *pt;
+	struct iopt_gather g;
+};
+
+static void *i_create(int f)
+{
+	static const enum iopt_pt_format fmt[] = { IOPT_PT_VTD_SS, IOPT_PT_X86_64, IOPT_PT_AMD_V1,
+						   IOPT_PT_LPAE_S1 };
+	struct iopt_pt_cfg cfg = { .format = fmt[f], .ias = 48, .start_levels = 4, .granule_lg2 = 12 };
+	struct ipt *t = malloc(sizeof(*t));
+
+	if (!t || iopt_pt_create(&cfg, &t->pt)) {
+		free(t);
+		return NULL;
+	}
+	iopt_gather_init(&t->g, false, NULL, NULL);
+	return t;
+}
+
+static void i_destroy(void *pt)
+{
+	struct ipt *t = pt;
+
+	iopt_pt_free(t->pt);
+	free(t);
+}
+
+static int i_map(void *pt, uint64_t va, uint64_t pa, uint64_t pgsize, uint64_t count)
+{
+	return iopt_pt_map_pages(((struct ipt *)pt)->pt, va, pa, pgsize, count, PROT, NULL);
+}
+
+static uint64_t i_unmap(void *pt, uint64_t va, uint64_t pgsize, uint64_t count)
+{
+	struct ipt *t = pt;
+	uint64_t got = 0;
+
+	iopt_pt_unmap_pages(t->pt, va, pgsize, count, &t->g, &got);
+	return got;
+}
+
+static void i_sync(void *pt)
+{
+	iopt_gather_sync(&((struct ipt *)pt)->g);
+}
+
+static uint64_t i_lookup(void *pt, uint64_t va)
+{
+	uint64_t pa = 0;
+
+	iopt_pt_iova_to_phys(((struct ipt *)pt)->pt, va, &pa);
+	return pa;
+}
+
+static const struct pt_api iopt_api = { i_create, i_destroy, i_map, i_unmap, i_sync, i_lookup };
+
+#ifdef IOPT_BENCH_PEER_LINUX61
+static void *l_create(int f)
+{
+	static const enum lx_pt_fmt fmt[] = { 0, LX_PT_AMD_V2, LX_PT_AMD_V1, LX_PT_ARM_S1 };
+
+	return lx_pt_create(fmt[f]);
+}
+
+static void l_destroy(void *pt)
+{
+	lx_pt_free(pt);
+}
+
+static int l_map(void *pt, uint64_t va, uint64_t pa, uint64_t pgsize, uint64_t count)
+{
+	return lx_pt_map(pt, va, pa, pgsize, count);
+}
+
+static uint64_t l_unmap(void *pt, uint64_t va, uint64_t pgsize, uint64_t count)
+{
+	return lx_pt_unmap(pt, va, pgsize, count);
+}
+
+static void l_sync(void *pt)
+{
+	lx_pt_sync(pt);
+}
+
+static uint64_t l_lookup(void *pt, uint64_t va)
+{
+	return lx_pt_iova_to_phys(pt, va);
+}
+
+static const struct pt_api lx_api = { l_create, l_destroy, l_map, l_unmap, l_sync, l_lookup };
+#endif
+
+BENCH_INLINE void *bpt_new(const struct pt_api *a, int f)
+{
+	void *pt = a->create(f);
+
+	if (!pt) {
+		fprintf(stderr, "iopt-bench: page table create failed\n");
 		exit(1);
 	}
 	return pt;
 }
 
-static void bpt_map_all(struct iopt_pt *pt, uint64_t size, uint64_t pgsize)
+BENCH_INLINE void bpt_map_all(const struct pt_api *a, void *pt, uint64_t size, uint64_t pgsize)
 {
 	uint64_t per = pgsize == 4096 ? 512 : 1;
 
 	for (uint64_t va = 0; va < size; va += per * pgsize)
-		if (iopt_pt_map_pages(pt, va, va + PHYS_OFF, pgsize, per, PROT, NULL)) {
+		if (a->map(pt, va, va + PHYS_OFF, pgsize, per)) {
 			fprintf(stderr, "iopt-bench: set-up map failed\n");
 			exit(1);
 		}
 }
 
-static struct bench_result bpt_map(enum iopt_pt_format f, uint64_t size, uint64_t pgsize,
-				   uint64_t count)
+BENCH_INLINE struct bench_result bpt_map(const struct pt_api *a, int f, uint64_t size,
+					 uint64_t pgsize, uint64_t count)
 {
 	uint64_t step = pgsize * count, n = size / step;
 	double t0 = bench_now_ns();
-	struct iopt_pt *pt = bpt_new(f);
+	void *pt = bpt_new(a, f);
 
 	for (uint64_t va = 0; va < size; va += step)
-		if (pt_unlikely_bench(iopt_pt_map_pages(pt, va, va + PHYS_OFF, pgsize, count, PROT, NULL)))
+		if (pt_unlikely_bench(a->map(pt, va, va + PHYS_OFF, pgsize, count)))
 			exit(1);
 	double t1 = bench_now_ns();
 
-	iopt_pt_free(pt);
+	a->destroy(pt);
 	return (struct bench_result){ .ns = t1 - t0, .ops = n };
 }
 
-static struct bench_result bpt_unmap(enum iopt_pt_format f, uint64_t size, uint64_t pgsize,
-				     uint64_t count)
+BENCH_INLINE struct bench_result bpt_unmap(const struct pt_api *a, int f, uint64_t size,
+					   uint64_t pgsize, uint64_t count)
 {
-	uint64_t step = pgsize * count, n = size / step, got, sum = 0;
-	struct iopt_pt *pt = bpt_new(f);
-	struct iopt_gather g;
+	uint64_t step = pgsize * count, n = size / step, sum = 0;
+	void *pt = bpt_new(a, f);
 
-	bpt_map_all(pt, size, pgsize);
-	iopt_gather_init(&g, false, NULL, NULL);
+	bpt_map_all(a, pt, size, pgsize);
 	double t0 = bench_now_ns();
 
-	for (uint64_t va = 0; va < size; va += step) {
-		iopt_pt_unmap_pages(pt, va, pgsize, count, &g, &got);
-		sum += got;
-	}
-	iopt_gather_sync(&g);
+	for (uint64_t va = 0; va < size; va += step)
+		sum += a->unmap(pt, va, pgsize, count);
+	a->sync(pt);
 	double t1 = bench_now_ns();
 
 	if (sum != size) {
@@ -85,62 +197,100 @@ static struct bench_result bpt_unmap(enum iopt_pt_format f, uint64_t size, uint6
 			(unsigned long long)size);
 		exit(1);
 	}
-	iopt_pt_free(pt);
+	a->destroy(pt);
 	return (struct bench_result){ .ns = t1 - t0, .ops = n };
 }
 
-static struct bench_result bpt_lookup(enum iopt_pt_format f)
+BENCH_INLINE struct bench_result bpt_lookup(const struct pt_api *a, int f)
 {
 	const uint64_t size = 1ull << 30, n = 2000000;
-	struct iopt_pt *pt = bpt_new(f);
-	uint64_t seed = 0x9e3779b97f4a7c15ull, acc = 0, pa;
+	void *pt = bpt_new(a, f);
+	uint64_t seed = 0x9e3779b97f4a7c15ull, acc = 0;
 
-	bpt_map_all(pt, size, 4096);
+	bpt_map_all(a, pt, size, 4096);
 	double t0 = bench_now_ns();
 
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t va = (bench_rand(&seed) % (size >> 12)) << 12;
 
-		iopt_pt_iova_to_phys(pt, va, &pa);
-		acc += pa;
+		acc += a->lookup(pt, va);
 	}
 	double t1 = bench_now_ns();
 
 	bench_keep(acc);
 	if (acc == 0)
 		exit(1);
-	iopt_pt_free(pt);
+	a->destroy(pt);
 	return (struct bench_result){ .ns = t1 - t0, .ops = n };
 }
 
 #define GiB (1ull << 30)
-#define CASES(F, FMT)                                                                        \
-	static struct bench_result F##_map_4k(void) { return bpt_map(FMT, GiB, 4096, 1); }    \
-	static struct bench_result F##_unmap_4k(void) { return bpt_unmap(FMT, GiB, 4096, 1); }\
-	static struct bench_result F##_map_256x4k(void) { return bpt_map(FMT, 4 * GiB, 4096, 256); } \
-	static struct bench_result F##_unmap_256x4k(void) { return bpt_unmap(FMT, 4 * GiB, 4096, 256); } \
-	static struct bench_result F##_map_2m(void) { return bpt_map(FMT, 64 * GiB, 2ull << 20, 1); } \
-	static struct bench_result F##_unmap_2m(void) { return bpt_unmap(FMT, 64 * GiB, 2ull << 20, 1); } \
-	static struct bench_result F##_iova_to_phys(void) { return bpt_lookup(FMT); }
+#define SWEEP(F, P, FMT, API, N)                                                             \
+	static struct bench_result F##_map_##N##x4k_##P(void) { return bpt_map(API, FMT, GiB, 4096, N); } \
+	static struct bench_result F##_unmap_##N##x4k_##P(void)                               \
+	{                                                                                     \
+		return bpt_unmap(API, FMT, GiB, 4096, N);                                     \
+	}
+#define CASES(F, P, FMT, API)                                                                \
+	static struct bench_result F##_map_4k_##P(void) { return bpt_map(API, FMT, GiB, 4096, 1); } \
+	static struct bench_result F##_unmap_4k_##P(void) { return bpt_unmap(API, FMT, GiB, 4096, 1); } \
+	static struct bench_result F##_map_256x4k_##P(void)                                   \
+	{                                                                                     \
+		return bpt_map(API, FMT, 4 * GiB, 4096, 256);                                 \
+	}                                                                                     \
+	static struct bench_result F##_unmap_256x4k_##P(void)                                 \
+	{                                                                                     \
+		return bpt_unmap(API, FMT, 4 * GiB, 4096, 256);                               \
+	}                                                                                     \
+	static struct bench_result F##_map_2m_##P(void)                                       \
+	{                                                                                     \
+		return bpt_map(API, FMT, 64 * GiB, 2ull << 20, 1);                            \
+	}                                                                                     \
+	static struct bench_result F##_unmap_2m_##P(void)                                     \
+	{                                                                                     \
+		return bpt_unmap(API, FMT, 64 * GiB, 2ull << 20, 1);                          \
+	}                                                                                     \
+	static struct bench_result F##_iova_to_phys_##P(void) { return bpt_lookup(API, FMT); } \
+	SWEEP(F, P, FMT, API, 2) SWEEP(F, P, FMT, API, 4) SWEEP(F, P, FMT, API, 8)            \
+	SWEEP(F, P, FMT, API, 16) SWEEP(F, P, FMT, API, 32) SWEEP(F, P, FMT, API, 64)         \
+	SWEEP(F, P, FMT, API, 128) SWEEP(F, P, FMT, API, 512)
 
-CASES(vtd_ss, IOPT_PT_VTD_SS)
-CASES(x86_64, IOPT_PT_X86_64)
-CASES(amd_v1, IOPT_PT_AMD_V1)
-CASES(lpae_s1_4k, IOPT_PT_LPAE_S1)
+CASES(vtd_ss, iopt, F_VTD_SS, &iopt_api)
+CASES(x86_64, iopt, F_X86_64, &iopt_api)
+CASES(amd_v1, iopt, F_AMD_V1, &iopt_api)
+CASES(lpae_s1_4k, iopt, F_LPAE_S1, &iopt_api)
+#ifdef IOPT_BENCH_PEER_LINUX61
+CASES(x86_64, lx, F_X86_64, &lx_api)
+CASES(amd_v1, lx, F_AMD_V1, &lx_api)
+CASES(lpae_s1_4k, lx, F_LPAE_S1, &lx_api)
+#endif
 
-#define ENTRIES(F)                                                            \
-	{ #F ".map_4k", "call (1 x 4K)", F##_map_4k },                        \
-	{ #F ".unmap_4k", "call (1 x 4K)", F##_unmap_4k },                    \
-	{ #F ".map_256x4k", "call (256 x 4K)", F##_map_256x4k },              \
-	{ #F ".unmap_256x4k", "call (256 x 4K)", F##_unmap_256x4k },          \
-	{ #F ".map_2m", "call (1 x 2M)", F##_map_2m },                        \
-	{ #F ".unmap_2m", "call (1 x 2M)", F##_unmap_2m },                    \
-	{ #F ".iova_to_phys", "lookup", F##_iova_to_phys }
+/* PEER(F, C): the peer's function for case C of format F; vtd_ss has none. */
+#define PEER_vtd_ss(fn) NULL
+#define PEER_x86_64(fn) BENCH_PEER(fn)
+#define PEER_amd_v1(fn) BENCH_PEER(fn)
+#define PEER_lpae_s1_4k(fn) BENCH_PEER(fn)
+#define ENTRY(F, C, UNIT) { #F "." #C, UNIT, F##_##C##_iopt, PEER_##F(F##_##C##_lx), 0 }
+#define SWEEP_ENTRIES(F, N)                                \
+	ENTRY(F, map_##N##x4k, "call (" #N " x 4K, 1 GiB)"), \
+	ENTRY(F, unmap_##N##x4k, "call (" #N " x 4K, 1 GiB)")
+#define ENTRIES(F)                                                                  \
+	ENTRY(F, map_4k, "call (1 x 4K)"), ENTRY(F, unmap_4k, "call (1 x 4K)"),     \
+	ENTRY(F, map_256x4k, "call (256 x 4K)"), ENTRY(F, unmap_256x4k, "call (256 x 4K)"), \
+	ENTRY(F, map_2m, "call (1 x 2M)"), ENTRY(F, unmap_2m, "call (1 x 2M)"),     \
+	ENTRY(F, iova_to_phys, "lookup")
+#define SWEEPS(F)                                                                   \
+	SWEEP_ENTRIES(F, 2), SWEEP_ENTRIES(F, 4), SWEEP_ENTRIES(F, 8), SWEEP_ENTRIES(F, 16), \
+	SWEEP_ENTRIES(F, 32), SWEEP_ENTRIES(F, 64), SWEEP_ENTRIES(F, 128), SWEEP_ENTRIES(F, 512)
 
 const struct bench_case bench_pgtable_cases[] = {
 	ENTRIES(vtd_ss),
 	ENTRIES(x86_64),
 	ENTRIES(amd_v1),
 	ENTRIES(lpae_s1_4k),
-	{ NULL, NULL, NULL },
+	SWEEPS(vtd_ss),
+	SWEEPS(x86_64),
+	SWEEPS(amd_v1),
+	SWEEPS(lpae_s1_4k),
+	{ NULL, NULL, NULL, NULL, 0 },
 };

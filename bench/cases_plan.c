@@ -83,8 +83,8 @@ static struct bench_result smmu(void)
 }
 
 const struct bench_case bench_plan_cases[] = {
-	{ "plan.vtd_1m_random", "plan (VT-d, MAMV 9)", vtd },
-	{ "plan.amd_1m_random", "plan (AMD)", amd },
-	{ "plan.smmu_1m_random", "plan (SMMUv3 RIL)", smmu },
-	{ NULL, NULL, NULL },
+	{ "plan.vtd_1m_random", "plan (VT-d, MAMV 9)", vtd, NULL, 0 },
+	{ "plan.amd_1m_random", "plan (AMD)", amd, NULL, 0 },
+	{ "plan.smmu_1m_random", "plan (SMMUv3 RIL)", smmu, NULL, 0 },
+	{ NULL, NULL, NULL, NULL, 0 },
 };

@@ -411,41 +411,47 @@ static void count_fault(struct sim *s, enum sim_fault f)
 }
 
 /*
- * Page request for a: map a fresh 4 KiB page there (IOMMU API) and answer
- * SUCCESS, or answer INVALID for an address outside the aperture or in the
- * MSI window.
+ * Page request for a (hw lock held on entry and exit, dropped around the
+ * library calls): map a fresh 4 KiB page there through the IOMMU API and
+ * answer SUCCESS, or answer INVALID outside the aperture or in the MSI window.
  */
-static bool serve_pri(struct sim *s, uint64_t a)
+static void serve_pri(struct sim *s, uint64_t a)
 {
 	uint64_t page = a & ~(PAGE - 1), phys = s->pri_next;
 	bool msi = s->o.format <= IOPT_PT_AMD_V1 && page >= IOPT_DMA_MSI_X86_START &&
 		   page <= IOPT_DMA_MSI_X86_END;
+	int r = -EINVAL;
 
 	s->st.pri_requests++;
 	s->now += PRI_NS;
-	if (msi || (s->ias < 64 && page >> s->ias) || iopt_dma_reserve(s->dom, page, PAGE) ||
-	    iopt_pt_map_range(s->pt, page, phys, PAGE, IOPT_PROT_READ | IOPT_PROT_WRITE, NULL) ||
-	    truth_add(s, page, PAGE, phys, IOPT_PROT_READ | IOPT_PROT_WRITE, OWNER_AT | ++s->at_seq)) {
-		s->st.pri_invalid++;
-		return false;
+	if (!msi && !(s->ias < 64 && page >> s->ias)) {
+		s->pri_next += PAGE;
+		pthread_mutex_unlock(&s->hw);
+		r = iopt_dma_reserve(s->dom, page, PAGE);
+		if (!r)
+			r = iopt_pt_map_range(s->pt, page, phys, PAGE, IOPT_PROT_READ | IOPT_PROT_WRITE,
+					      NULL);
+		pthread_mutex_lock(&s->hw);
 	}
-	s->pri_next += PAGE;
+	if (r || truth_add(s, page, PAGE, phys, IOPT_PROT_READ | IOPT_PROT_WRITE, OWNER_AT | ++s->at_seq)) {
+		s->st.pri_invalid++;
+		return;
+	}
 	s->st.pri_success++;
 	s->st.pri_latency_ns += PRI_NS;
-	return true;
 }
 
-/* One page of a DMA: translate, serve a page request if allowed, judge. */
+/* One page of a DMA: translate, serve a page request if allowed and retry once, judge. */
 static void dma_page(struct sim *s, uint64_t a, bool write, bool pri)
 {
-	const struct truth *t = truth_at(s, a);
 	uint64_t pa = 0;
 	enum sim_fault f = translate(s, a, write, &pa);
 
-	if ((f == SIM_F_NOT_PRESENT || f == SIM_F_ADDR_SIZE) && pri && !t && serve_pri(s, a)) {
-		t = truth_at(s, a);
+	if ((f == SIM_F_NOT_PRESENT || f == SIM_F_ADDR_SIZE) && pri && !truth_at(s, a)) {
+		serve_pri(s, a);
 		f = translate(s, a, write, &pa);
 	}
+	const struct truth *t = truth_at(s, a);
 	bool allowed = t && (t->prot & (write ? IOPT_PROT_WRITE : IOPT_PROT_READ));
 	if (f) {
 		count_fault(s, f);
@@ -695,11 +701,19 @@ int sim_apply(struct sim *s, const struct sim_event *ev)
 
 /* ---- setup ---- */
 
+/*
+ * The flush queue's clock: modeled time. The hw lock is a leaf lock (held
+ * only around the simulated hardware, never across a library call), so
+ * taking it from inside the flush queue cannot deadlock.
+ */
 static uint64_t sim_clock(void *ctx)
 {
 	struct sim *s = ctx;
 
-	return (uint64_t)s->now; /* read racily by the flush queue: a clock may be stale */
+	pthread_mutex_lock(&s->hw);
+	uint64_t t = (uint64_t)s->now;
+	pthread_mutex_unlock(&s->hw);
+	return t;
 }
 
 /* The natural command set, scope and geometry of each format. */

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* The kernel header of this name, extracted flat into the build directory. */
+#include <rbtree.h>
