@@ -37,8 +37,10 @@
 #define VM_SMALL 63
 #define VM_CHUNKS (VM_SMALL + 2)
 #define VM_BALLOON_EVERY 64
-/* sva: a 64 MiB heap in a process address space */
-#define SVA_BASE 0x7f0000000000ull
+/* sva: a 64 MiB heap in a process address space (below 2^39: inside every format's aperture) */
+#define SVA_BASE 0x3f00000000ull
+#define SVA_WILD_EVERY 128 /* a stray access outside any aperture: the request is refused */
+#define SVA_WILD (1ull << 62)
 #define SVA_PAGES 16384
 #define SVA_MUNMAP_EVERY 32
 /* nested: the guest driver's ring */
@@ -295,7 +297,9 @@ static void vm_step(struct sim_scenario *sc, struct thr *t)
 /*
  * sva: the device touches random heap pages with page requests allowed;
  * the first touch of a page faults and the sim's handler maps it. Every
- * SVA_MUNMAP_EVERY operations the process unmaps a page it knows mapped.
+ * SVA_MUNMAP_EVERY operations the process unmaps a page it knows mapped;
+ * every SVA_WILD_EVERY the device strays far outside the address space,
+ * where the handler must answer INVALID.
  */
 static void sva_step(struct sim_scenario *sc, struct thr *t)
 {
@@ -318,13 +322,15 @@ static void sva_step(struct sim_scenario *sc, struct thr *t)
 	uint64_t p = rnd(t) % 4 ? (t->cursor2 + between(t, 0, 2)) % SVA_PAGES : between(t, 0, SVA_PAGES - 1);
 	t->cursor2 = (unsigned)p;
 	uint64_t off = between(t, 0, 4095 - 63) & ~63ull;
+	bool wild = t->cursor % SVA_WILD_EVERY == 0;
 	struct sim_event *ev = push(t, SIM_EV_DMA);
 	ev->buf = SIM_NO_BUF;
-	ev->iova = SVA_BASE + p * 4096 + off;
+	ev->iova = (wild ? SVA_WILD : SVA_BASE) + p * 4096 + off;
 	ev->size = between(t, 1, 4096 - off);
 	ev->write = rnd(t) & 1;
 	ev->pri = true;
-	t->touched[p / 64] |= 1ull << p % 64;
+	if (!wild)
+		t->touched[p / 64] |= 1ull << p % 64;
 }
 
 /* nested: the guest's driver maps a buffer, the device uses it, it is unmapped a ring later. */

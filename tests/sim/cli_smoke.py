@@ -81,8 +81,9 @@ for scn in SCENARIOS:
         if scn in ("nic", "nvme", "nested"):
             check(st.get("maps", 0) > 0 and st.get("unmaps", 0) > 0, what + ": maps and unmaps")
         if scn == "sva":
-            check(st.get("pri_requests", 0) > 0 and st.get("pri_success", 0) > 0,
-                  what + ": page requests raised and served")
+            check(st.get("pri_requests", 0) > 0 and st.get("pri_success", 0) > 0 and
+                  st.get("pri_invalid", 0) > 0,
+                  what + ": page requests raised, served, stray ones refused")
         if scn == "nested":
             check("/" in r.get("format", ""), what + ": nested format pair reported")
 
