@@ -23,6 +23,7 @@
 #include "trace.h"
 
 #define PROGRESS_AFTER_S 2.0 /* runs longer than this show a progress line */
+#define TRACE_PHYS_MEM (256ull << 30) /* traces: physical addresses of a large host */
 
 static const char *const format_names[IOPT_PT_NR_FORMATS] = {
 	[IOPT_PT_VTD_SS] = "vtd_ss", [IOPT_PT_X86_64] = "x86_64", [IOPT_PT_AMD_V1] = "amd_v1",
@@ -451,6 +452,8 @@ static void usage(FILE *f)
 		"  --pwc               model a paging-structure cache (a hit costs one walk read)\n"
 		"  --ops N             operations (packets, commands, DMAs) per run\n"
 		"  --seed N            workload seed (default 1)\n"
+		"  --phys-mem BYTES    traces: device-visible RAM, all physical addresses below it\n"
+		"                      (default 256G; nested stage 2 maps this much guest RAM)\n"
 		"  --json              one JSON document on stdout instead of the table\n"
 		"  --dump              print the scenario's events as a trace, do not simulate\n"
 		"  --tour              every scenario on its natural formats, strict and lazy\n"
@@ -458,16 +461,12 @@ static void usage(FILE *f)
 		"Exit status: 0; 1 when the oracle saw violations; 2 for bad usage or input.\n");
 }
 
-/* Strict unsigned number with an upper bound; false when malformed. */
+/* A number as trace files write them (4096, 0x1000, 4K), at most max. */
 static bool parse_u64_arg(const char *s, uint64_t max, uint64_t *out)
 {
-	char *end;
+	uint64_t v;
 
-	if (!*s || *s == '-')
-		return false;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || *end || v > max)
+	if (sim_trace_number(s, &v) || v > max)
 		return false;
 	*out = v;
 	return true;
@@ -494,6 +493,8 @@ static int prepare_and_run(struct run *r)
 		sim_scenario_destroy(sc);
 	} else {
 		r->o.threads = SIM_TRACE_MAX_CPU;
+		if (!r->o.phys_mem)
+			r->o.phys_mem = TRACE_PHYS_MEM;
 	}
 	r->o.seed = r->seed;
 	return run_one(r);
@@ -555,7 +556,7 @@ static int run_tour(const struct run *base, bool json, int only_mode)
 int main(int argc, char **argv)
 {
 	enum { O_SCN = 256, O_TRACE, O_FTRACE, O_FTRACE_DMA, O_FORMAT, O_MODE, O_IOTLB, O_PWC, O_OPS,
-	       O_SEED, O_JSON, O_DUMP, O_TOUR, O_HELP };
+	       O_SEED, O_PHYS, O_JSON, O_DUMP, O_TOUR, O_HELP };
 	static const struct option longopts[] = {
 		{"scenario", required_argument, NULL, O_SCN},
 		{"trace", required_argument, NULL, O_TRACE},
@@ -567,6 +568,7 @@ int main(int argc, char **argv)
 		{"pwc", no_argument, NULL, O_PWC},
 		{"ops", required_argument, NULL, O_OPS},
 		{"seed", required_argument, NULL, O_SEED},
+		{"phys-mem", required_argument, NULL, O_PHYS},
 		{"json", no_argument, NULL, O_JSON},
 		{"dump", no_argument, NULL, O_DUMP},
 		{"tour", no_argument, NULL, O_TOUR},
@@ -628,6 +630,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case O_PHYS:
+			if (!parse_u64_arg(optarg, 1ull << 40, &r.o.phys_mem) || r.o.phys_mem < 4096) {
+				fprintf(stderr, "iopt-sim: --phys-mem 4K..1T\n");
+				return 2;
+			}
+			break;
 		case O_JSON:
 			json = true;
 			break;
@@ -646,7 +654,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc || (r.scenario && r.trace) || (tour_mode && (r.scenario || r.trace || have_format)) ||
-	    (r.ftrace_dma && !r.ftrace) || (dump && (r.trace || tour_mode))) {
+	    (r.ftrace_dma && !r.ftrace) || (dump && (r.trace || tour_mode)) ||
+	    (r.o.phys_mem && !r.trace)) {
 		fprintf(stderr, "iopt-sim: conflicting or extra arguments (--help)\n");
 		return 2;
 	}

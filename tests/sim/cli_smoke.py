@@ -161,9 +161,17 @@ with tempfile.TemporaryDirectory() as tmp:
           all(st.get(k) == direct[0]["stats"][k] for k in COUNTERS),
           "--dump output replays to the same counters as the scenario")
 
+    # A VFIO-style trace on nested tables: stage 2 covers the trace's RAM.
+    rc, out, err = run("--scenario", "vm", "--ops", "200", "--dump")
+    vmtrace = os.path.join(tmp, "vm.trace")
+    with open(vmtrace, "w") as f:
+        f.write(out)
+    r, st = replay("vm trace on x86_64/vtd_ss", vmtrace, "--format", "x86_64/vtd_ss", "--trace")
+    check(st.get("dmas") == 200, "vm trace on nested tables: every DMA translated")
+
 for args in (["--bogus"], ["--scenario", "nope"], ["--format", "x86_32"], ["--mode", "eager"],
              ["--ops", "0"], ["--iotlb-entries", "x"], ["--tour", "--scenario", "nic"],
-             ["--ftrace-dma"], ["extra"]):
+             ["--ftrace-dma"], ["extra"], ["--phys-mem", "1G"], ["--trace", "x", "--phys-mem", "1"]):
     rc, out, err = run(*args)
     check(rc == 2 and err, "usage error exits 2: %s" % " ".join(args))
 rc, out, err = run("--help")
