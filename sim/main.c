@@ -213,8 +213,9 @@ static int run_trace(struct run *r, struct sim *s)
 	int n, err;
 
 	if (!f) {
-		fprintf(stderr, "iopt-sim: %s: %s\n", r->trace, strerror(errno));
-		return -errno;
+		err = -errno;
+		fprintf(stderr, "iopt-sim: %s: %s\n", r->trace, strerror(-err));
+		return err;
 	}
 	double total = fstat(fileno(f), &sb) == 0 && sb.st_size > 0 ? (double)sb.st_size : 0;
 	err = sim_trace_create(r->ftrace ? SIM_TRACE_FTRACE : SIM_TRACE_OWN,
@@ -223,7 +224,7 @@ static int run_trace(struct run *r, struct sim *s)
 		fclose(f);
 		return err;
 	}
-	while ((n = sim_trace_read(t, f, ev)) > 0) {
+	for (unsigned long lines = 0; (n = sim_trace_read(t, f, ev)) > 0; lines++) {
 		for (int i = 0; i < n; i++) {
 			int e = sim_apply(s, &ev[i]);
 			r->events++;
@@ -233,7 +234,7 @@ static int run_trace(struct run *r, struct sim *s)
 					r->trace, sim_trace_lineno(t), strerror(-e));
 			}
 		}
-		if ((r->events & 4095) == 0 && total)
+		if ((lines & 4095) == 0 && total)
 			progress(r, t0, (double)ftell(f) / total, &shown);
 	}
 	progress_end(shown);
