@@ -43,7 +43,7 @@
 #define SVA_WILD (1ull << 62)
 #define SVA_PAGES 16384
 #define SVA_MUNMAP_EVERY 32
-/* nested: the guest driver's ring */
+/* nested: the guest driver's ring of buffers; slot NESTED_RING is its descriptor ring */
 #define NESTED_RING 128
 
 struct thr {
@@ -333,9 +333,18 @@ static void sva_step(struct sim_scenario *sc, struct thr *t)
 		t->touched[p / 64] |= 1ull << p % 64;
 }
 
-/* nested: the guest's driver maps a buffer, the device uses it, it is unmapped a ring later. */
+/*
+ * nested: the guest's driver maps a buffer, the device fetches its
+ * descriptor from a ring mapped once, transfers the data and writes the
+ * descriptor back; the buffer is unmapped when the ring comes round.
+ */
 static void nested_step(struct sim_scenario *sc, struct thr *t)
 {
+	if (t->init < 1) {
+		t->init++;
+		map_buf(sc, t, NESTED_RING, NESTED_RING * NIC_DESC, 4096, RW);
+		return;
+	}
 	unsigned slot = t->cursor++ % NESTED_RING;
 
 	if (t->len[slot])
@@ -343,7 +352,9 @@ static void nested_step(struct sim_scenario *sc, struct thr *t)
 	uint64_t len = between(t, 512, 64 * KIB);
 	bool write = rnd(t) & 1;
 	map_buf(sc, t, slot, len, 512, write ? RW : IOPT_PROT_READ);
+	dma_buf(t, NESTED_RING, slot * NIC_DESC, NIC_DESC, false);
 	dma_buf(t, slot, 0, len, write);
+	dma_buf(t, NESTED_RING, slot * NIC_DESC, NIC_DESC, true);
 }
 
 static const struct kind kinds[] = {
@@ -351,7 +362,7 @@ static const struct kind kinds[] = {
 	{"nvme", 1, 20000, false, GIB, 2, nvme_step},
 	{"vm", 1, 200000, false, 4 * GIB, VM_CHUNKS, vm_step},
 	{"sva", 1, 100000, false, GIB, 0, sva_step},
-	{"nested", 1, 100000, true, GIB, 0, nested_step},
+	{"nested", 1, 100000, true, GIB, 1, nested_step},
 };
 
 const char *const sim_scenario_names[] = {"nic", "nvme", "vm", "sva", "nested", NULL};
