@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <iopt/fault.h>
+
 #include "../tests/pgtable/pt_test.h"
 #include "fuzz_input.h"
 
@@ -883,6 +885,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned c = take(&in), fl = take(&in), fault = take(&in);
 	struct iopt_pt_cfg cfg;
 	long base = iopt_pt_default_provider_live();
+	int64_t host_base = iopt_fault_live_allocs();
 
 	memset(&m, 0, sizeof(m));
 	m.fc = &cfgs[c % NCFG];
@@ -972,5 +975,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FAIL("leak: %ld tables live after free", atomic_load(&m.tp.live));
 	if (iopt_pt_default_provider_live() != base)
 		FAIL("default provider: %ld pages live, baseline %ld", iopt_pt_default_provider_live(), base);
+	if (iopt_fault_live_allocs() != host_base)
+		FAIL("leak: %lld host allocations live after free, baseline %lld",
+		     (long long)iopt_fault_live_allocs(), (long long)host_base);
 	return 0;
 }

@@ -1,16 +1,12 @@
 #!/usr/bin/env bash
 # fuzz/run.sh HARNESS SECONDS [JOBS]
 #
-# Builds HARNESS (fuzz/HARNESS.c) if needed and runs a bounded campaign on
-# its corpus (fuzz/corpus/HARNESS). JOBS=1: libFuzzer (clang, ASan+UBSan).
-# JOBS>1: AFL++ when installed (one -M main and JOBS-1 -S secondaries sharing
-# build-fuzz/HARNESS-sync), else libFuzzer -fork=JOBS.
-#
-# Scaling out: a campaign over several machines shares one sync directory
-# (e.g. on NFS): run exactly one main (-M) per campaign, and on every other
-# machine only secondaries (-S NAME, unique names) pointed at the same
-# directory: AFL++ imports each instance's queue from there. New findings
-# go back into the corpus with `afl-cmin` / libFuzzer -merge=1.
+# Builds HARNESS (fuzz/HARNESS.c) and runs a bounded campaign on its corpus
+# (fuzz/corpus/HARNESS). JOBS=1 (default): libFuzzer (clang, ASan+UBSan).
+# JOBS>1: AFL++ (installed with apt-get when missing): one -M main and
+# JOBS-1 -S secondaries sharing build-fuzz/HARNESS-sync; libFuzzer
+# -fork=JOBS only when AFL++ cannot be installed. fuzz/README.md explains
+# how the same sync directory scales a campaign over several machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +23,17 @@ fuzz_trace) srcs+=(sim/trace.c) flags+=(-Isim) ;;
 esac
 read -r -a urcu <<<"$(pkg-config --cflags --libs liburcu)"
 
-if [ "$jobs" -gt 1 ] && command -v afl-fuzz >/dev/null && command -v afl-clang-fast >/dev/null; then
+have_afl() { command -v afl-fuzz >/dev/null && command -v afl-clang-fast >/dev/null; }
+if [ "$jobs" -gt 1 ] && ! have_afl; then
+	echo "fuzz/run.sh: AFL++ missing, installing it (apt-get install afl++)" >&2
+	sudo=()
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	"${sudo[@]}" apt-get install -y afl++ >&2 ||
+		{ "${sudo[@]}" apt-get update >&2 && "${sudo[@]}" apt-get install -y afl++ >&2; } ||
+		echo "fuzz/run.sh: cannot install AFL++; falling back to libFuzzer -fork=$jobs" >&2
+fi
+
+if [ "$jobs" -gt 1 ] && have_afl; then
 	bin="$out/$h-afl"
 	# libAFLDriver gives the libFuzzer entry point AFL++'s persistent loop.
 	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 afl-clang-fast "${flags[@]}" \

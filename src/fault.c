@@ -10,6 +10,7 @@
 _Atomic uint64_t _iopt_fault_armed; /* countdown to the failing allocation; 0: off */
 static atomic_bool persistent;
 static _Atomic uint64_t failed;
+static _Atomic int64_t live; /* successful _iopt_* allocations not yet freed */
 
 uint64_t iopt_fault_inject(uint64_t nth, bool persist)
 {
@@ -33,17 +34,36 @@ bool _iopt_fault_slow(void)
 	return false;
 }
 
+int64_t iopt_fault_live_allocs(void)
+{
+	return atomic_load_explicit(&live, memory_order_relaxed);
+}
+
+static void *counted(void *p)
+{
+	if (p)
+		atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+	return p;
+}
+
 void *_iopt_malloc(size_t size)
 {
-	return _iopt_fault() ? NULL : malloc(size);
+	return _iopt_fault() ? NULL : counted(malloc(size));
 }
 
 void *_iopt_calloc(size_t n, size_t size)
 {
-	return _iopt_fault() ? NULL : calloc(n, size);
+	return _iopt_fault() ? NULL : counted(calloc(n, size));
 }
 
 void *_iopt_aligned_alloc(size_t align, size_t size)
 {
-	return _iopt_fault() ? NULL : aligned_alloc(align, size);
+	return _iopt_fault() ? NULL : counted(aligned_alloc(align, size));
+}
+
+void _iopt_free(void *p)
+{
+	if (p)
+		atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+	free(p);
 }

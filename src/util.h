@@ -28,8 +28,9 @@ static inline int iopt_is_pow2(uint64_t x)
 
 /*
  * Host-memory allocation for every component: malloc/calloc/aligned_alloc
- * that fail on demand under iopt_fault_inject() (src/fault.c). The check is
- * one relaxed load while disarmed.
+ * that fail on demand under iopt_fault_inject() (src/fault.c) and count live
+ * objects (iopt_fault_live_allocs). The check is one relaxed load while
+ * disarmed.
  */
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -47,5 +48,6 @@ static inline bool _iopt_fault(void)
 void *_iopt_malloc(size_t size);
 void *_iopt_calloc(size_t n, size_t size);
 void *_iopt_aligned_alloc(size_t align, size_t size);
+void _iopt_free(void *p); /* for memory from the three above (keeps the live count) */
 
 #endif /* IOPT_UTIL_H */

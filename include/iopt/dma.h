@@ -174,7 +174,7 @@ IOPT_API int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t s
  * flush_range returned) and the IOVA was freed. Lazy: the IOVA is queued
  * (see flushq.h).
  * Return: 0; -ENOENT (iova is not the start of a live mapping: never
- * mapped, already unmapped, reserved); -EINVAL (size 0, or size does not
+ * mapped, already unmapped, reserved, or a range that would wrap); -EINVAL (size 0, or size does not
  * round to the mapping's size: in a domain with per-thread IOVA caches the
  * check is by size class, as iopt_iova_free; not checked under
  * IOPT_DMA_F_TRUSTED). Nothing changes on failure. The checks cost one

@@ -106,8 +106,9 @@ IOPT_API void iopt_gather_init(struct iopt_gather *g, bool queued, iopt_gather_f
 /*
  * iopt_gather_init_list - empty gather in range-list ("no gaps") mode.
  * @max_ranges: most disjoint ranges one flush is given, 1 to
- * IOPT_GATHER_MAX_RANGES (clamped into that span; 1 behaves like the
- * single-range mode except that disjoint ranges do not sync).
+ * IOPT_GATHER_MAX_RANGES (larger values are clamped to it; 1 behaves like
+ * the single-range mode except that disjoint ranges do not sync); 0 gives
+ * the single-range mode (iopt_gather_init).
  * Context: any; as iopt_gather_init.
  */
 IOPT_API void iopt_gather_init_list(struct iopt_gather *g, bool queued, unsigned max_ranges,

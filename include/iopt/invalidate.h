@@ -41,8 +41,9 @@
  *             SMMU granule), stride not a power of two >= 4 KiB (SMMU: >=
  *             the granule), a range not aligned to the stride, overlapping
  *             ranges, bad capability values (max_cmds > IOPT_INV_MAX_BUDGET,
- *             MAMV > 63, SMMU granule not 4K/16K/64K), bad scope
- *             (SMMU stage not 1 or 2, PASID > 20 bits).
+ *             MAMV > 63, AMD max_order not 0 or 12..51, SMMU granule not
+ *             4K/16K/64K), bad scope (SMMU stage not 1 or 2, PASID > 20
+ *             bits), a NULL caps, scope or output pointer.
  *   -ERANGE   a range lies outside what the command can address (SMMU
  *             stage-2 IPA above 2^52).
  *   -ENOSPC   the plan needs more commands than the output array holds.
@@ -200,7 +201,7 @@ IOPT_API int iopt_inv_decode_vtd(const struct iopt_inv_cmd *cmd, struct iopt_inv
 
 /*
  * AMD capabilities. max_order: largest block as log2 bytes that is sent as
- * an S-bit range (13..51; 0 = 51). Larger blocks use the all-pages form:
+ * an S-bit range (12..51, 12 = single pages only; 0 = 51). Larger blocks use the all-pages form:
  * Linux switches to all-pages above bit 51 and QEMU treats a 2^52-byte
  * code as "entire" (hw-facts 5.2), so blocks stay at or below 2^51.
  */
@@ -294,7 +295,7 @@ IOPT_API int iopt_inv_sync_smmu(unsigned int cs, uint64_t msi_addr, uint32_t msi
  * iopt_inv_decode_smmu() - decode a TLBI_NH_VA, TLBI_S2_IPA, TLBI_NH_ASID,
  * TLBI_S12_VMALL or CMD_SYNC command.
  * Context: pure (no state, no locks, no allocation); any thread.
- * Return: 0, or -EINVAL (other opcode, reserved TG).
+ * Return: 0, or -EINVAL (other opcode, NULL argument).
  */
 IOPT_API int iopt_inv_decode_smmu(const struct iopt_inv_cmd *cmd, struct iopt_inv_decoded *d);
 

@@ -100,8 +100,9 @@ IOPT_API void iopt_iova_config_init(struct iopt_iova_config *cfg);
  * @out: receives the domain on success; untouched on failure.
  * Context: any thread. The domain is owned by the caller and released with
  * iopt_iova_domain_destroy().
- * Return: 0; -EINVAL for a granule that is not a power of two in range,
- * end_pfn < start_pfn or end_pfn beyond the 64-bit space; -ENOMEM.
+ * Return: 0; -EINVAL for a NULL @out, a granule that is not a power of two
+ * in range, end_pfn < start_pfn, end_pfn beyond the 64-bit space or
+ * unknown flags; -ENOMEM. *@out is untouched on failure.
  */
 IOPT_API int iopt_iova_domain_create(const struct iopt_iova_config *cfg,
 				     struct iopt_iova_domain **out);

@@ -123,8 +123,8 @@ struct iopt_pt_cfg {
  *  VTD_SS: ias 31..57 (levels: >48 → 5, >39 → 4, else 3, §1.1), oas ≤ 52.
  *  X86_64: ias ≤ 57 (>48 → 5 levels, else 4); with SIGN_EXTEND ias must be
  *          48 or 57 and the upper canonical half is mapped too; oas ≤ 52.
- *  AMD_V1: ias 21..64, start_levels 1..6 (grown on demand up to the levels
- *          ias needs), oas ≤ 52. Sizes: every power of two 4K..2^51 except
+ *  AMD_V1: ias 21..64, start_levels 0 (= 3) or 1..6, more than ias needs
+ *          is clamped (grown on demand up to the levels ias needs), oas ≤ 52. Sizes: every power of two 4K..2^51 except
  *          512 GiB (§2.4).
  *  LPAE_S1/S2: granule 12/14/16, ias ≤ 48 (52 with 64K + LPA), oas ≤ 48
  *          (52 with 64K + LPA). S2 concatenates up to 16 start tables when
@@ -135,14 +135,16 @@ struct iopt_pt;
 
 /*
  * iopt_pt_create - validate cfg and allocate the root table.
- * Return: 0 and *out, or -EINVAL (bad geometry, unknown format, empty
- * page-size bitmap), -ENOMEM (provider or host allocation failed).
+ * Return: 0 and *out, or -EINVAL (NULL cfg/out, bad geometry, unknown
+ * format, unknown flags, provider without alloc/free, empty page-size
+ * bitmap), -ENOMEM (provider or host allocation failed); *out untouched
+ * on failure.
  * Context: any thread.
  */
 IOPT_API int iopt_pt_create(const struct iopt_pt_cfg *cfg, struct iopt_pt **out);
 
 /*
- * iopt_pt_free - tear down every table and the object.
+ * iopt_pt_free - tear down every table and the object. NULL is a no-op.
  * Context: no other call on pt may run or follow; the owner must have
  * detached the IOMMU and have no pending gather holding pt's pages.
  */
@@ -246,7 +248,8 @@ IOPT_API int iopt_pt_read_and_clear_dirty(struct iopt_pt *pt, uint64_t iova, uin
  * dirty state of every leaf (so only later writes are reported; ARM
  * writable leaves start writable-clean). Disabling only records the state.
  * The owner programs the hardware enable (PASID SSADE, DTE HAD, CD.HD).
- * Return: 0 or -EOPNOTSUPP. Context: excludes map/unmap/dirty.
+ * Return: 0, -EOPNOTSUPP (no IOPT_PT_F_HW_DIRTY) or -EINVAL (enabling
+ * with g NULL). Context: excludes map/unmap/dirty.
  */
 IOPT_API int iopt_pt_set_dirty_tracking(struct iopt_pt *pt, bool enable, struct iopt_gather *g);
 

@@ -187,7 +187,8 @@ static inline int amdv1pt_fmt_init(struct iopt_pt *pt, const struct iopt_pt_cfg 
 	pt->oas = cfg->oas ? cfg->oas : 52;
 	if (pt->oas > 52 || pt->oas < 12 || ias < 21 || ias > 64)
 		return -EINVAL;
-	if ((cfg->granule_lg2 && cfg->granule_lg2 != 12) || (cfg->flags & IOPT_PT_F_SIGN_EXTEND))
+	if ((cfg->granule_lg2 && cfg->granule_lg2 != 12) || (cfg->flags & IOPT_PT_F_SIGN_EXTEND) ||
+	    cfg->start_levels > 6)
 		return -EINVAL;
 	pt->max_levels = (ias - 12 + 8) / 9;
 	if (pt->max_levels > 6)

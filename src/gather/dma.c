@@ -136,7 +136,7 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 
 		r = iopt_flushq_create(&fc, &dom->fq);
 		if (r) {
-			free(dom);
+			_iopt_free(dom);
 			return r;
 		}
 	}
@@ -145,7 +145,7 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 				     IOPT_DMA_MSI_X86_END - IOPT_DMA_MSI_X86_START + 1);
 		if (r) {
 			iopt_flushq_destroy(dom->fq);
-			free(dom);
+			_iopt_free(dom);
 			return r;
 		}
 	}
@@ -161,7 +161,7 @@ void iopt_dma_destroy(struct iopt_dma_domain *dom)
 		return;
 	iopt_flushq_destroy(dom->fq);
 	iopt_pt_set_flush(dom->pt, NULL, NULL);
-	free(dom);
+	_iopt_free(dom);
 }
 
 struct iopt_flushq *iopt_dma_flush_queue(struct iopt_dma_domain *dom)

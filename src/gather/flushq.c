@@ -16,6 +16,8 @@
 
 #include <urcu/urcu-memb.h>
 
+#include "util.h"
+
 struct fq_entry {
 	uint64_t pfn;
 	uint64_t size;
@@ -67,7 +69,7 @@ static void _iopt_fq_ring_put(struct fq_ring *r)
 {
 	if (atomic_fetch_sub(&r->refs, 1) == 1) {
 		pthread_mutex_destroy(&r->lock);
-		free(r);
+		_iopt_free(r);
 	}
 }
 
@@ -107,7 +109,7 @@ static uint64_t _iopt_fq_clock_mono(void *unused)
 
 static struct fq_ring *_iopt_fq_ring_new(struct iopt_flushq *fq)
 {
-	struct fq_ring *r = calloc(1, sizeof(*r) + sizeof(struct fq_entry) * fq->cfg.entries);
+	struct fq_ring *r = _iopt_calloc(1, sizeof(*r) + sizeof(struct fq_entry) * fq->cfg.entries);
 
 	if (!r)
 		return NULL;
@@ -398,7 +400,7 @@ int iopt_flushq_create(const struct iopt_flushq_cfg *cfg, struct iopt_flushq **o
 		return -EINVAL;
 	if (cfg->entries && (cfg->entries < 2 || (cfg->entries & (cfg->entries - 1))))
 		return -EINVAL;
-	fq = aligned_alloc(64, (sizeof(*fq) + 63) & ~(size_t)63);
+	fq = _iopt_aligned_alloc(64, (sizeof(*fq) + 63) & ~(size_t)63);
 	if (!fq)
 		return -ENOMEM;
 	*fq = (struct iopt_flushq){ .cfg = *cfg };
@@ -421,7 +423,7 @@ int iopt_flushq_create(const struct iopt_flushq_cfg *cfg, struct iopt_flushq **o
 		fq->single = _iopt_fq_ring_new(fq);
 		if (!fq->single) {
 			pthread_mutex_destroy(&fq->rings_lock);
-			free(fq);
+			_iopt_free(fq);
 			return -ENOMEM;
 		}
 		fq->rings = fq->single;
@@ -440,7 +442,7 @@ int iopt_flushq_create(const struct iopt_flushq_cfg *cfg, struct iopt_flushq **o
 			if (fq->single)
 				_iopt_fq_ring_put(fq->single);
 			pthread_mutex_destroy(&fq->rings_lock);
-			free(fq);
+			_iopt_free(fq);
 			return -err;
 		}
 		fq->has_thread = true;
@@ -472,5 +474,5 @@ void iopt_flushq_destroy(struct iopt_flushq *fq)
 		_iopt_fq_ring_put(r);
 	}
 	pthread_mutex_destroy(&fq->rings_lock);
-	free(fq);
+	_iopt_free(fq);
 }

@@ -17,6 +17,8 @@ void iopt_iova_config_init(struct iopt_iova_config *cfg)
 int iopt_iova_domain_create(const struct iopt_iova_config *cfg, struct iopt_iova_domain **out)
 {
 	struct iopt_iova_config def;
+	if (!out)
+		return -EINVAL;
 	if (!cfg) {
 		iopt_iova_config_init(&def);
 		cfg = &def;
@@ -34,7 +36,7 @@ int iopt_iova_domain_create(const struct iopt_iova_config *cfg, struct iopt_iova
 	dom->end_pfn = cfg->end_pfn;
 	dom->rcache = !(cfg->flags & IOPT_IOVA_NO_RCACHE);
 	if (_iopt_tree_init(&dom->tree, cfg->start_pfn, cfg->end_pfn)) {
-		free(dom);
+		_iopt_free(dom);
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&dom->tree_lock, NULL);
@@ -52,7 +54,7 @@ void iopt_iova_domain_destroy(struct iopt_iova_domain *dom)
 		_iopt_rcache_destroy(dom);
 	_iopt_tree_destroy(&dom->tree);
 	pthread_mutex_destroy(&dom->tree_lock);
-	free(dom);
+	_iopt_free(dom);
 }
 
 uint64_t iopt_iova_granule(const struct iopt_iova_domain *dom)

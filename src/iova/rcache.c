@@ -145,7 +145,7 @@ static iopt_noinline _Atomic uint8_t *live_slot(struct iopt_iova_domain *dom, ui
 				atomic_fetch_add_explicit(&dom->live_bytes, bytes, memory_order_relaxed);
 				p = fresh;
 			} else {
-				free(fresh); /* another thread installed it first */
+				_iopt_free(fresh); /* another thread installed it first */
 			}
 		}
 		if (d == LIVE_LEVELS)
@@ -188,7 +188,7 @@ static void live_free(void *p, int d)
 	if (d < LIVE_LEVELS)
 		for (unsigned i = 0; i < LIVE_FANOUT; i++)
 			live_free(atomic_load_explicit(&((_Atomic(void *) *)p)[i], memory_order_relaxed), d + 1);
-	free(p);
+	_iopt_free(p);
 }
 
 bool _iopt_rcache_is_live(struct iopt_iova_domain *dom, const struct iova_range *n)
@@ -217,7 +217,7 @@ static void mag_free(struct iopt_iova_domain *dom, struct iova_mag *m)
 {
 	if (m) {
 		atomic_fetch_sub_explicit(&dom->mags, 1, memory_order_relaxed);
-		free(m);
+		_iopt_free(m);
 	}
 }
 
@@ -415,7 +415,7 @@ static void thread_exit(void *arg)
 			tc_unlink(dom, tc);
 		}
 		pthread_mutex_destroy(&tc->lock);
-		free(tc);
+		_iopt_free(tc);
 	}
 	t_list = t_last = NULL;
 	pthread_mutex_unlock(&registry);
@@ -433,14 +433,14 @@ static iopt_noinline struct iova_tcache *tc_create(struct iopt_iova_domain *dom)
 		if (!(tc->loaded[c] = mag_new(dom)) || !(tc->prev[c] = mag_new(dom))) {
 			tc_free_mags(dom, tc, false);
 			pthread_mutex_destroy(&tc->lock);
-			free(tc);
+			_iopt_free(tc);
 			return NULL;
 		}
 	}
 	if (pthread_setspecific(exit_key, (void *)1)) {
 		tc_free_mags(dom, tc, false);
 		pthread_mutex_destroy(&tc->lock);
-		free(tc);
+		_iopt_free(tc);
 		return NULL;
 	}
 	atomic_store_explicit(&tc->dom, dom, memory_order_relaxed);
@@ -468,7 +468,7 @@ static iopt_noinline struct iova_tcache *tc_get(struct iopt_iova_domain *dom)
 		if (!d) { /* its domain was destroyed: the destroyer is done with it */
 			*p = tc->thr_next;
 			pthread_mutex_destroy(&tc->lock);
-			free(tc);
+			_iopt_free(tc);
 			continue;
 		}
 		p = &tc->thr_next;

@@ -240,7 +240,7 @@ static void free_sub(void *nd, unsigned h)
 		for (unsigned c = 0; c < in->n; c++)
 			free_sub(in->child[c], h - 1);
 	}
-	free(nd);
+	_iopt_free(nd);
 }
 
 void _iopt_tree_destroy(struct iova_tree *t)
@@ -642,7 +642,7 @@ static int leaf_insert(struct iova_tree *t, struct bpath *p, uint64_t lo, uint64
 	return 0;
 oom:
 	while (nspare)
-		free(spare[--nspare]);
+		_iopt_free(spare[--nspare]);
 	return -ENOMEM;
 }
 
@@ -739,7 +739,7 @@ static void fix_underflow(struct iova_tree *t, struct inner *in, unsigned c, boo
 			L->n += R->n;
 			if (t->last == R)
 				t->last = L;
-			free(R);
+			_iopt_free(R);
 			t->leaves--;
 			inner_cut(in, a + 1);
 		} else {
@@ -755,7 +755,7 @@ static void fix_underflow(struct iova_tree *t, struct inner *in, unsigned c, boo
 			memcpy(&L->sum[L->n], R->sum, R->n * sizeof(R->sum[0]));
 			memcpy(&L->child[L->n], R->child, R->n * sizeof(R->child[0]));
 			L->n += R->n;
-			free(R);
+			_iopt_free(R);
 			t->inners--;
 			inner_cut(in, a + 1);
 		} else {
@@ -813,7 +813,7 @@ static void leaf_remove(struct iova_tree *t, struct bpath *p)
 		t->root = old->child[0];
 		t->height--;
 		t->inners--;
-		free(old);
+		_iopt_free(old);
 	}
 }
 

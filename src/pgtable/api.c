@@ -45,12 +45,14 @@ int iopt_pt_create(const struct iopt_pt_cfg *cfg, struct iopt_pt **out)
 	struct iopt_pt *pt;
 	int r;
 
-	if (!cfg || !out || (unsigned)cfg->format >= IOPT_PT_NR_FORMATS)
+	/* IOPT_PT_F_LPA is the highest flag: anything above is unknown. */
+	if (!cfg || !out || (unsigned)cfg->format >= IOPT_PT_NR_FORMATS ||
+	    (cfg->flags & ~((IOPT_PT_F_LPA << 1) - 1)))
 		return -EINVAL;
 	prov = cfg->provider ? cfg->provider : iopt_pt_default_provider();
 	if (!prov->alloc || !prov->free)
 		return -EINVAL;
-	pt = aligned_alloc(64, (sizeof(*pt) + 63) & ~(size_t)63);
+	pt = _iopt_aligned_alloc(64, (sizeof(*pt) + 63) & ~(size_t)63);
 	if (!pt)
 		return -ENOMEM;
 	memset(pt, 0, sizeof(*pt));
@@ -71,7 +73,7 @@ int iopt_pt_create(const struct iopt_pt_cfg *cfg, struct iopt_pt **out)
 	r = pt->ops->init(pt, cfg);
 	if (r) {
 		pthread_mutex_destroy(&pt->grow_lock);
-		free(pt);
+		_iopt_free(pt);
 		return r;
 	}
 	*out = pt;
@@ -84,7 +86,7 @@ void iopt_pt_free(struct iopt_pt *pt)
 		return;
 	pt->ops->teardown(pt);
 	pthread_mutex_destroy(&pt->grow_lock);
-	free(pt);
+	_iopt_free(pt);
 }
 
 int iopt_pt_map_pages(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t pgsize,

@@ -153,21 +153,29 @@ static void NS(release)(struct iopt_gather_freed *node)
 	struct NS(freed) *f = (struct NS(freed) *)node;
 
 	f->p_free(f->p_ctx, f->virt, f->size);
-	free(f);
+	_iopt_free(f);
 }
 
 /*
  * Queue a detached table on the gather. The node is host memory, not the
  * table page: readers may still walk the page until the grace period.
- * Known limitation: if even this small malloc fails the page is leaked
- * rather than freed early (freeing before the flush would be unsafe).
+ * @spare: nodes taken before anything was detached (NS(take_nodes), map's
+ * reservation), so the detach cannot fail half way. Only a caller racing
+ * on the same range (a contract breach) can find it empty; the node is
+ * then allocated here and, if even that fails, the page is leaked rather
+ * than freed before the flush.
  */
-static void NS(queue_free)(const struct iopt_pt *pt, struct iopt_gather *g, void *virt, size_t size)
+static void NS(queue_free)(const struct iopt_pt *pt, struct iopt_gather *g, void *virt, size_t size,
+			   struct iopt_gather_freed **spare)
 {
-	struct NS(freed) *f = malloc(sizeof(*f));
+	struct NS(freed) *f;
 
-	if (pt_unlikely(!f))
+	if (*spare) {
+		f = (struct NS(freed) *)*spare;
+		*spare = (*spare)->next;
+	} else if (pt_unlikely(!(f = _iopt_malloc(sizeof(*f))))) {
 		return;
+	}
 	f->node.release = NS(release);
 	f->p_free = pt->p_free;
 	f->p_ctx = pt->p_ctx;
@@ -176,9 +184,55 @@ static void NS(queue_free)(const struct iopt_pt *pt, struct iopt_gather *g, void
 	iopt_gather_add_freed(g, &f->node);
 }
 
+/* Tables below table (a level-@level table), not counting itself. */
+static uint64_t NS(count_tables)(const struct iopt_pt *pt, uint64_t *table, unsigned level)
+{
+	uint64_t n = 0;
+
+	for (uint64_t i = 0; level && i < 1ull << pt_bpl(pt); i++) {
+		uint64_t e = pt_load(&table[i]);
+
+		if (e && pt_is_table(pt, e, level))
+			n += 1 + NS(count_tables)(pt, NS(child)(pt, e), level - 1);
+	}
+	return n;
+}
+
+static void NS(drop_nodes)(struct iopt_gather_freed *spare)
+{
+	while (spare) {
+		struct iopt_gather_freed *next = spare->next;
+
+		_iopt_free(spare);
+		spare = next;
+	}
+}
+
+/*
+ * Nodes for table and every table below it, so that detaching it cannot
+ * fail half way. false (nothing held) when host memory ran out.
+ */
+static bool NS(take_nodes)(const struct iopt_pt *pt, uint64_t *table, unsigned level,
+			   struct iopt_gather_freed **spare)
+{
+	*spare = NULL;
+	for (uint64_t n = 1 + NS(count_tables)(pt, table, level); n; n--) {
+		struct NS(freed) *f = _iopt_malloc(sizeof(*f));
+
+		if (!f) {
+			NS(drop_nodes)(*spare);
+			*spare = NULL;
+			return false;
+		}
+		f->node.next = *spare;
+		*spare = &f->node;
+	}
+	return true;
+}
+
 /* Count the leaf bytes below a detached table and queue every sub-table. */
 static uint64_t NS(collect)(const struct iopt_pt *pt, uint64_t *table, unsigned level,
-			    struct iopt_gather *g)
+			    struct iopt_gather *g, struct iopt_gather_freed **spare)
 {
 	uint64_t bytes = 0, n = 1ull << pt_bpl(pt);
 	uint64_t sz = 1ull << NS(shift)(pt, level);
@@ -191,8 +245,8 @@ static uint64_t NS(collect)(const struct iopt_pt *pt, uint64_t *table, unsigned 
 		if (level && pt_is_table(pt, e, level)) {
 			uint64_t *c = NS(child)(pt, e);
 
-			bytes += NS(collect)(pt, c, level - 1, g);
-			NS(queue_free)(pt, g, c, (size_t)8 << pt_bpl(pt));
+			bytes += NS(collect)(pt, c, level - 1, g, spare);
+			NS(queue_free)(pt, g, c, (size_t)8 << pt_bpl(pt), spare);
 		} else {
 			bytes += sz;
 		}
@@ -241,10 +295,11 @@ struct NS(seg) {
 	unsigned lg2, level;
 };
 
-/* Tables allocated before anything is written, so ENOMEM changes nothing. */
+/* Tables (and nodes for the tables a map replaces) allocated before anything is written, so ENOMEM changes nothing. */
 struct NS(pool) {
 	uint64_t n, used;
 	struct { void *v; uint64_t pa; } *t, buf[8];
+	struct iopt_gather_freed *spare;
 };
 
 struct NS(mapctx) {
@@ -261,23 +316,38 @@ static void NS(pool_release)(const struct iopt_pt *pt, struct NS(pool) *p)
 	for (uint64_t i = p->used; i < p->n; i++)
 		pt->p_free(pt->p_ctx, p->t[i].v, (size_t)8 << pt_bpl(pt));
 	if (p->t != p->buf)
-		free(p->t);
+		_iopt_free(p->t);
+	NS(drop_nodes)(p->spare);
+	p->spare = NULL;
 	p->n = p->used = 0;
 	p->t = p->buf;
 }
 
-static int NS(pool_fill)(const struct iopt_pt *pt, struct NS(pool) *p, uint64_t need)
+static int NS(pool_fill)(const struct iopt_pt *pt, struct NS(pool) *p, uint64_t need,
+			 uint64_t nodes)
 {
 	p->n = p->used = 0;
 	p->t = p->buf;
+	p->spare = NULL;
+	for (; nodes; nodes--) {
+		struct NS(freed) *f = _iopt_malloc(sizeof(*f));
+
+		if (!f) {
+			NS(pool_release)(pt, p);
+			return -ENOMEM;
+		}
+		f->node.next = p->spare;
+		p->spare = &f->node;
+	}
 	if (!need)
 		return 0;
 	if (need > sizeof(p->buf) / sizeof(p->buf[0])) {
 		if (need > SIZE_MAX / sizeof(p->buf[0]))
 			return -ENOMEM;
-		p->t = malloc((size_t)need * sizeof(p->buf[0]));
+		p->t = _iopt_malloc((size_t)need * sizeof(p->buf[0]));
 		if (!p->t) {
 			p->t = p->buf;
+			NS(pool_release)(pt, p);
 			return -ENOMEM;
 		}
 	}
@@ -325,11 +395,13 @@ static uint64_t NS(need_below)(const struct iopt_pt *pt, unsigned level, unsigne
 
 /*
  * Pre-pass: read-only walk that finds every conflict (-EBUSY) and counts
- * the tables the write pass will need, so that failures (conflict or
- * ENOMEM) happen before anything is written.
+ * the tables the write pass will need and the empty tables it will
+ * replace (@nodes), so that failures (conflict or ENOMEM) happen before
+ * anything is written.
  */
 static int NS(prep)(const struct iopt_pt *pt, uint64_t *table, unsigned level, unsigned toplevel,
-		    uint64_t va, uint64_t last, unsigned leaf_level, uint64_t *need)
+		    uint64_t va, uint64_t last, unsigned leaf_level, uint64_t *need,
+		    uint64_t *nodes)
 {
 	unsigned s = NS(shift)(pt, level);
 	uint64_t i0 = NS(idx)(pt, va, level, toplevel), i1 = NS(idx)(pt, last, level, toplevel);
@@ -346,12 +418,15 @@ static int NS(prep)(const struct iopt_pt *pt, uint64_t *table, unsigned level, u
 			if (e && !(level && pt_is_table(pt, e, level) &&
 				   NS(subtree_empty)(pt, NS(child)(pt, e), level - 1)))
 				return -EBUSY;
+			if (e)
+				*nodes += 1 + NS(count_tables)(pt, NS(child)(pt, e), level - 1);
 		} else if (!e) {
 			*need += NS(need_below)(pt, level, leaf_level, a, b);
 		} else if (!pt_is_table(pt, e, level)) {
 			return -EBUSY;
 		} else {
-			int r = NS(prep)(pt, NS(child)(pt, e), level - 1, toplevel, a, b, leaf_level, need);
+			int r = NS(prep)(pt, NS(child)(pt, e), level - 1, toplevel, a, b, leaf_level, need,
+					 nodes);
 
 			if (r)
 				return r;
@@ -379,8 +454,8 @@ static pt_noinline int NS(clear_empty_tables)(struct iopt_pt *pt, uint64_t *slot
 			return -EBUSY;
 		atomic_fetch_add(&pt->gen, 1);
 		iopt_gather_add_range(&mc->fg, va + (i << s), 1ull << s);
-		NS(collect)(pt, c, level - 1, &mc->fg);
-		NS(queue_free)(pt, &mc->fg, c, (size_t)8 << pt_bpl(pt));
+		NS(collect)(pt, c, level - 1, &mc->fg, &mc->pool.spare);
+		NS(queue_free)(pt, &mc->fg, c, (size_t)8 << pt_bpl(pt), &mc->pool.spare);
 	}
 	return 0;
 }
@@ -508,7 +583,7 @@ static pt_noinline int NS(map_segs)(struct iopt_pt *pt, const struct NS(seg) *se
 				    uint64_t attrs, uint64_t *mapped)
 {
 	struct NS(mapctx) mc;
-	uint64_t *root, need = 0, va0 = segs[0].va;
+	uint64_t *root, need = 0, nodes = 0, va0 = segs[0].va;
 	uint64_t last = segs[nseg - 1].va + (segs[nseg - 1].n << segs[nseg - 1].lg2) - 1;
 	unsigned toplevel;
 	int r = 0;
@@ -531,8 +606,14 @@ static pt_noinline int NS(map_segs)(struct iopt_pt *pt, const struct NS(seg) *se
 	if (grow_to > pt->max_levels)
 		return -ERANGE;
 	need += grow_to - (toplevel + 1);
-#endif
 	uint64_t reach = NS(reach)(pt, toplevel + 1);
+#else
+	/*
+	 * A fixed top reaches every valid IOVA, including the x86 upper
+	 * canonical half (above "reach" as a number): prep walks it all.
+	 */
+	uint64_t reach = 0;
+#endif
 
 	for (unsigned k = 0; k < nseg; k++) {
 		uint64_t a = segs[k].va, b = a + (segs[k].n << segs[k].lg2) - 1;
@@ -556,13 +637,14 @@ static pt_noinline int NS(map_segs)(struct iopt_pt *pt, const struct NS(seg) *se
 			 */
 			if (!NS(subtree_empty)(pt, root, toplevel))
 				return -EBUSY;
+			nodes += 1 + NS(count_tables)(pt, root, toplevel);
 			continue;
 		}
-		r = NS(prep)(pt, root, toplevel, toplevel, a, b, segs[k].level, &need);
+		r = NS(prep)(pt, root, toplevel, toplevel, a, b, segs[k].level, &need, &nodes);
 		if (r)
 			return r;
 	}
-	r = NS(pool_fill)(pt, &mc.pool, need);
+	r = NS(pool_fill)(pt, &mc.pool, need, nodes);
 	if (r)
 		return r;
 #ifdef PT_FMT_DYNAMIC_TOP
@@ -802,14 +884,16 @@ static uint64_t NS(unmap_level)(struct iopt_pt *pt, uint64_t *table, unsigned le
 			}
 			uint64_t a = i == i0 ? va : base, b = i == i1 ? last : base + sz - 1;
 			uint64_t *c = NS(child)(pt, e);
+			struct iopt_gather_freed *spare;
 
-			if (a == base && b == base + sz - 1) {
+			if (a == base && b == base + sz - 1 && NS(take_nodes)(pt, c, level - 1, &spare)) {
 				/* Whole table covered: detach, count, free after flush. */
 				pt_store(&table[i], 0);
-				bytes += NS(collect)(pt, c, level - 1, g);
-				NS(queue_free)(pt, g, c, (size_t)8 << pt_bpl(pt));
+				bytes += NS(collect)(pt, c, level - 1, g, &spare);
+				NS(queue_free)(pt, g, c, (size_t)8 << pt_bpl(pt), &spare);
 				*freed = true;
 			} else {
+				/* (Or no memory for the nodes: clear it, keep the empty table.) */
 				bytes += NS(unmap_level)(pt, c, level - 1, toplevel, a, b, g, freed, gen);
 				descended = true;
 			}

@@ -37,7 +37,9 @@ static int pool_class_of(size_t size)
 /* Slow path: carve a fresh zeroed chunk onto the class's stack. */
 static pt_noinline bool pool_refill(struct pool_class *c, size_t sz)
 {
-	char *chunk = aligned_alloc(sz, POOL_CHUNK);
+	/* Chunks live as long as the process (a cache, not an object), so
+	 * they honour fault injection but stay out of the live count. */
+	char *chunk = _iopt_fault() ? NULL : aligned_alloc(sz, POOL_CHUNK);
 
 	if (!chunk)
 		return false;

@@ -17,6 +17,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "util.h"
+
 #define pt_likely(x)   __builtin_expect(!!(x), 1)
 #define pt_unlikely(x) __builtin_expect(!!(x), 0)
 #define pt_noinline    __attribute__((noinline))

@@ -69,6 +69,107 @@ static void bad_inputs(const char *name, struct iopt_pt_cfg cfg, uint64_t va_lim
 	CHECK_EQ(atomic_load(&tp.live), 0);
 }
 
+static void nop_dirty(void *ctx, uint64_t iova, uint64_t size)
+{
+	(void)iova;
+	(void)size;
+	++*(unsigned *)ctx;
+}
+
+/* Dirty tracking calls: alignment, size 0, wrap, outside ias, missing gather, no HW_DIRTY. */
+static void dirty_args(void)
+{
+	struct iopt_pt_cfg cfg = { .format = IOPT_PT_X86_64, .ias = 48, .flags = IOPT_PT_F_HW_DIRTY };
+	struct iopt_pt *pt, *plain;
+	struct iopt_gather g;
+	unsigned calls = 0;
+	uint64_t m;
+
+	TEST("dirty: bad ranges -EINVAL/-ERANGE, NULL gather -EINVAL, no HW_DIRTY -EOPNOTSUPP");
+	REQUIRE(iopt_pt_create(&cfg, &pt) == 0);
+	iopt_gather_init(&g, false, NULL, NULL);
+	REQUIRE(iopt_pt_map_pages(pt, 0x1000, 0x1000, 4096, 1, IOPT_PROT_READ | IOPT_PROT_WRITE, &m) == 0);
+	CHECK_EQ(iopt_pt_read_and_clear_dirty(pt, 0x1000, 0, 0, nop_dirty, &calls, &g), -EINVAL);
+	CHECK_EQ(iopt_pt_read_and_clear_dirty(pt, 0x1800, 4096, 0, nop_dirty, &calls, &g), -EINVAL);
+	CHECK_EQ(iopt_pt_read_and_clear_dirty(pt, 0x1000, 0x800, 0, nop_dirty, &calls, &g), -EINVAL);
+	CHECK_EQ(iopt_pt_read_and_clear_dirty(pt, 0xfffffffffffff000ull, 0x2000, 0, nop_dirty, &calls, &g), -ERANGE);
+	CHECK_EQ(iopt_pt_read_and_clear_dirty(pt, 1ull << 48, 4096, 0, nop_dirty, &calls, &g), -ERANGE);
+	CHECK_EQ(iopt_pt_read_and_clear_dirty(pt, 0x1000, 4096, 0, nop_dirty, &calls, NULL), -EINVAL);
+	CHECK_EQ(iopt_pt_set_dirty_tracking(pt, true, NULL), -EINVAL);
+	CHECK_EQ(calls, 0);
+	CHECK_EQ(g.nr_freed, 0);
+	iopt_gather_sync(&g);
+	iopt_pt_free(pt);
+
+	cfg.flags = 0;
+	REQUIRE(iopt_pt_create(&cfg, &plain) == 0);
+	CHECK_EQ(iopt_pt_read_and_clear_dirty(plain, 0, 4096, IOPT_DIRTY_NO_CLEAR, nop_dirty, &calls, NULL), -EOPNOTSUPP);
+	CHECK_EQ(iopt_pt_set_dirty_tracking(plain, true, &g), -EOPNOTSUPP);
+	iopt_pt_free(plain);
+
+	TEST("dirty bitmap recorder: ranges outside [base, base + nbits pages) are clipped or ignored");
+	uint64_t bits[2] = { 0, 0 };
+	struct iopt_dirty_bitmap bm = { bits, 0x100000, 100, 12 };
+	iopt_dirty_bitmap_record(&bm, 0x1000, 0x1000);              /* below base */
+	iopt_dirty_bitmap_record(&bm, 0x100000 + (100 << 12), 4096); /* past the last bit */
+	iopt_dirty_bitmap_record(&bm, UINT64_MAX - 0xFFF, 0x1000);   /* top of the space */
+	CHECK(bits[0] == 0 && bits[1] == 0);
+	iopt_dirty_bitmap_record(&bm, 0xFF000, 0x2000);              /* straddles base: bit 0 */
+	iopt_dirty_bitmap_record(&bm, 0x100000 + (98 << 12), 0x10000); /* clipped at bit 99 */
+	CHECK_EQ(bits[0], 1);
+	CHECK_EQ(bits[1], 3ull << 34);
+	bm.nbits = 0;
+	iopt_dirty_bitmap_record(&bm, 0x100000, 4096);
+	CHECK_EQ(bits[0], 1);
+}
+
+static void create_args(void)
+{
+	struct iopt_pt *pt = (void *)0x1;
+	long base = iopt_pt_default_provider_live();
+
+	TEST("create: bad geometry, unknown format, flags, empty bitmap: -EINVAL, *out untouched");
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_VTD_SS, .ias = 30 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_VTD_SS, .ias = 58 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_VTD_SS, .ias = 48, .oas = 53 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_X86_64, .ias = 58 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_X86_64, .ias = 47, .flags = IOPT_PT_F_SIGN_EXTEND }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_AMD_V1, .ias = 20 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_AMD_V1, .ias = 65 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_AMD_V1, .ias = 48, .start_levels = 7 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_LPAE_S1, .ias = 48, .granule_lg2 = 13 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_LPAE_S1, .ias = 49, .granule_lg2 = 12 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_LPAE_S1, .ias = 48, .granule_lg2 = 12, .flags = IOPT_PT_F_LPA }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_LPAE_S2, .ias = 40, .oas = 49 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_X86_64, .ias = 48, .pgsize_bitmap = 8192 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_NR_FORMATS, .ias = 48 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_X86_64, .ias = 48, .flags = 1u << 20 }, &pt), -EINVAL);
+	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_X86_64, .ias = 48, .provider = &(struct iopt_pt_provider){ 0 } }, &pt), -EINVAL);
+	CHECK(pt == (void *)0x1);
+	CHECK_EQ(iopt_pt_default_provider_live(), base);
+	iopt_pt_free(NULL); /* documented no-op */
+}
+
+/* fuzz_pgtable crash: in the upper canonical half prep was skipped, so a conflict was found after writing. */
+static void upper_half_conflict(void)
+{
+	struct iopt_pt_cfg cfg = { .format = IOPT_PT_X86_64, .ias = 48, .flags = IOPT_PT_F_SIGN_EXTEND };
+	const uint64_t hi = 0xffff800000000000ull;
+	struct iopt_pt *pt;
+	uint64_t m = 7, pa;
+
+	TEST("x86 upper half: a conflict in the second table is -EBUSY before any write");
+	REQUIRE(iopt_pt_create(&cfg, &pt) == 0);
+	REQUIRE(iopt_pt_map_pages(pt, hi + 0x200000, 0x40000000, 2u << 20, 1, IOPT_PROT_READ, &m) == 0);
+	CHECK_EQ(iopt_pt_map_range(pt, hi + 0x1000, 0xe011c387000ull, 575 * 4096ull, IOPT_PROT_READ, &m), -EBUSY);
+	CHECK_EQ(m, 0);
+	CHECK_EQ(iopt_pt_iova_to_phys(pt, hi + 0x1000, &pa), -ENOENT);
+	CHECK_EQ(iopt_pt_map_pages(pt, hi + 0x1000, 0x1000, 4096, 575, IOPT_PROT_READ, &m), -EBUSY);
+	CHECK_EQ(m, 0);
+	CHECK_EQ(iopt_pt_iova_to_phys(pt, hi + 0x1FF000, &pa), -ENOENT);
+	iopt_pt_free(pt);
+}
+
 static void map_range_sizes(void)
 {
 	TEST("map_range picks the largest aligned size (§6.4)");
@@ -180,14 +281,9 @@ int main(void)
 	bad_inputs("amd_v1 bad input", (struct iopt_pt_cfg){ .format = IOPT_PT_AMD_V1, .ias = 48, .start_levels = 1 }, 1ull << 48);
 	bad_inputs("lpae_s1 bad input", (struct iopt_pt_cfg){ .format = IOPT_PT_LPAE_S1, .ias = 48, .oas = 48 }, 1ull << 48);
 	bad_inputs("lpae_s2 bad input", (struct iopt_pt_cfg){ .format = IOPT_PT_LPAE_S2, .ias = 40, .oas = 44 }, 1ull << 40);
-	/* Geometry refused at create. */
-	struct iopt_pt *pt;
-	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_VTD_SS, .ias = 30 }, &pt), -EINVAL);
-	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_X86_64, .ias = 47, .flags = IOPT_PT_F_SIGN_EXTEND }, &pt), -EINVAL);
-	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_LPAE_S1, .ias = 48, .granule_lg2 = 13 }, &pt), -EINVAL);
-	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_LPAE_S1, .ias = 48, .granule_lg2 = 12, .flags = IOPT_PT_F_LPA }, &pt), -EINVAL);
-	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_X86_64, .ias = 48, .pgsize_bitmap = 8192 }, &pt), -EINVAL);
-	CHECK_EQ(iopt_pt_create(&(struct iopt_pt_cfg){ .format = IOPT_PT_NR_FORMATS, .ias = 48 }, &pt), -EINVAL);
+	create_args();
+	dirty_args();
+	upper_half_conflict();
 	map_range_sizes();
 	return tap_done();
 }
