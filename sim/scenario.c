@@ -16,25 +16,34 @@
 #define MIB (1024 * KIB)
 #define GIB (1024 * MIB)
 
-#define QMAX 4     /* events one step emits at most */
+#define QMAX 8     /* events one step emits at most */
 #define SG_MAX 32  /* nvme: segments per command */
-#define RING_MAX 512
+#define RING_MAX 520
 
-/* nic */
+/* nic: buffer slots 0..NIC_RX-1 rx, then tx, then the two descriptor rings */
 #define NIC_RX 256
 #define NIC_TX 256
-/* nvme */
+#define NIC_RXD (NIC_RX + NIC_TX)
+#define NIC_TXD (NIC_RXD + 1)
+#define NIC_DESC 16
+/* nvme: data slots 0..NVME_QD-1, then the submission and completion queues */
 #define NVME_QD 64
+#define NVME_SQ NVME_QD
+#define NVME_CQ (NVME_QD + 1)
+#define NVME_SQE 64
+#define NVME_CQE 16
 #define NVME_MAX_PAGES 256 /* 1 MiB */
 /* vm: guest RAM = 1G at GPA 0, VM_SMALL 2M chunks above it, 1G at GPA 4G */
 #define VM_SMALL 63
 #define VM_CHUNKS (VM_SMALL + 2)
 #define VM_BALLOON_EVERY 64
-/* sva: a 64 MiB heap in a process address space */
-#define SVA_BASE 0x7f0000000000ull
+/* sva: a 64 MiB heap in a process address space (below 2^39: inside every format's aperture) */
+#define SVA_BASE 0x3f00000000ull
+#define SVA_WILD_EVERY 128 /* a stray access outside any aperture: the request is refused */
+#define SVA_WILD (1ull << 62)
 #define SVA_PAGES 16384
 #define SVA_MUNMAP_EVERY 32
-/* nested: the guest driver's ring */
+/* nested: the guest driver's ring of buffers; slot NESTED_RING is its descriptor ring */
 #define NESTED_RING 128
 
 struct thr {
@@ -152,6 +161,8 @@ static uint64_t nic_buf_size(struct thr *t)
  * nic: slots 0..NIC_RX-1 are the rx ring (device writes, buffer unmapped to
  * the stack and a fresh one mapped in its place), NIC_RX.. the tx ring
  * (mapped per packet, unmapped when the ring comes round: completion).
+ * The descriptor rings stay mapped: the device reads a descriptor before
+ * each packet and writes its status back after (the IOTLB's hot entries).
  */
 static void nic_step(struct sim_scenario *sc, struct thr *t)
 {
@@ -159,18 +170,26 @@ static void nic_step(struct sim_scenario *sc, struct thr *t)
 		map_buf(sc, t, t->init++, nic_buf_size(t), 64, RW);
 		return;
 	}
+	if (t->init < NIC_RX + 2) {
+		map_buf(sc, t, t->init++ == NIC_RX ? NIC_RXD : NIC_TXD, NIC_RX * NIC_DESC, 4096, RW);
+		return;
+	}
 	if (rnd(t) & 1) {
 		unsigned slot = t->cursor++ % NIC_RX;
+		dma_buf(t, NIC_RXD, slot * NIC_DESC, NIC_DESC, false);
 		dma_buf(t, slot, 0, between(t, 64, t->len[slot]), true);
+		dma_buf(t, NIC_RXD, slot * NIC_DESC, NIC_DESC, true);
 		unmap_buf(t, slot);
 		map_buf(sc, t, slot, nic_buf_size(t), 64, RW);
 	} else {
-		unsigned slot = NIC_RX + t->cursor2++ % NIC_TX;
+		unsigned idx = t->cursor2++ % NIC_TX, slot = NIC_RX + idx;
 		uint64_t len = between(t, 64, 9216);
 		if (t->len[slot])
 			unmap_buf(t, slot);
 		map_buf(sc, t, slot, len, 2, IOPT_PROT_READ);
+		dma_buf(t, NIC_TXD, idx * NIC_DESC, NIC_DESC, false);
 		dma_buf(t, slot, 0, len, false);
+		dma_buf(t, NIC_TXD, idx * NIC_DESC, NIC_DESC, true);
 	}
 }
 
@@ -182,11 +201,17 @@ static void nic_step(struct sim_scenario *sc, struct thr *t)
  */
 static void nvme_step(struct sim_scenario *sc, struct thr *t)
 {
+	if (t->init < 2) {
+		bool sq = t->init++ == 0;
+		map_buf(sc, t, sq ? NVME_SQ : NVME_CQ, NVME_QD * (sq ? NVME_SQE : NVME_CQE), 4096, RW);
+		return;
+	}
 	unsigned slot = t->cursor++ % NVME_QD;
 
 	if (t->len[slot]) {
-		/* Completion: a read command's data was written by the device. */
+		/* Completion: a read command's data was written by the device, then its CQ entry. */
 		dma_buf(t, slot, 0, t->len[slot], t->reads >> slot & 1);
+		dma_buf(t, NVME_CQ, slot * NVME_CQE, NVME_CQE, true);
 		unmap_buf(t, slot);
 	}
 	uint64_t pages = 1ull << between(t, 0, 7);
@@ -208,6 +233,8 @@ static void nvme_step(struct sim_scenario *sc, struct thr *t)
 	ev->nents = nseg;
 	ev->prot = read_cmd ? RW : IOPT_PROT_READ;
 	t->len[slot] = pages * 4096;
+	/* The device fetches the command from the submission queue. */
+	dma_buf(t, NVME_SQ, slot * NVME_SQE, NVME_SQE, false);
 }
 
 /* vm guest RAM chunk i: GPA, HPA, size (2M chunks on scattered host pages). */
@@ -270,7 +297,9 @@ static void vm_step(struct sim_scenario *sc, struct thr *t)
 /*
  * sva: the device touches random heap pages with page requests allowed;
  * the first touch of a page faults and the sim's handler maps it. Every
- * SVA_MUNMAP_EVERY operations the process unmaps a page it knows mapped.
+ * SVA_MUNMAP_EVERY operations the process unmaps a page it knows mapped;
+ * every SVA_WILD_EVERY the device strays far outside the address space,
+ * where the handler must answer INVALID.
  */
 static void sva_step(struct sim_scenario *sc, struct thr *t)
 {
@@ -289,20 +318,33 @@ static void sva_step(struct sim_scenario *sc, struct thr *t)
 			}
 		}
 	}
-	uint64_t p = between(t, 0, SVA_PAGES - 1);
+	/* Mostly near the last page (a device streams through a buffer), now and then anywhere. */
+	uint64_t p = rnd(t) % 4 ? (t->cursor2 + between(t, 0, 2)) % SVA_PAGES : between(t, 0, SVA_PAGES - 1);
+	t->cursor2 = (unsigned)p;
 	uint64_t off = between(t, 0, 4095 - 63) & ~63ull;
+	bool wild = t->cursor % SVA_WILD_EVERY == 0;
 	struct sim_event *ev = push(t, SIM_EV_DMA);
 	ev->buf = SIM_NO_BUF;
-	ev->iova = SVA_BASE + p * 4096 + off;
+	ev->iova = (wild ? SVA_WILD : SVA_BASE) + p * 4096 + off;
 	ev->size = between(t, 1, 4096 - off);
 	ev->write = rnd(t) & 1;
 	ev->pri = true;
-	t->touched[p / 64] |= 1ull << p % 64;
+	if (!wild)
+		t->touched[p / 64] |= 1ull << p % 64;
 }
 
-/* nested: the guest's driver maps a buffer, the device uses it, it is unmapped a ring later. */
+/*
+ * nested: the guest's driver maps a buffer, the device fetches its
+ * descriptor from a ring mapped once, transfers the data and writes the
+ * descriptor back; the buffer is unmapped when the ring comes round.
+ */
 static void nested_step(struct sim_scenario *sc, struct thr *t)
 {
+	if (t->init < 1) {
+		t->init++;
+		map_buf(sc, t, NESTED_RING, NESTED_RING * NIC_DESC, 4096, RW);
+		return;
+	}
 	unsigned slot = t->cursor++ % NESTED_RING;
 
 	if (t->len[slot])
@@ -310,15 +352,17 @@ static void nested_step(struct sim_scenario *sc, struct thr *t)
 	uint64_t len = between(t, 512, 64 * KIB);
 	bool write = rnd(t) & 1;
 	map_buf(sc, t, slot, len, 512, write ? RW : IOPT_PROT_READ);
+	dma_buf(t, NESTED_RING, slot * NIC_DESC, NIC_DESC, false);
 	dma_buf(t, slot, 0, len, write);
+	dma_buf(t, NESTED_RING, slot * NIC_DESC, NIC_DESC, true);
 }
 
 static const struct kind kinds[] = {
-	{"nic", 2, 200000, false, GIB, NIC_RX, nic_step},
-	{"nvme", 1, 20000, false, GIB, 0, nvme_step},
+	{"nic", 2, 200000, false, GIB, NIC_RX + 2, nic_step},
+	{"nvme", 1, 20000, false, GIB, 2, nvme_step},
 	{"vm", 1, 200000, false, 4 * GIB, VM_CHUNKS, vm_step},
 	{"sva", 1, 100000, false, GIB, 0, sva_step},
-	{"nested", 1, 100000, true, GIB, 0, nested_step},
+	{"nested", 1, 100000, true, GIB, 1, nested_step},
 };
 
 const char *const sim_scenario_names[] = {"nic", "nvme", "vm", "sva", "nested", NULL};

@@ -110,17 +110,12 @@ static unsigned split(char *s, char **f, unsigned max)
 	}
 }
 
-/*
- * Parse a whole field as a number: decimal or 0x hex, with `suffix` an
- * optional binary multiplier K, M, G or T. Errors name the field.
- */
-static int parse_num(struct sim_trace *t, const char *s, bool suffix, const char *what,
-		     uint64_t *out)
+/* The number grammar (sim_trace_number), with or without the suffixes. */
+static int number(const char *s, bool suffix, uint64_t *out)
 {
 	const char *p = s;
 	unsigned base = 10, shift = 0;
 	uint64_t v = 0;
-	char q[28];
 
 	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 		base = 16;
@@ -138,11 +133,11 @@ static int parse_num(struct sim_trace *t, const char *s, bool suffix, const char
 		else
 			break;
 		if (v > (UINT64_MAX - d) / base)
-			return fail(t, "%s: number out of range '%s'", what, shown(s, q));
+			return -ERANGE;
 		v = v * base + d;
 	}
 	if (p == digits)
-		return fail(t, "%s: not a number '%s'", what, shown(s, q));
+		return -EINVAL;
 	if (suffix && *p) {
 		static const char units[] = "KMGT";
 		const char *u = strchr(units, *p);
@@ -152,10 +147,29 @@ static int parse_num(struct sim_trace *t, const char *s, bool suffix, const char
 		}
 	}
 	if (*p)
-		return fail(t, "%s: not a number '%s'", what, shown(s, q));
+		return -EINVAL;
 	if (shift && v > UINT64_MAX >> shift)
-		return fail(t, "%s: number out of range '%s'", what, shown(s, q));
+		return -ERANGE;
 	*out = v << shift;
+	return 0;
+}
+
+int sim_trace_number(const char *s, uint64_t *out)
+{
+	return number(s, true, out);
+}
+
+/* A whole field as a number; errors name the field. */
+static int parse_num(struct sim_trace *t, const char *s, bool suffix, const char *what,
+		     uint64_t *out)
+{
+	char q[28];
+	int err = number(s, suffix, out);
+
+	if (err == -ERANGE)
+		return fail(t, "%s: number out of range '%s'", what, shown(s, q));
+	if (err)
+		return fail(t, "%s: not a number '%s'", what, shown(s, q));
 	return 0;
 }
 

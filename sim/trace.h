@@ -76,6 +76,14 @@ int sim_trace_parse_line(struct sim_trace *t, const char *line, size_t len,
  */
 int sim_trace_read(struct sim_trace *t, FILE *f, struct sim_event ev[SIM_TRACE_EV_MAX]);
 
+/*
+ * sim_trace_number - a whole string as a number of the own format: decimal
+ * or 0x hex, optionally followed by K, M, G or T (binary multipliers).
+ * Return: 0 and *out; -EINVAL (not such a number); -ERANGE (2^64 or more).
+ * Thread-safe.
+ */
+int sim_trace_number(const char *s, uint64_t *out);
+
 /* "trace:LINE: what" of the last error, "" when none happened yet. */
 const char *sim_trace_error(const struct sim_trace *t);
 

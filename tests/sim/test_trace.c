@@ -341,6 +341,19 @@ static void test_api(void)
 	CHECK_EQ(sim_trace_format(&ev, ok, sizeof(ok)), -EINVAL);
 	ev.kind = (enum sim_ev_kind)99;
 	CHECK_EQ(sim_trace_format(&ev, ok, sizeof(ok)), -EINVAL);
+
+	TEST("numbers for the CLI");
+	uint64_t v = 7;
+	CHECK(!sim_trace_number("4K", &v) && v == 4096);
+	CHECK(!sim_trace_number("0x10", &v) && v == 16);
+	CHECK(!sim_trace_number("18446744073709551615", &v) && v == UINT64_MAX);
+	v = 7;
+	CHECK_EQ(sim_trace_number("", &v), -EINVAL);
+	CHECK_EQ(sim_trace_number("-1", &v), -EINVAL);
+	CHECK_EQ(sim_trace_number("4k", &v), -EINVAL);
+	CHECK_EQ(sim_trace_number("18446744073709551616", &v), -ERANGE);
+	CHECK_EQ(sim_trace_number("16777216T", &v), -ERANGE);
+	CHECK_EQ(v, 7); /* untouched on error */
 }
 
 int main(void)
