@@ -3,6 +3,9 @@
 #ifndef IOPT_FUZZ_INPUT_H
 #define IOPT_FUZZ_INPUT_H
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +15,17 @@ struct in {
 };
 
 /* Next byte; 0 once the input is used up, so every stream decodes. */
+/*
+ * A differential check failed: say which harness and what, then abort so the
+ * fuzzer keeps the input. Each harness defines FUZZ_NAME before including.
+ */
+#define FAIL(...)                                                               \
+	do {                                                                    \
+		fprintf(stderr, FUZZ_NAME ": " __VA_ARGS__);                   \
+		fputc('\n', stderr);                                            \
+		abort();                                                        \
+	} while (0)
+
 static inline unsigned take(struct in *in)
 {
 	if (!in->n)

@@ -17,6 +17,7 @@
 #include <iopt/fault.h>
 #include <iopt/iova.h>
 
+#define FUZZ_NAME "fuzz_iova"
 #include "fuzz_input.h"
 
 #define SPACE 1024 /* pfns modelled; the domain ends at or below this */
@@ -34,13 +35,6 @@ struct model {
 	unsigned nlive;
 };
 
-
-#define FAIL(...)                                                                   \
-	do {                                                                        \
-		fprintf(stderr, "fuzz_iova: " __VA_ARGS__);                         \
-		fputc('\n', stderr);                                                \
-		abort();                                                            \
-	} while (0)
 
 static uint64_t pow2up(uint64_t x)
 {

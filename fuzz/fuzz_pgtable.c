@@ -32,14 +32,8 @@
 #include <iopt/fault.h>
 
 #include "../tests/pgtable/pt_test.h"
+#define FUZZ_NAME "fuzz_pgtable"
 #include "fuzz_input.h"
-
-#define FAIL(...)                                                                   \
-	do {                                                                        \
-		fprintf(stderr, "fuzz_pgtable: " __VA_ARGS__);                      \
-		fputc('\n', stderr);                                                \
-		abort();                                                            \
-	} while (0)
 
 #define MAXEXT 2048
 #define MAXTABLES 64 /* skip valid maps needing more leaf-level tables */

@@ -26,14 +26,8 @@
 
 #include <iopt/invalidate.h>
 
+#define FUZZ_NAME "fuzz_planner"
 #include "fuzz_input.h"
-
-#define FAIL(...)                                                                   \
-	do {                                                                        \
-		fprintf(stderr, "fuzz_planner: " __VA_ARGS__);                      \
-		fputc('\n', stderr);                                                \
-		abort();                                                            \
-	} while (0)
 
 enum { VTD, AMD, SMMU };
 #define NR_MAX (IOPT_INV_MAX_RANGES + 2) /* room for "too many ranges" */

@@ -18,15 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FUZZ_NAME "fuzz_trace"
 #include "fuzz_input.h"
 #include "trace.h"
-
-#define FAIL(...)                                                                   \
-	do {                                                                        \
-		fprintf(stderr, "fuzz_trace: " __VA_ARGS__);                        \
-		fputc('\n', stderr);                                                \
-		abort();                                                            \
-	} while (0)
 
 #define MAX_EVENTS 4096 /* compared against the streaming reader */
 
