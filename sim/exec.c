@@ -282,7 +282,7 @@ static void drv_submit(void *ctx, const struct iopt_inv_cmd *cmds, unsigned n)
 
 	pthread_mutex_lock(&s->hw);
 	if (sim_invq_push(&s->invq, cmds, n))
-		s->st.map_errors++; /* cannot happen short of host memory: counted, not hidden */
+		s->invq.bad_cmds += n; /* host memory ran out: lost commands count as violations */
 	pthread_mutex_unlock(&s->hw);
 	t_hw_ns += wall_ns() - t0;
 }
