@@ -34,6 +34,17 @@ static inline unsigned intelpt_bpl(const struct iopt_pt *pt)
 }
 #define pt_bpl intelpt_bpl
 
+/* 4 KiB, 2 MiB and 1 GiB leaves, as far as the output size reaches. */
+static inline uint64_t intelpt_fmt_sizes(const struct iopt_pt *pt, unsigned level)
+{
+	unsigned lg2 = INTEL_GRANULE_LG2 + INTEL_BPL * level;
+
+	if (level > 2 || lg2 > pt->oas)
+		return 0;
+	return 1ull << lg2;
+}
+#define pt_fmt_sizes intelpt_fmt_sizes
+
 static inline bool intelpt_is_table(const struct iopt_pt *pt, uint64_t e, unsigned level)
 {
 	(void)pt;

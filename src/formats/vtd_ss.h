@@ -50,16 +50,6 @@ static inline int vtdsspt_prot_attrs(const struct iopt_pt *pt, unsigned prot, ui
 }
 #define pt_prot_attrs vtdsspt_prot_attrs
 
-static inline uint64_t vtdsspt_fmt_sizes(const struct iopt_pt *pt, unsigned level)
-{
-	unsigned lg2 = INTEL_GRANULE_LG2 + INTEL_BPL * level;
-
-	if (level > 2 || lg2 > pt->oas)
-		return 0;
-	return 1ull << lg2;
-}
-#define pt_fmt_sizes vtdsspt_fmt_sizes
-
 static inline bool vtdsspt_is_dirty(const struct iopt_pt *pt, uint64_t e)
 {
 	(void)pt;

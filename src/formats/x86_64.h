@@ -56,16 +56,6 @@ static inline int x86_64pt_prot_attrs(const struct iopt_pt *pt, unsigned prot, u
 }
 #define pt_prot_attrs x86_64pt_prot_attrs
 
-static inline uint64_t x86_64pt_fmt_sizes(const struct iopt_pt *pt, unsigned level)
-{
-	unsigned lg2 = INTEL_GRANULE_LG2 + INTEL_BPL * level;
-
-	if (level > 2 || lg2 > pt->oas)
-		return 0;
-	return 1ull << lg2;
-}
-#define pt_fmt_sizes x86_64pt_fmt_sizes
-
 static inline bool x86_64pt_is_dirty(const struct iopt_pt *pt, uint64_t e)
 {
 	(void)pt;

@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include <iopt/dma.h>
 
@@ -156,6 +157,39 @@ static inline struct iopt_dma_ops fake_cmd_ops(struct fake *f, enum iopt_inv_ven
 {
 	f->vendor = v;
 	return (struct iopt_dma_ops){ .submit = fake_submit, .wait = fake_wait, .ctx = f };
+}
+
+/*
+ * The parts a DMA domain is built from, as every DMA test sets them up: an
+ * x86_64 48-bit table on a counting provider and a 36-bit-pfn IOVA domain.
+ */
+struct dma_parts {
+	struct test_prov tp;
+	struct iopt_pt *pt;
+	struct iopt_iova_domain *iovad;
+};
+
+static inline void dma_parts_up(struct dma_parts *d, unsigned iova_flags)
+{
+	struct iopt_pt_cfg pc = { .format = IOPT_PT_X86_64, .ias = 48 };
+	struct iopt_iova_config ic;
+
+	memset(d, 0, sizeof(*d));
+	test_prov_init(&d->tp);
+	pc.provider = &d->tp.p;
+	REQUIRE(iopt_pt_create(&pc, &d->pt) == 0);
+	iopt_iova_config_init(&ic);
+	ic.end_pfn = (1ull << 36) - 1;
+	ic.flags = iova_flags;
+	REQUIRE(iopt_iova_domain_create(&ic, &d->iovad) == 0);
+}
+
+/* Frees both; every table page must be back with the provider. */
+static inline void dma_parts_down(struct dma_parts *d)
+{
+	iopt_iova_domain_destroy(d->iovad);
+	iopt_pt_free(d->pt);
+	CHECK_EQ(atomic_load(&d->tp.live), 0);
 }
 
 #endif /* IOPT_TESTS_DMA_FAKE_H */

@@ -15,9 +15,7 @@
 #define M48 0xFFFFFFFFFFFFull
 
 struct env {
-	struct test_prov tp;
-	struct iopt_pt *pt;
-	struct iopt_iova_domain *iovad;
+	struct dma_parts d;
 	struct iopt_dma_domain *dom;
 	struct fake f;
 	uint64_t now;
@@ -32,20 +30,11 @@ static uint64_t env_clock(void *ctx)
 static void env_up_inv(struct env *e, enum iopt_dma_mode mode, unsigned iova_flags,
 		       unsigned dma_flags, unsigned granges, const struct iopt_inv_target *inv)
 {
-	struct iopt_pt_cfg pc = { .format = IOPT_PT_X86_64, .ias = 48 };
-	struct iopt_iova_config ic;
-
 	memset(e, 0, sizeof(*e));
-	test_prov_init(&e->tp);
-	pc.provider = &e->tp.p;
-	REQUIRE(iopt_pt_create(&pc, &e->pt) == 0);
-	iopt_iova_config_init(&ic);
-	ic.end_pfn = (1ull << 36) - 1;
-	ic.flags = iova_flags;
-	REQUIRE(iopt_iova_domain_create(&ic, &e->iovad) == 0);
+	dma_parts_up(&e->d, iova_flags);
 	e->f.track = true;
 	struct iopt_dma_cfg dc = {
-		.pt = e->pt, .iovad = e->iovad, .mode = mode, .flags = dma_flags,
+		.pt = e->d.pt, .iovad = e->d.iovad, .mode = mode, .flags = dma_flags,
 		.gather_ranges = granges, .clock = env_clock, .clock_ctx = e,
 		.ops = inv ? fake_cmd_ops(&e->f, inv->vendor) : fake_ops(&e->f),
 	};
@@ -63,16 +52,14 @@ static void env_up(struct env *e, enum iopt_dma_mode mode, unsigned iova_flags,
 static void env_down(struct env *e)
 {
 	iopt_dma_destroy(e->dom);
-	iopt_iova_domain_destroy(e->iovad);
-	iopt_pt_free(e->pt);
-	CHECK_EQ(atomic_load(&e->tp.live), 0);
+	dma_parts_down(&e->d);
 }
 
 static uint64_t tree_nodes(struct env *e)
 {
 	struct iopt_iova_stats st;
 
-	iopt_iova_stats(e->iovad, &st);
+	iopt_iova_stats(e->d.iovad, &st);
 	return st.tree_nodes;
 }
 
@@ -105,7 +92,7 @@ static void lifecycle(enum iopt_dma_mode mode, unsigned granges)
 			physs[n] = (test_xrand(&seed) % (1ull << 30)) & ~7ull;
 			REQUIRE(map(&e, physs[n], sizes[n], test_xrand(&seed) & 1 ? M32 : M48,
 				    &iovas[n]) == 0);
-			if (iopt_pt_iova_to_phys(e.pt, iovas[n], &phys) || phys != physs[n])
+			if (iopt_pt_iova_to_phys(e.d.pt, iovas[n], &phys) || phys != physs[n])
 				CHECK(0);
 			n++;
 		} else {
@@ -170,18 +157,18 @@ static void page_sizes_and_offsets(void)
 
 	TEST("size-aligned IOVA, largest pages, offsets");
 	env_up(&e, IOPT_DMA_STRICT, 0, 0, 0);
-	live = atomic_load(&e.tp.live);
+	live = atomic_load(&e.d.tp.live);
 	CHECK_EQ(map(&e, 0x40000000, 2u << 20, M48, &iova), 0);
 	CHECK_EQ(iova & ((2u << 20) - 1), 0);           /* size-aligned */
-	CHECK_EQ(atomic_load(&e.tp.live) - live, 2);     /* L3 + L2: a 2 MiB leaf */
-	CHECK_EQ(iopt_pt_iova_to_phys(e.pt, iova + 0x12345, &phys), 0);
+	CHECK_EQ(atomic_load(&e.d.tp.live) - live, 2);     /* L3 + L2: a 2 MiB leaf */
+	CHECK_EQ(iopt_pt_iova_to_phys(e.d.pt, iova + 0x12345, &phys), 0);
 	CHECK_EQ(phys, 0x40012345);
 	CHECK_EQ(unmap(&e, iova, 2u << 20), 0);
 	/* sub-granule offset kept; size rounded up to cover it */
 	CHECK_EQ(map(&e, 0x5123, 0x1000, M32, &iova), 0);
 	CHECK_EQ(iova & 0xfff, 0x123);
 	CHECK(iova <= M32);
-	CHECK_EQ(iopt_pt_iova_to_phys(e.pt, iova + 0xefd, &phys), 0);
+	CHECK_EQ(iopt_pt_iova_to_phys(e.d.pt, iova + 0xefd, &phys), 0);
 	CHECK_EQ(phys, 0x6020);
 	CHECK_EQ(unmap(&e, iova, 0x1000), 0);
 	CHECK_EQ(atomic_load(&e.f.violations), 0);
@@ -206,11 +193,11 @@ static void sg(enum iopt_dma_mode mode)
 	CHECK_EQ(s[1].dma_addr, (s[0].dma_addr & ~0xfffull) + 0x1000);
 	CHECK_EQ(s[2].dma_addr, s[1].dma_addr + 0x2000);
 	CHECK_EQ(s[1].dma_len, 0x2000);
-	CHECK_EQ(iopt_pt_iova_to_phys(e.pt, s[0].dma_addr + 0x7ff, &phys), 0);
+	CHECK_EQ(iopt_pt_iova_to_phys(e.d.pt, s[0].dma_addr + 0x7ff, &phys), 0);
 	CHECK_EQ(phys, 0x10000fff);
-	CHECK_EQ(iopt_pt_iova_to_phys(e.pt, s[1].dma_addr + 0x1abc, &phys), 0);
+	CHECK_EQ(iopt_pt_iova_to_phys(e.d.pt, s[1].dma_addr + 0x1abc, &phys), 0);
 	CHECK_EQ(phys, 0x20001abc);
-	CHECK_EQ(iopt_pt_iova_to_phys(e.pt, s[2].dma_addr + 0xff, &phys), 0);
+	CHECK_EQ(iopt_pt_iova_to_phys(e.d.pt, s[2].dma_addr + 0xff, &phys), 0);
 	CHECK_EQ(phys, 0x300000ff);
 	fake_unmapping(&e.f, s[0].dma_addr, s[2].dma_addr + 0x100 - s[0].dma_addr);
 	CHECK_EQ(iopt_dma_unmap_sg(e.dom, s, 3), 0);
@@ -221,7 +208,7 @@ static void sg(enum iopt_dma_mode mode)
 	if (mode == IOPT_DMA_LAZY)
 		iopt_flushq_drain(iopt_dma_flush_queue(e.dom));
 	nodes = tree_nodes(&e);
-	live = atomic_load(&e.tp.live);
+	live = atomic_load(&e.d.tp.live);
 	struct iopt_dma_sg bad[2] = { { .phys = 0x1000, .len = 0x1000 },
 				      { .phys = 0x2010, .len = 0x100 } };
 	CHECK_EQ(iopt_dma_map_sg(e.dom, bad, 2, RW, M32), -EINVAL);
@@ -233,15 +220,15 @@ static void sg(enum iopt_dma_mode mode)
 	CHECK_EQ(iopt_dma_map_sg(e.dom, bad, 1, RW, M32), -EINVAL);
 	CHECK_EQ(bad[0].dma_addr, 0);
 	CHECK_EQ(tree_nodes(&e), nodes);
-	CHECK_EQ(atomic_load(&e.tp.live), live);
+	CHECK_EQ(atomic_load(&e.d.tp.live), live);
 	/* table provider fails on the second segment: all undone */
 	struct iopt_dma_sg two[2] = { { .phys = 0x1000, .len = 0x1000 },
 				      { .phys = 0x80000000, .len = 4u << 20 } };
-	e.tp.fail_at = 1;
-	e.tp.persistent = true;
-	atomic_store(&e.tp.allocs, 0);
+	e.d.tp.fail_at = 1;
+	e.d.tp.persistent = true;
+	atomic_store(&e.d.tp.allocs, 0);
 	int r = iopt_dma_map_sg(e.dom, two, 2, RW, M48); /* segment 1 needs new tables */
-	e.tp.fail_at = 0;
+	e.d.tp.fail_at = 0;
 	CHECK_EQ(r, -ENOMEM);
 	CHECK_EQ(tree_nodes(&e), nodes);
 	CHECK_EQ(two[0].dma_addr, 0);
@@ -261,7 +248,7 @@ static void errors(enum iopt_dma_mode mode)
 	if (mode == IOPT_DMA_LAZY)
 		iopt_flushq_drain(iopt_dma_flush_queue(e.dom));
 	nodes = tree_nodes(&e);
-	live = atomic_load(&e.tp.live);
+	live = atomic_load(&e.d.tp.live);
 	long dlive = iopt_pt_default_provider_live();
 	/* unmap: unknown, inside but not the start, size mismatch, size 0 */
 	CHECK_EQ(iopt_dma_unmap(e.dom, 0x1000, 4096), -ENOENT);
@@ -276,18 +263,18 @@ static void errors(enum iopt_dma_mode mode)
 	CHECK_EQ(iopt_dma_map(e.dom, 0x1000, 4096, RW, 0xfff, &iova2), -ERANGE);
 	CHECK_EQ(iopt_dma_map(e.dom, 0x1000, 4096, RW, M32, NULL), -EINVAL);
 	/* the table provider fails midway: nothing mapped, no IOVA held */
-	e.tp.fail_at = 2;
-	e.tp.persistent = true;
-	atomic_store(&e.tp.allocs, 0);
+	e.d.tp.fail_at = 2;
+	e.d.tp.persistent = true;
+	atomic_store(&e.d.tp.allocs, 0);
 	CHECK_EQ(iopt_dma_map(e.dom, 0x40000000, 8u << 20, RW, M48, &iova2), -ENOMEM);
-	e.tp.fail_at = 0;
+	e.d.tp.fail_at = 0;
 	CHECK_EQ(tree_nodes(&e), nodes);
-	CHECK_EQ(atomic_load(&e.tp.live), live);
+	CHECK_EQ(atomic_load(&e.d.tp.live), live);
 	CHECK_EQ(iopt_pt_default_provider_live(), dlive);
 	CHECK_EQ(atomic_load(&e.f.violations), 0);
 	/* the mapping is intact after all that */
 	uint64_t phys;
-	CHECK_EQ(iopt_pt_iova_to_phys(e.pt, iova + 5 * 4096, &phys), 0);
+	CHECK_EQ(iopt_pt_iova_to_phys(e.d.pt, iova + 5 * 4096, &phys), 0);
 	CHECK_EQ(phys, 0x105000);
 	CHECK_EQ(unmap(&e, iova, 64 * 4096), 0);
 	/* double unmap: strict (IOVA free) and lazy (IOVA queued, PTEs gone) */
@@ -318,7 +305,7 @@ static void errors(enum iopt_dma_mode mode)
 		CHECK(x < 0x8000 || x > 0xafff);
 	}
 	CHECK_EQ(iopt_dma_map(e.dom, 0x1000, 4096, RW, 0xbfff, &iova2), -ENOMEM);
-	CHECK(iopt_iova_find(e.iovad, 0x9, &pfn, NULL, NULL) == 0 && pfn == 0x8);
+	CHECK(iopt_iova_find(e.d.iovad, 0x9, &pfn, NULL, NULL) == 0 && pfn == 0x8);
 	CHECK_EQ(atomic_load(&e.f.violations), 0);
 	env_down(&e);
 }
@@ -332,7 +319,7 @@ static void msi_and_create(void)
 
 	TEST("x86 MSI window and bad configs");
 	env_up(&e, IOPT_DMA_STRICT, IOPT_IOVA_NO_RCACHE, IOPT_DMA_F_MSI_X86, 0);
-	CHECK_EQ(iopt_iova_find(e.iovad, 0xFEE00, NULL, NULL, &reserved), 0);
+	CHECK_EQ(iopt_iova_find(e.d.iovad, 0xFEE00, NULL, NULL, &reserved), 0);
 	CHECK(reserved);
 	for (int i = 0; i < 40; i++) { /* top-down from 4 GiB, across the window */
 		CHECK_EQ(map(&e, 0x100000, 1u << 20, M32, &iova), 0);
@@ -376,17 +363,17 @@ static void table_pages(enum iopt_dma_mode mode)
 	/* phys not 2 MiB-aligned: 512 x 4 KiB leaves in one table */
 	CHECK_EQ(map(&e, 0x40001000, 2u << 20, M48, &iova), 0);
 	CHECK_EQ(iova & ((2u << 20) - 1), 0);
-	live = atomic_load(&e.tp.live);
+	live = atomic_load(&e.d.tp.live);
 	CHECK_EQ(unmap(&e, iova, 2u << 20), 0);
 	if (mode == IOPT_DMA_STRICT) {
-		CHECK_EQ(atomic_load(&e.tp.live), live - 1);
+		CHECK_EQ(atomic_load(&e.d.tp.live), live - 1);
 		CHECK_EQ(atomic_load(&e.f.flush_ranges), 1);
 	} else {
-		CHECK_EQ(atomic_load(&e.tp.live), live); /* waits in the queue */
+		CHECK_EQ(atomic_load(&e.d.tp.live), live); /* waits in the queue */
 		CHECK_EQ(atomic_load(&e.f.flush_alls), 0);
 		iopt_flushq_drain(iopt_dma_flush_queue(e.dom));
 		CHECK_EQ(atomic_load(&e.f.flush_alls), 1);
-		CHECK_EQ(atomic_load(&e.tp.live), live - 1);
+		CHECK_EQ(atomic_load(&e.d.tp.live), live - 1);
 	}
 	CHECK_EQ(atomic_load(&e.f.violations), 0);
 	env_down(&e);
@@ -477,12 +464,12 @@ static void table_replaced(const struct iopt_inv_target *inv)
 	env_up_inv(&e, IOPT_DMA_STRICT, IOPT_IOVA_NO_RCACHE, 0, 0, inv);
 	CHECK_EQ(map(&e, 0x1000, 4096, M32, &a), 0);
 	CHECK_EQ(unmap(&e, a, 4096), 0); /* its leaf table stays, empty */
-	live = atomic_load(&e.tp.live);
+	live = atomic_load(&e.d.tp.live);
 	uint64_t w = atomic_load(&e.f.waits), fa = atomic_load(&e.f.flush_alls);
 	uint64_t fr = atomic_load(&e.f.flush_ranges), leaf = atomic_load(&e.f.leaf_cmds);
 	CHECK_EQ(map(&e, 2u << 20, 2u << 20, M32, &b), 0);
 	CHECK_EQ(b, a & ~((2ull << 20) - 1)); /* same 2 MiB slot, top-down */
-	CHECK_EQ(atomic_load(&e.tp.live), live - 1);
+	CHECK_EQ(atomic_load(&e.d.tp.live), live - 1);
 	if (inv) {
 		CHECK_EQ(atomic_load(&e.f.waits), w + 1);
 		CHECK_EQ(atomic_load(&e.f.leaf_cmds), leaf); /* a table went: not leaf-only */
@@ -501,7 +488,7 @@ static void command_cfg_errors(void)
 
 	TEST("command mode: bad targets and missing callbacks are -EINVAL");
 	env_up(&e, IOPT_DMA_STRICT, 0, 0, 0);
-	struct iopt_dma_cfg dc = { .pt = e.pt, .iovad = e.iovad, .inv = targets[0] };
+	struct iopt_dma_cfg dc = { .pt = e.d.pt, .iovad = e.d.iovad, .inv = targets[0] };
 	dc.ops = fake_ops(&e.f); /* range callbacks only */
 	CHECK_EQ(iopt_dma_create(&dc, &d), -EINVAL);
 	dc.ops = fake_cmd_ops(&e.f, IOPT_INV_VTD);

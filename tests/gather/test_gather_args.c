@@ -152,31 +152,19 @@ static void flushq_args(void)
 }
 
 struct env {
-	struct test_prov tp;
-	struct iopt_pt *pt;
-	struct iopt_iova_domain *iovad;
+	struct dma_parts d;
 	struct fake f;
 };
 
 static void env_up(struct env *e)
 {
-	struct iopt_pt_cfg pc = { .format = IOPT_PT_X86_64, .ias = 48 };
-	struct iopt_iova_config ic;
-
 	memset(e, 0, sizeof(*e));
-	test_prov_init(&e->tp);
-	pc.provider = &e->tp.p;
-	REQUIRE(iopt_pt_create(&pc, &e->pt) == 0);
-	iopt_iova_config_init(&ic);
-	ic.end_pfn = (1ull << 36) - 1;
-	REQUIRE(iopt_iova_domain_create(&ic, &e->iovad) == 0);
+	dma_parts_up(&e->d, 0);
 }
 
 static void env_down(struct env *e)
 {
-	iopt_iova_domain_destroy(e->iovad);
-	iopt_pt_free(e->pt);
-	CHECK_EQ(atomic_load(&e->tp.live), 0);
+	dma_parts_down(&e->d);
 }
 
 static void dma_args(void)
@@ -186,7 +174,7 @@ static void dma_args(void)
 
 	TEST("dma create: missing pt/iovad/callback, unknown mode/flags, gather_ranges > 8, bad fq_entries: -EINVAL");
 	env_up(&e);
-	struct iopt_dma_cfg ok = { .pt = e.pt, .iovad = e.iovad, .mode = IOPT_DMA_LAZY, .ops = fake_ops(&e.f) };
+	struct iopt_dma_cfg ok = { .pt = e.d.pt, .iovad = e.d.iovad, .mode = IOPT_DMA_LAZY, .ops = fake_ops(&e.f) };
 	struct iopt_dma_cfg c;
 	c = ok, c.pt = NULL;
 	CHECK_EQ(iopt_dma_create(&c, &dom), -EINVAL);
@@ -210,18 +198,18 @@ static void dma_args(void)
 
 	TEST("dma create: MSI window over a live IOVA allocation: -EBUSY");
 	uint64_t pfn;
-	REQUIRE(iopt_iova_reserve(e.iovad, 0, 0xFEDFF) == 0); /* so the next range lands in the window */
-	REQUIRE(iopt_iova_alloc(e.iovad, 1, 0xFEE00, 0, &pfn) == 0 && pfn == 0xFEE00);
+	REQUIRE(iopt_iova_reserve(e.d.iovad, 0, 0xFEDFF) == 0); /* so the next range lands in the window */
+	REQUIRE(iopt_iova_alloc(e.d.iovad, 1, 0xFEE00, 0, &pfn) == 0 && pfn == 0xFEE00);
 	c = ok, c.flags = IOPT_DMA_F_MSI_X86;
 	CHECK_EQ(iopt_dma_create(&c, &dom), -EBUSY);
 	CHECK(dom == (void *)0x1);
-	REQUIRE(iopt_iova_free(e.iovad, pfn, 1) == 0);
+	REQUIRE(iopt_iova_free(e.d.iovad, pfn, 1) == 0);
 	env_down(&e);
 
 	TEST("dma reserve/unmap/unmap_sg: wrap, overlap, unknown address: errors, nothing changed");
 	env_up(&e);
 	c = ok;
-	c.pt = e.pt, c.iovad = e.iovad, c.mode = IOPT_DMA_STRICT, c.ops = fake_ops(&e.f);
+	c.pt = e.d.pt, c.iovad = e.d.iovad, c.mode = IOPT_DMA_STRICT, c.ops = fake_ops(&e.f);
 	REQUIRE(iopt_dma_create(&c, &dom) == 0);
 	CHECK(iopt_dma_flush_queue(dom) == NULL); /* strict: no queue */
 	uint64_t iova, pa;
@@ -232,7 +220,7 @@ static void dma_args(void)
 				     { 0x300000, 0x1000, 0x7001000, 0x1000 } };
 	CHECK_EQ(iopt_dma_unmap_sg(dom, sg, 2), -ENOENT); /* never mapped */
 	CHECK_EQ(iopt_dma_unmap(dom, UINT64_MAX - 0xFFF, 0x2000), -ENOENT);  /* wraps: no mapping there */
-	CHECK(iopt_pt_iova_to_phys(e.pt, iova + 0x3000, &pa) == 0 && pa == 0x103000);
+	CHECK(iopt_pt_iova_to_phys(e.d.pt, iova + 0x3000, &pa) == 0 && pa == 0x103000);
 	CHECK_EQ(iopt_dma_unmap(dom, iova, 0x4000), 0);
 	CHECK_EQ(iopt_dma_unmap(dom, iova, 0x4000), -ENOENT); /* double unmap */
 	iopt_dma_destroy(dom);
