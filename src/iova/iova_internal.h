@@ -16,6 +16,14 @@
  * The gap tree (tree.c): a B+-tree of ranges. Node layout is private to
  * tree.c; iova.c reads count and reserved for statistics.
  */
+#define IOVA_TREE_MAX_HEIGHT 12 /* 2^32 ranges need at most 1 + log16(2^32 / 16) = 8 */
+
+/* Root-to-leaf path: node[d] and the child (inner) or entry (leaf) index taken there. */
+struct iova_path {
+	void *node[IOVA_TREE_MAX_HEIGHT];
+	unsigned idx[IOVA_TREE_MAX_HEIGHT];
+};
+
 struct iova_tree {
 	void *root;              /* a leaf when height == 1 */
 	void *last;              /* the last leaf: it holds the anchor */
@@ -26,8 +34,16 @@ struct iova_tree {
 	uint64_t start_pfn, end_pfn;
 	/* Nodes set aside by _iopt_tree_prealloc so a later split cannot fail. */
 	void *spare_leaf;
-	void *spare_inner[13];   /* MAX_HEIGHT + 1 */
+	void *spare_inner[IOVA_TREE_MAX_HEIGHT + 1];
 	uint32_t nspare_inner;
+	/*
+	 * Finger: the path to the range the last insertion placed, kept while
+	 * no other change happened, so that freeing it (the alloc/free pair)
+	 * skips the descent.
+	 */
+	bool finger_ok;
+	uint64_t finger_lo;
+	struct iova_path finger;
 };
 
 /* A placement request: size granules, start aligned to align (power of two), last pfn <= limit. */

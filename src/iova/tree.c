@@ -56,8 +56,6 @@
 #define LEAF_MIN (LEAF_CAP / 2)
 #define INNER_CAP 32
 #define INNER_MIN (INNER_CAP / 2)
-/* 2^32 ranges need at most 1 + log16(2^32 / 16) = 8 levels. */
-#define MAX_HEIGHT 12
 
 /*
  * pfns are below 2^55 (granule >= 512 B), so the top bits of a leaf's hi
@@ -92,12 +90,6 @@ struct inner {
 
 /* The occupancy bound in the header comment rests on these sizes. */
 _Static_assert(sizeof(struct leaf) == 536 && sizeof(struct inner) == 776, "node size");
-
-/* Root-to-leaf path: node[d] and the child (inner) or entry (leaf) index taken there. */
-struct bpath {
-	void *node[MAX_HEIGHT];
-	unsigned idx[MAX_HEIGHT];
-};
 
 /* Order+1 of the largest 2^k-aligned 2^k block inside [a, a + len - 1]; 0 for len 0. */
 static unsigned gap_order1(uint64_t a, uint64_t len)
@@ -219,15 +211,13 @@ static iopt_noinline void *node_alloc(struct iova_tree *t, bool is_leaf)
 	return _iopt_malloc(is_leaf ? sizeof(struct leaf) : sizeof(struct inner));
 }
 
-_Static_assert(sizeof(((struct iova_tree *)0)->spare_inner) == (MAX_HEIGHT + 1) * sizeof(void *),
-	       "spare_inner holds a full path plus a new root");
 
 int _iopt_tree_prealloc(struct iova_tree *t)
 {
 	if (!t->spare_leaf && !(t->spare_leaf = _iopt_malloc(sizeof(struct leaf))))
 		return -ENOMEM;
 	/* a split climbs at most every level and may add a root */
-	while (t->nspare_inner < t->height && t->nspare_inner < MAX_HEIGHT + 1) {
+	while (t->nspare_inner < t->height && t->nspare_inner < IOVA_TREE_MAX_HEIGHT + 1) {
 		void *nd = _iopt_malloc(sizeof(struct inner));
 		if (!nd)
 			return -ENOMEM;
@@ -281,7 +271,7 @@ void _iopt_tree_destroy(struct iova_tree *t)
 }
 
 /* Path to the leaf whose region holds pfn (the first leaf for pfn below it all). */
-static struct leaf *route(const struct iova_tree *t, uint64_t pfn, struct bpath *p)
+static struct leaf *route(const struct iova_tree *t, uint64_t pfn, struct iova_path *p)
 {
 	void *nd = t->root;
 	for (unsigned d = 0; d + 1 < t->height; d++) {
@@ -352,7 +342,7 @@ static int leaf_search(const struct leaf *l, int from, int upto, struct search *
 	return NONE;
 }
 
-static int search_at(const struct iova_tree *t, void *nd, unsigned d, struct search *s, struct bpath *p)
+static int search_at(const struct iova_tree *t, void *nd, unsigned d, struct search *s, struct iova_path *p)
 {
 	const struct iova_req *q = s->q;
 	if (d + 1 == t->height) {
@@ -391,7 +381,7 @@ static int search_at(const struct iova_tree *t, void *nd, unsigned d, struct sea
  * the last leaf directly, and walk the rightmost path only on a hit. Then
  * the summaries guide the search over everything else.
  */
-static int search(const struct iova_tree *t, struct search *s, struct bpath *p)
+static int search(const struct iova_tree *t, struct search *s, struct iova_path *p)
 {
 	const struct leaf *last = t->last;
 	int r = leaf_search(last, (int)last->n - 1, (int)last->n - 1, s);
@@ -414,7 +404,7 @@ static int search(const struct iova_tree *t, struct search *s, struct bpath *p)
 /* ---- updates ---- */
 
 /* Recompute summaries from the leaf up; stop at the first unchanged one. */
-static void fix_sums(struct iova_tree *t, const struct bpath *p)
+static void fix_sums(struct iova_tree *t, const struct iova_path *p)
 {
 	unsigned ld = t->height - 1;
 	uint64_t cur = leaf_sum(t, p->node[ld]);
@@ -434,7 +424,7 @@ static void fix_sums(struct iova_tree *t, const struct bpath *p)
  * the stored old one (its own parent's slot) and rescanned only when a
  * field that held the maximum shrank.
  */
-static void propagate(const struct bpath *p, int d, uint64_t nsum)
+static void propagate(const struct iova_path *p, int d, uint64_t nsum)
 {
 	for (; d >= 0; d--) {
 		struct inner *in = p->node[d];
@@ -492,7 +482,7 @@ static inline void top2_add(uint64_t *m, uint64_t *s, uint8_t *ok, uint64_t x)
  * free that gives it back both update in O(1). A rescan is needed only
  * when the largest goes while the second is unknown.
  */
-static void leaf_changed(struct iova_tree *t, const struct bpath *p, const uint64_t gone[2],
+static void leaf_changed(struct iova_tree *t, const struct iova_path *p, const uint64_t gone[2],
 			 const uint64_t added[2])
 {
 	unsigned ld = t->height - 1;
@@ -574,11 +564,13 @@ static void inner_move_tail(struct inner *in, struct inner *r, unsigned from)
  * Every node a split needs is allocated first: -ENOMEM leaves the tree as
  * it was.
  */
-static int leaf_insert(struct iova_tree *t, struct bpath *p, uint64_t lo, uint64_t hib)
+static int leaf_insert(struct iova_tree *t, struct iova_path *p, uint64_t lo, uint64_t hib)
 {
 	unsigned ld = t->height - 1, nspare = 0, used = 0;
-	void *spare[MAX_HEIGHT + 1];
+	void *spare[IOVA_TREE_MAX_HEIGHT + 1];
 	struct leaf *l = p->node[ld];
+
+	t->finger_ok = false;
 
 	if (iopt_unlikely(l->n == LEAF_CAP)) {
 		/* Full nodes from the leaf up split once each; a full root also needs a new root. */
@@ -587,7 +579,7 @@ static int leaf_insert(struct iova_tree *t, struct bpath *p, uint64_t lo, uint64
 				goto oom;
 			nspare++;
 			if (!d) {
-				if (t->height == MAX_HEIGHT || !(spare[nspare] = node_alloc(t, false)))
+				if (t->height == IOVA_TREE_MAX_HEIGHT || !(spare[nspare] = node_alloc(t, false)))
 					goto oom;
 				nspare++;
 				break;
@@ -680,10 +672,10 @@ oom:
  * The leaf on p lost its last range: its region now ends at b - 1 and the
  * freed space joins the next leaf's first gap. Move the boundary there.
  */
-static void move_boundary(struct iova_tree *t, const struct bpath *p, uint64_t b)
+static void move_boundary(struct iova_tree *t, const struct iova_path *p, uint64_t b)
 {
 	unsigned ld = t->height - 1;
-	struct bpath q = *p;
+	struct iova_path q = *p;
 	int d = (int)ld - 1;
 	while (d >= 0 && q.idx[d] + 1 == ((struct inner *)q.node[d])->n)
 		d--;
@@ -798,12 +790,13 @@ static void fix_underflow(struct iova_tree *t, struct inner *in, unsigned c, boo
 }
 
 /* Remove entry p->idx[leaf] (not the anchor); its range and gap join the next gap. */
-static void leaf_remove(struct iova_tree *t, struct bpath *p)
+static void leaf_remove(struct iova_tree *t, struct iova_path *p)
 {
 	unsigned ld = t->height - 1;
 	struct leaf *l = p->node[ld];
 	unsigned i = p->idx[ld];
 
+	t->finger_ok = false;
 	t->count--;
 	t->reserved -= !!(l->hi[i] & RESERVED);
 	bool last = i + 1 == l->n;
@@ -856,23 +849,27 @@ int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pf
 	 * exact when s == A.
 	 */
 	struct search s = { .q = q, .need_ord = iopt_fls64(q->align) - 1 };
-	struct bpath p;
+	struct iova_path *p = &t->finger; /* searched in place: no copy to keep it */
+	uint32_t leaves = t->leaves;
 	int r = NONE;
 	bool pow2 = q->align == q->size;
 
 	if (q->align == 1 || !pow2)
-		r = search(t, &s, &p);
+		r = search(t, &s, p);
 	/* Pass 1 that ended without giving up was exhaustive: no second pass. */
 	if (r != FOUND && q->align > 1 && (pow2 || r == GAVE_UP)) {
 		s.need_ord = iopt_fls64(q->align); /* log2(align) + 1 */
 		s.pass2 = true;
-		r = search(t, &s, &p);
+		r = search(t, &s, p);
 	}
-	if (r != FOUND)
+	if (r != FOUND) /* the path is written only on FOUND: the finger stands */
 		return -ENOSPC; /* no fit: unlike -ENOMEM (host memory), worth a cache flush */
-	int e = leaf_insert(t, &p, s.pfn, s.pfn + q->size - 1);
+	int e = leaf_insert(t, p, s.pfn, s.pfn + q->size - 1);
 	if (e)
 		return e;
+	/* Without a split, the path still leads to the new range. */
+	t->finger_ok = t->leaves == leaves;
+	t->finger_lo = s.pfn;
 	t->count++;
 	*pfn = s.pfn;
 	return 0;
@@ -880,7 +877,7 @@ int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pf
 
 int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool reserved)
 {
-	struct bpath p;
+	struct iova_path p;
 	struct leaf *l = route(t, lo, &p);
 	unsigned h = leaf_rank(l, lo); /* the range goes below entry h, in its gap */
 	if (hi < lo || h == l->n || lo < e_glo(l, h) || hi >= l->lo[h])
@@ -896,16 +893,25 @@ int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool 
 
 int _iopt_tree_free(struct iova_tree *t, uint64_t pfn, uint64_t size)
 {
-	struct bpath p;
-	struct leaf *l = route(t, pfn, &p);
-	unsigned r = leaf_rank(l, pfn);
-	if (!r)
-		return -ENOENT;
-	unsigned i = r - 1;
+	unsigned ld = t->height - 1, i;
+	struct iova_path path, *p = &t->finger;
+	struct leaf *l;
+
+	if (t->finger_ok && t->finger_lo == pfn) {
+		l = p->node[ld];
+		i = p->idx[ld];
+	} else {
+		p = &path;
+		l = route(t, pfn, p);
+		unsigned r = leaf_rank(l, pfn);
+		if (!r)
+			return -ENOENT;
+		i = r - 1;
+	}
 	if (l->lo[i] != pfn || (l->hi[i] & RESERVED) || e_hi(l, i) != pfn + size - 1 || is_anchor(t, l, i))
 		return -ENOENT;
-	p.idx[t->height - 1] = i;
-	leaf_remove(t, &p);
+	p->idx[ld] = i;
+	leaf_remove(t, p);
 	return 0;
 }
 
@@ -918,7 +924,7 @@ static void to_range(const struct leaf *l, unsigned i, struct iova_range *r)
 
 bool _iopt_tree_find(const struct iova_tree *t, uint64_t pfn, struct iova_range *r)
 {
-	struct bpath p;
+	struct iova_path p;
 	const struct leaf *l = route(t, pfn, &p);
 	unsigned k = leaf_rank(l, pfn);
 	if (!k || e_hi(l, k - 1) < pfn || is_anchor(t, l, k - 1))
@@ -929,7 +935,7 @@ bool _iopt_tree_find(const struct iova_tree *t, uint64_t pfn, struct iova_range 
 
 bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi, struct iova_range *r)
 {
-	struct bpath p;
+	struct iova_path p;
 	/* Ranges in earlier leaves end below this leaf's region, which holds lo. */
 	const struct leaf *l = route(t, lo, &p);
 	unsigned i = 0;
@@ -943,7 +949,7 @@ bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t h
 
 void _iopt_tree_erase(struct iova_tree *t, uint64_t lo)
 {
-	struct bpath p;
+	struct iova_path p;
 	struct leaf *l = route(t, lo, &p);
 	unsigned r = leaf_rank(l, lo);
 	if (!r || l->lo[r - 1] != lo || is_anchor(t, l, r - 1))
@@ -1030,7 +1036,7 @@ int _iopt_tree_check(const struct iova_tree *t)
 {
 	struct walk w = { .prev_end = t->start_pfn, .budget = t->leaves + t->inners };
 	uint64_t sum;
-	if (!t->root || !t->height || t->height > MAX_HEIGHT || check_at(t, t->root, 0, &w, &sum))
+	if (!t->root || !t->height || t->height > IOVA_TREE_MAX_HEIGHT || check_at(t, t->root, 0, &w, &sum))
 		return -EFAULT;
 	if (!w.anchor_seen || w.last != t->last || w.entries != t->count + 1 || w.reserved != t->reserved ||
 	    w.leaves != t->leaves || w.inners != t->inners)

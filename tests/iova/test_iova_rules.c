@@ -136,6 +136,21 @@ static void test_limits(void)
 	CHECK_EQ(iopt_iova_alloc(d, 1, 100, 0, &pfn), -ENOMEM);
 	CHECK_EQ(iopt_iova_check(d), 0);
 	iopt_iova_domain_destroy(d);
+
+	/* The tree keeps the path to the last placed range for its free (the finger). */
+	TEST("a failed allocation between an allocation and its free");
+	d = mk(1, 1000, IOPT_IOVA_NO_RCACHE);
+	for (int i = 0; i < 200; i++) /* several leaves, so the search descends */
+		CHECK_EQ(iopt_iova_alloc(d, 1, 1000, 0, &pfn), 0);
+	uint64_t a;
+	CHECK_EQ(iopt_iova_alloc(d, 3, 1000, 0, &a), 0);
+	CHECK_EQ(iopt_iova_alloc(d, 900, 1000, 0, &pfn), -ENOMEM);
+	CHECK_EQ(iopt_iova_free(d, a, 3), 0);
+	CHECK_EQ(iopt_iova_free(d, a, 3), -ENOENT);
+	CHECK_EQ(iopt_iova_check(d), 0);
+	CHECK_EQ(iopt_iova_alloc(d, 3, 1000, 0, &pfn), 0);
+	CHECK_EQ(pfn, a);
+	iopt_iova_domain_destroy(d);
 }
 
 static void test_bad_alloc_free(void)
