@@ -212,10 +212,19 @@ static void decode_plan(const struct plan_in *p, const struct iopt_inv_cmd *out,
 		if (d.leaf_only != p->req.leaf_only)
 			FAIL("command %d: leaf_only %d, asked %d", i, d.leaf_only, p->req.leaf_only);
 		e->raw[e->n++] = (struct iv){ d.start, d.end };
-		/* A one-page command also drops the leaf that translates its address. */
-		uint64_t hi = d.end;
-		if (d.end - d.start == 0xFFF && !(d.start & (p->req.stride - 1)))
-			hi = d.start + (p->req.stride - 1);
+		/*
+		 * A one-page command also drops the leaf descriptor that translates
+		 * its address. On SMMU that is the largest level size within the
+		 * stride, not the stride: a contiguous run (a stride between level
+		 * sizes) may be cached per descriptor.
+		 */
+		uint64_t hi = d.end, leaf = p->req.stride;
+		if (p->vendor == SMMU) {
+			unsigned g = unit_shift(p), s = (unsigned)__builtin_ctzll(leaf) - g;
+			leaf = 1ull << (g + s - s % (g - 3));
+		}
+		if (d.end - d.start == 0xFFF && !(d.start & (leaf - 1)))
+			hi = d.start + (leaf - 1);
 		e->hw[nhw++] = (struct iv){ d.start, hi < d.start ? UINT64_MAX : hi };
 	}
 	e->n = iv_merge(e->raw, e->n);
@@ -328,7 +337,8 @@ static unsigned check_single(const struct plan_in *p, uint64_t a, uint64_t e)
 	if (ue - ua >= BF_UNITS || ov > BF_OVER)
 		return (unsigned)nc;
 	if (p->vendor == SMMU && !p->sc.range_inv) {
-		uint64_t steps = ((e - a) / p->req.stride) + 1;
+		unsigned s = (unsigned)__builtin_ctzll(p->req.stride) - g;
+		uint64_t steps = ((e - a) >> (g + s - s % (g - 3))) + 1; /* one per descriptor */
 		if ((uint64_t)nc != steps || ext)
 			FAIL("no RIL: %d commands for %llu steps", nc, (unsigned long long)steps);
 		return (unsigned)nc;

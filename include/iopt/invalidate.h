@@ -271,7 +271,10 @@ struct iopt_smmu_inv_scope {
  * iopt_inv_plan_smmu() - plan SMMUv3 TLBI commands.
  * With range_inv: range commands, TG = granule, each covering
  * (NUM+1) x 2^SCALE granules, TTL = level of @req->stride when leaf_only.
- * Without: one TG=0 command per stride step (no overshoot possible).
+ * Without: one TG=0 command per descriptor: per stride step when the stride
+ * is a level size of the granule, else (a contiguous run: 16 x 4K, 16 x 2M,
+ * 128 x 16K ...) per step of the largest level size inside the stride, since
+ * hardware may cache each descriptor of a run separately. No overshoot.
  * Over budget: ONE TLBI_NH_ASID (stage 1) or TLBI_S12_VMALL (stage 2).
  * Context: pure (no state, no locks, no allocation); any thread.
  * Return: number of commands written, or -EINVAL / -ERANGE / -ENOSPC.

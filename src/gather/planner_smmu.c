@@ -111,8 +111,15 @@ int iopt_inv_plan_smmu(const struct iopt_inv_req *req, const struct iopt_inv_pol
 			nc += _iopt_run_split(lo, p, ttl == 0, budget - nc, r + nc);
 		}
 	} else {
-		/* No RIL: one command per leaf (stride step); exact by construction. */
+		/*
+		 * No RIL: a TG=0 command drops the TLB entries of ONE descriptor.
+		 * A stride that is not a level size is a contiguous run (hw-facts
+		 * 4.4), and the contiguous bit is only a hint: hardware may cache
+		 * each descriptor of the run on its own (QEMU does). So step by the
+		 * largest level size within the stride: one command per descriptor.
+		 */
 		unsigned int ss = _iopt_fls(req->stride) - g;
+		ss -= ss % (g - 3);
 		for (int i = 0; i < n && nc <= budget; i++) {
 			uint64_t steps = ((ur[i].hi - ur[i].lo) >> ss) + 1;
 			if (steps > budget - nc) {

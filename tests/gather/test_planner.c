@@ -273,6 +273,37 @@ static void kat_smmu(void)
 	q = req1(r, 0x400000, 4 * MiB, 2 * MiB, true);
 	CHECK_EQ(iopt_inv_plan_smmu(&q, &pol, &caps, &s1, out, 8), 2);
 	W(1, 0x0003000000000012ull, 0x600001ull);
+	/*
+	 * A 64K stride under a 4K granule is a contiguous run of 16 descriptors;
+	 * an SMMU may cache each one, and a TG=0 command drops one descriptor's
+	 * entries (QEMU 7.2 does exactly that): one command per 4K page. The
+	 * planner used to emit one command for the whole run (issue 12).
+	 */
+	TEST("smmu: no RIL, 64K contiguous run -> 16 commands, one per 4K descriptor");
+	struct iopt_inv_cmd big[32];
+	q = req1(r, 0x4000000000ull, 64 * KiB, 64 * KiB, true);
+	CHECK_EQ(iopt_inv_plan_smmu(&q, &pol, &caps, &s1, big, 32), 16);
+	for (int i = 0; i < 16; i++) {
+		CHECK_EQ(big[i].w[0], 0x0003000000000012ull);
+		CHECK_EQ(big[i].w[1], 0x4000000000ull + (uint64_t)i * PG + 1);
+	}
+	TEST("smmu: no RIL, 32M run of 2M blocks -> 16 commands at 2M steps");
+	q = req1(r, 0x40000000, 32 * MiB, 32 * MiB, true);
+	CHECK_EQ(iopt_inv_plan_smmu(&q, &pol, &caps, &s1, big, 32), 16);
+	CHECK_EQ(big[1].w[1], 0x40000000ull + 2 * MiB + 1);
+	CHECK_EQ(big[15].w[1], 0x40000000ull + 30 * MiB + 1);
+	TEST("smmu: no RIL, 16K granule, 2M run of 16K pages: 128 commands (over 16 -> scope)");
+	caps.granule_shift = 14;
+	q = req1(r, 0x200000, 2 * MiB, 2 * MiB, true);
+	pol.max_cmds = 16;
+	CHECK_EQ(iopt_inv_plan_smmu(&q, &pol, &caps, &s1, big, 32), 1);
+	CHECK_EQ(big[0].w[0] & 0xFF, 0x11ull);
+	TEST("smmu: no RIL, 16K granule, 32M block stride: one command");
+	q = req1(r, 0x2000000, 32 * MiB, 32 * MiB, true);
+	CHECK_EQ(iopt_inv_plan_smmu(&q, &pol, &caps, &s1, big, 32), 1);
+	CHECK_EQ(big[0].w[1], 0x2000001ull);
+	caps.granule_shift = 12;
+	pol.max_cmds = 256;
 	TEST("smmu: no RIL over budget -> NH_ASID / S12_VMALL");
 	pol.max_cmds = 4;
 	s1.vmid = 2;
