@@ -178,8 +178,10 @@ IOPT_API int iopt_amd_inv_target(const struct iopt_amd_hw *hw,
 
 /*
  * A device-table entry's fields (words: w[0] bits 63:0 ... w[3] bits 255:192).
- *   valid:  V (w0 bit 0). false: the entry is not used and the IOMMU passes
- *           the device's DMA untranslated; every other field must be 0.
+ *   valid:  V (w0 bit 0). false: the IOMMU ignores the entry and does not
+ *           translate the device's DMA (QEMU 7.2 passes it through); every
+ *           other field must be 0. To refuse all DMA use V = TV = 1, mode
+ *           0, IR = IW = 0 (the teardown entry below).
  *   tv:     TV (w0 bit 1): translation fields valid. false needs mode 0 and
  *           root 0.
  *   mode:   w0 11:9: 0 = no translation (IR/IW alone gate DMA), 1..6 =
@@ -230,7 +232,9 @@ IOPT_API int iopt_amd_dte_encode(const struct iopt_amd_hw *hw, const struct iopt
 /*
  * iopt_amd_dte_decode() - read the fields of struct iopt_amd_dte back from
  * four DTE words (other bits are ignored).
- * Return: 0, or -EINVAL (NULL argument, mode 7). @out untouched on error.
+ * guest_levels reads 4 or 5 when gv is set, 0 otherwise.
+ * Return: 0, or -EINVAL (NULL argument, mode 7, gv with a reserved guest
+ * paging mode 2 or 3). @out untouched on error.
  */
 IOPT_API int iopt_amd_dte_decode(const uint64_t in[4], struct iopt_amd_dte *out);
 

@@ -229,14 +229,16 @@ int iopt_amd_dte_decode(const uint64_t in[4], struct iopt_amd_dte *out)
 		.dirty = (w0 & DTE_HAD) == DTE_HAD,
 		.gv = w0 & DTE_GV,
 	};
-	if (d.mode == 7)
+	unsigned gpt = (unsigned)(in[2] >> DTE_GPT_SHIFT) & 3;
+
+	if (d.mode == 7 || (d.gv && gpt > 1))
 		return -EINVAL;
 	if (d.gv) {
 		d.giov = w0 & DTE_GIOV;
 		d.glx = (unsigned)(w0 >> DTE_GLX_SHIFT) & 3;
 		d.gcr3 = ((w0 >> GCR3_A_SHIFT) & 0x7) << 12 | ((w1 >> GCR3_B_SHIFT) & 0xffff) << 15 |
 			 ((w1 >> GCR3_C_SHIFT) & 0x1fffff) << 31;
-		d.guest_levels = (in[2] >> DTE_GPT_SHIFT) & 3 ? 5 : 4;
+		d.guest_levels = gpt ? 5 : 4;
 	}
 	*out = d;
 	return 0;

@@ -439,6 +439,11 @@ static void kat_dte(void)
 	memset(&d, 0xA5, sizeof(d));
 	struct iopt_amd_dte dkeep = d;
 	CHECK_EQ(iopt_amd_dte_decode(m7, &d), -EINVAL);
+	uint64_t gpt2[4] = { 0x0080000000000003ull, 0, 2ull << 54, 0 }; /* GV, guest mode 2 */
+	CHECK_EQ(iopt_amd_dte_decode(gpt2, &d), -EINVAL);
+	gpt2[0] = 0x3; /* without GV the guest mode is not read */
+	CHECK(iopt_amd_dte_decode(gpt2, &dkeep) == 0 && dkeep.guest_levels == 0 && !dkeep.gv);
+	memset(&dkeep, 0xA5, sizeof(dkeep));
 	CHECK_EQ(iopt_amd_dte_decode(NULL, &d), -EINVAL);
 	CHECK_EQ(iopt_amd_dte_decode(m7, NULL), -EINVAL);
 	CHECK(memcmp(&d, &dkeep, sizeof(d)) == 0);
