@@ -16,6 +16,10 @@
  *             live allocation).
  *   -ENOMEM   out of space in the object, or out of host memory.
  *   -EFAULT   an internal consistency check failed (corruption detected).
+ *   -EOPNOTSUPP  the hardware does not advertise what the request needs
+ *             (a structure field, command or table flag absent from its
+ *             capability registers: include/iopt/amd.h and the other
+ *             vendors' headers).
  */
 #ifndef IOPT_COMMON_H
 #define IOPT_COMMON_H

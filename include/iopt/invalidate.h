@@ -202,8 +202,11 @@ IOPT_API int iopt_inv_decode_vtd(const struct iopt_inv_cmd *cmd, struct iopt_inv
 /*
  * AMD capabilities. max_order: largest block as log2 bytes that is sent as
  * an S-bit range (12..51, 12 = single pages only; 0 = 51). Larger blocks use the all-pages form:
- * Linux switches to all-pages above bit 51 and QEMU treats a 2^52-byte
- * code as "entire" (hw-facts 5.2), so blocks stay at or below 2^51.
+ * Linux switches to all-pages above bit 51 and later QEMU versions treat a
+ * 2^52-byte code as "entire" (hw-facts 5.2), so blocks stay at or below
+ * 2^51. (QEMU 7.2 ignores the address: every command drops the whole
+ * domain, docs/QEMU.md.) iopt_amd_inv_caps (include/iopt/amd.h) fills this
+ * from the hardware.
  */
 struct iopt_amd_inv_caps {
 	unsigned int max_order;
@@ -240,7 +243,9 @@ IOPT_API int iopt_inv_wait_amd(uint64_t store_addr, uint64_t data, bool irq,
 			       struct iopt_inv_cmd *out);
 
 /*
- * iopt_inv_decode_amd() - decode INVALIDATE_IOMMU_PAGES or COMPLETION_WAIT.
+ * iopt_inv_decode_amd() - decode INVALIDATE_IOMMU_PAGES, COMPLETION_WAIT or
+ * INVALIDATE_IOMMU_ALL (IOPT_INV_GLOBAL; include/iopt/amd.h encodes it and
+ * INVALIDATE_DEVTAB_ENTRY, which iopt_amd_decode_inv_dte decodes).
  * An S=1 code of 2^64 bytes (the all-pages address) decodes as IOPT_INV_SCOPE.
  * Context: pure; any thread.
  * Return: 0, or -EINVAL (other opcode).

@@ -6,11 +6,15 @@
  *   w1: S 0, PDE 1, GN 2, address 63:12
  * S=1 size code (same rule as the PTE size code, hw-facts 2.4): a block of
  * 2^n bytes (n >= 13) has address bits 12..n-2 set and bit n-1 clear.
+ * QEMU 7.2 (amdvi_inval_pages) flags w0 31:20, w0 59:48 and w1 11:3 as
+ * reserved, none of which is ever set here, and then drops every IOTLB entry
+ * of the domain whatever the address, S, PDE and GN say (docs/QEMU.md).
  */
 #include "gather/planner.h"
 
 #define AMD_OP_COMPLETION_WAIT 0x1ull
 #define AMD_OP_INV_PAGES 0x3ull
+#define AMD_OP_INV_ALL 0x8ull /* INVALIDATE_IOMMU_ALL (include/iopt/amd.h encodes it) */
 #define AMD_ALL_PAGES 0x7FFFFFFFFFFFF000ull
 #define AMD_MAX_PASID 0xFFFFFu
 #define AMD_DEFAULT_MAX_ORDER 51u
@@ -80,9 +84,11 @@ int iopt_inv_plan_amd(const struct iopt_inv_req *req, const struct iopt_inv_poli
 }
 
 /*
- * COMPLETION_WAIT layout (Linux build_completion_wait; not in hw-facts 5.2,
- * which only names the opcode): word0 bit 0 store, bit 1 interrupt, store
- * address 51:3 in words 0-1, opcode in word1 31:28, 64-bit data in words 2-3.
+ * COMPLETION_WAIT layout (hw-facts 5.2 only names the opcode): word0 bit 0
+ * store, bit 1 interrupt, store address 51:3 in words 0-1, opcode in word1
+ * 31:28, 64-bit data in words 2-3 (Linux build_completion_wait). QEMU 7.2
+ * amdvi_completion_wait reads the same: address = w0 bits 51:3, store = bit
+ * 0, interrupt = bit 1, data = w1; w0 59:52 set is an illegal command.
  */
 int iopt_inv_wait_amd(uint64_t store_addr, uint64_t data, bool irq, struct iopt_inv_cmd *out)
 {
@@ -100,8 +106,8 @@ int iopt_inv_decode_amd(const struct iopt_inv_cmd *cmd, struct iopt_inv_decoded 
 	uint64_t w0 = cmd->w[0], w1 = cmd->w[1], op = w0 >> 60;
 	struct iopt_inv_decoded r = { .start = 0, .end = UINT64_MAX };
 
-	if (op == AMD_OP_COMPLETION_WAIT) {
-		r.kind = IOPT_INV_SYNC;
+	if (op == AMD_OP_COMPLETION_WAIT || op == AMD_OP_INV_ALL) {
+		r.kind = op == AMD_OP_INV_ALL ? IOPT_INV_GLOBAL : IOPT_INV_SYNC;
 		*d = r;
 		return 0;
 	}

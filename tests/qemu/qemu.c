@@ -51,7 +51,7 @@ static void qm_log_tail(const struct qm *m)
 		printf("# qemu: %s\n", l);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2))) qm_bail(const char *fmt, ...)
+void qm_bail(const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -409,16 +409,42 @@ void qm_pci_write(struct qm *m, unsigned bdf, unsigned off, uint32_t val, unsign
 	qm_cmd(m, "%s 0x%x 0x%x", op, 0xCFCu + (off & 3), val);
 }
 
-int qm_pci_find(struct qm *m, uint16_t vendor, uint16_t device)
+/* First function whose config dword at @off, masked, equals @want and whose vendor is @vendor. */
+static int qm_pci_scan(struct qm *m, uint16_t vendor, unsigned off, uint32_t mask, uint32_t want)
 {
 	for (unsigned devfn = 0; devfn < 256; devfn++) {
 		uint32_t id = qm_pci_read(m, devfn, 0, 4);
-		if (id == ((uint32_t)device << 16 | vendor))
+		if ((id & 0xFFFF) == vendor && (qm_pci_read(m, devfn, off, 4) & mask) == want)
 			return (int)devfn;
 		if ((devfn & 7) == 0 && (id & 0xFFFF) == 0xFFFF)
 			devfn += 7; /* no function 0: no device */
 	}
 	return -1;
+}
+
+int qm_pci_find(struct qm *m, uint16_t vendor, uint16_t device)
+{
+	return qm_pci_scan(m, vendor, 0, 0xFFFF0000u, (uint32_t)device << 16);
+}
+
+int qm_pci_find_class(struct qm *m, uint16_t vendor, uint32_t class_code)
+{
+	/* Dword 0x08: revision 7:0, class code 31:8. */
+	return qm_pci_scan(m, vendor, 0x08, 0xFFFFFF00u, class_code << 8);
+}
+
+unsigned qm_pci_cap(struct qm *m, unsigned bdf, uint8_t id)
+{
+	/* Status bit 4: a capability list at 0x34; 48 hops bound a looping list. */
+	if (!(qm_pci_read(m, bdf, 0x06, 2) & 0x10))
+		return 0;
+	unsigned p = qm_pci_read(m, bdf, 0x34, 1) & 0xFC;
+	for (int hops = 0; p && hops < 48; hops++) {
+		if (qm_pci_read(m, bdf, p, 1) == id)
+			return p;
+		p = qm_pci_read(m, bdf, p + 1, 1) & 0xFC;
+	}
+	return 0;
 }
 
 uint64_t qm_pci_map_bar(struct qm *m, unsigned bdf, unsigned bar)

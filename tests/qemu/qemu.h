@@ -59,6 +59,13 @@ struct qm {
 	char line[256];      /* last qtest answer */
 };
 
+/*
+ * Abort the test: TAP "Bail out!" with the message and QEMU's stderr, QEMU
+ * stopped. For drivers built on the harness (a machine that misbehaves is
+ * never a result to check).
+ */
+void qm_bail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
 /* Binary QEMU needs for @arch, or NULL when it is not installed (skip then). */
 const char *qm_binary(enum qm_arch arch);
 
@@ -111,6 +118,10 @@ uint32_t qm_pci_read(struct qm *m, unsigned bdf, unsigned off, unsigned size);
 void qm_pci_write(struct qm *m, unsigned bdf, unsigned off, uint32_t val, unsigned size);
 /* First function on bus 0 with the IDs; -1 when none. */
 int qm_pci_find(struct qm *m, uint16_t vendor, uint16_t device);
+/* First function on bus 0 of @vendor with class code @class (base << 16 | sub << 8 | prog-if). */
+int qm_pci_find_class(struct qm *m, uint16_t vendor, uint32_t class_code);
+/* Offset of capability @id in @bdf's list; 0 when absent. */
+unsigned qm_pci_cap(struct qm *m, unsigned bdf, uint8_t id);
 /* Give BAR @bar (32-bit memory BAR) an address, enable memory decoding and bus mastering. */
 uint64_t qm_pci_map_bar(struct qm *m, unsigned bdf, unsigned bar);
 
