@@ -67,11 +67,12 @@ int vtd_wait(struct vtd_drv *d, unsigned flags)
 {
 	struct iopt_inv_cmd w;
 	volatile uint32_t *st = qm_gpa(d->m, d->status, 4);
-	uint32_t want = ++d->seq;
+	uint32_t want = d->seq + 1;
 	int r = iopt_inv_wait_vtd(&d->caps, d->status, want, IOPT_VTD_WAIT_FENCE | flags, &w);
 
 	if (r)
 		return r;
+	d->seq = want;
 	vtd_submit(d, &w, 1);
 	for (int i = 0; i < 1000; i++) {
 		if (*st == want) {
