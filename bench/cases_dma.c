@@ -86,7 +86,7 @@ static void *i_up(enum iopt_dma_mode mode, unsigned flags)
 		.flags = IOPT_DMA_F_MSI_X86 | flags,
 		.ops = { .submit = b_submit, .wait = b_wait, .ctx = &s->drv },
 		.inv = { .vendor = IOPT_INV_VTD,
-			 .caps.vtd = { .psi = true, .mamv = 9 },
+			 .caps.vtd = { .psi = true, .mamv = 9, .scalable = true },
 			 .scope.vtd = { .domain = 1, .has_pasid = true, .pasid = 1 } },
 	};
 	if (iopt_pt_create(&pc, &s->pt) || iopt_iova_domain_create(NULL, &s->iovad)) {

@@ -120,6 +120,12 @@ static bool invalid(const struct plan_in *p)
 	return false;
 }
 
+/* A valid request the capabilities cannot serve (-EOPNOTSUPP, after -EINVAL). */
+static bool unsupported(const struct plan_in *p)
+{
+	return p->vendor == VTD && p->vs.has_pasid && !p->vc.scalable;
+}
+
 static bool out_of_range(const struct plan_in *p)
 {
 	if (p->vendor != SMMU || p->ss.stage != 2)
@@ -390,7 +396,7 @@ static void check(const struct plan_in *p)
 	for (size_t i = 0; i <= CAP_MAX; i++)
 		out[i].w[0] = out[i].w[1] = SENTINEL;
 	int nc = call(p, &p->req, pol, out, p->cap);
-	int want = invalid(p) ? -EINVAL : out_of_range(p) ? -ERANGE : 0;
+	int want = invalid(p) ? -EINVAL : unsupported(p) ? -EOPNOTSUPP : out_of_range(p) ? -ERANGE : 0;
 
 	if (nc < 0 || want) {
 		if (want && nc != want)
@@ -527,7 +533,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static struct plan_in p;
 		memset(&p, 0, sizeof(p));
 		unsigned h = take(&in), f = take(&in);
-		/* sel: which input (if any) is made invalid; 0 and >= 8: all valid. */
+		/* sel: which input (if any) is made invalid or unsupported; 0 and >= 11: all valid. */
 		unsigned sel = (h >> 2) % 16;
 		p.vendor = (int)(h & 3) % 3;
 		p.req.leaf_only = f & 1;
@@ -549,7 +555,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p.scope_null = sel == 6 && (k & 2);
 		p.out_null = sel == 6 && (k & 4);
 		p.vc = (struct iopt_vtd_inv_caps){ .psi = (f & 2) || (f & 4), .mamv = k % 64,
-						   .drain_read = f & 8, .drain_write = f & 16 };
+						   .drain_read = f & 8, .drain_write = f & 16,
+						   .scalable = sel != 10 };
 		if (sel == 7)
 			p.vc.mamv = 64 + k, p.ac.max_order = k % 12 + (k & 1 ? 52 : 1);
 		else

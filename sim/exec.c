@@ -293,7 +293,7 @@ static void push_wait(struct sim *s)
 
 	switch (s->vendor) {
 	case IOPT_INV_VTD:
-		(void)iopt_inv_wait_vtd(0x1000, 1, IOPT_VTD_WAIT_FENCE, &w);
+		(void)iopt_inv_wait_vtd(&s->inv.caps.vtd, 0x1000, 1, IOPT_VTD_WAIT_FENCE, &w);
 		break;
 	case IOPT_INV_AMD:
 		(void)iopt_inv_wait_amd(0x1000, 1, false, &w);
@@ -797,7 +797,7 @@ static void natural(struct sim *s, struct iopt_pt_cfg *pc)
 	switch (s->vendor) {
 	case IOPT_INV_VTD: {
 		bool pasid = f == IOPT_PT_X86_64; /* first stage: PASID-based descriptors */
-		t->caps.vtd = (struct iopt_vtd_inv_caps){ .psi = true, .mamv = 9 };
+		t->caps.vtd = (struct iopt_vtd_inv_caps){ .psi = true, .mamv = 9, .scalable = pasid };
 		t->scope.vtd = (struct iopt_vtd_inv_scope){ .domain = 1, .has_pasid = pasid, .pasid = 1 };
 		s->tag = sim_tag_vtd(1, pasid, 1);
 		break;
@@ -901,6 +901,9 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 	if (!s->o.dma_mask)
 		s->o.dma_mask = (1ull << pc.ias) - 1;
 	pc.flags = IOPT_PT_F_SPLIT | (o->dirty_tracking ? IOPT_PT_F_HW_DIRTY : 0);
+	/* The walker accepts SNP in VT-d leaves: it models snoop control (ECAP.SC). */
+	if (pc.format == IOPT_PT_VTD_SS)
+		pc.flags |= IOPT_PT_F_SNOOP;
 	s->pri_next = s->o.phys_mem; /* page-request pages come from above the workload's RAM */
 	s->bufs = calloc(MAX_BUF, sizeof(*s->bufs));
 	r = s->bufs ? 0 : -ENOMEM;

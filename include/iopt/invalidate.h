@@ -46,7 +46,16 @@
  *             bits), a NULL caps, scope or output pointer.
  *   -ERANGE   a range lies outside what the command can address (SMMU
  *             stage-2 IPA above 2^52).
+ *   -EOPNOTSUPP  the request needs a command or bit the capabilities do not
+ *             advertise (VT-d: a PASID scope without caps->scalable, the
+ *             wait descriptor's drain without caps->page_drain). Checked
+ *             after every -EINVAL case.
  *   -ENOSPC   the plan needs more commands than the output array holds.
+ *
+ * Capabilities: fill the caps structs from the hardware's registers
+ * (iopt_vtd_inv_caps in iopt/vtd.h for VT-d); a command never carries a
+ * bit the caps do not advertise (QEMU's models fault reserved bits as
+ * invalidation-queue errors, docs/QEMU.md).
  */
 #ifndef IOPT_INVALIDATE_H
 #define IOPT_INVALIDATE_H
@@ -134,22 +143,31 @@ struct iopt_inv_decoded {
 /* ---------------------------------------------------------------- VT-d */
 
 /*
- * VT-d capabilities (inputs; read them from CAP/ECAP).
+ * VT-d capabilities (inputs; iopt_vtd_inv_caps() reads them from CAP/ECAP).
  *   psi:  CAP.PSI (bit 39): page-selective invalidation supported.
  *   mamv: CAP.MAMV (bits 53:48): largest AM (block of 2^mamv pages). <= 63.
  *   drain_read / drain_write: set DR / DW in type-2 descriptors (CAP.DRD /
  *         CAP.DWD say the hardware supports draining).
+ *   page_drain: ECAP.PDS (bit 42): the wait descriptor may carry PD
+ *         (IOPT_VTD_WAIT_DRAIN); reserved otherwise.
+ *   scalable: ECAP.SMTS (bit 43), and the IOMMU runs in scalable mode:
+ *         type-6 PASID-based descriptors exist (scope.has_pasid).
+ * Initialize it with designated initializers (members are added over time).
  */
 struct iopt_vtd_inv_caps {
 	bool psi;
 	unsigned int mamv;
 	bool drain_read;
 	bool drain_write;
+	bool page_drain;
+	bool scalable;
 };
 
 /*
  * VT-d scope. domain: domain id (16 bits). has_pasid: first-stage table
- * reached through pasid (20 bits): type-6 PASID-based descriptors.
+ * reached through pasid (20 bits): type-6 PASID-based descriptors (needs
+ * caps.scalable). A second-stage table, also one reached through a PASID
+ * entry in scalable mode, is invalidated by domain (type 2), as Linux does.
  */
 struct iopt_vtd_inv_scope {
 	uint16_t domain;
@@ -167,7 +185,8 @@ struct iopt_vtd_inv_scope {
  * selective (type 6, granularity 2) descriptor when the budget is exceeded
  * or !caps->psi. Does not append the wait descriptor (iopt_inv_wait_vtd).
  * Context: pure (no state, no locks, no allocation); any thread.
- * Return: number of descriptors written (>= 1), or -EINVAL / -ENOSPC.
+ * Return: number of descriptors written (>= 1), or -EINVAL / -EOPNOTSUPP
+ * (scope->has_pasid without caps->scalable) / -ENOSPC.
  */
 IOPT_API int iopt_inv_plan_vtd(const struct iopt_inv_req *req, const struct iopt_inv_policy *pol,
 			       const struct iopt_vtd_inv_caps *caps,
@@ -182,13 +201,25 @@ IOPT_API int iopt_inv_plan_vtd(const struct iopt_inv_req *req, const struct iopt
  * iopt_inv_wait_vtd() - encode an invalidation wait descriptor (type 5) that
  * writes @status_data to @status_addr (SW = 1) once every earlier descriptor
  * has completed.
+ * @caps: the hardware's capabilities (page_drain gates PD).
  * @status_addr: 4-byte aligned physical address.
  * @flags: IOPT_VTD_WAIT_* bits.
  * Context: pure (no state, no locks, no allocation); any thread.
- * Return: 0, or -EINVAL (unaligned address, unknown flag).
+ * Return: 0, -EINVAL (NULL caps or out, unaligned address, unknown flag),
+ * or -EOPNOTSUPP (IOPT_VTD_WAIT_DRAIN without caps->page_drain: PD is
+ * reserved then; QEMU 7.2 reports it as an invalidation-queue error).
  */
-IOPT_API int iopt_inv_wait_vtd(uint64_t status_addr, uint32_t status_data, unsigned int flags,
-			       struct iopt_inv_cmd *out);
+IOPT_API int iopt_inv_wait_vtd(const struct iopt_vtd_inv_caps *caps, uint64_t status_addr,
+			       uint32_t status_data, unsigned int flags, struct iopt_inv_cmd *out);
+
+/*
+ * iopt_inv_global_vtd() - encode a global IOTLB invalidate (type 2,
+ * granularity 1; DR/DW per @caps): every domain's translations and walk
+ * caches, as at bring-up and after a global context-cache invalidation.
+ * Context: pure (no state, no locks, no allocation); any thread.
+ * Return: 0, or -EINVAL (NULL argument, caps->mamv > 63).
+ */
+IOPT_API int iopt_inv_global_vtd(const struct iopt_vtd_inv_caps *caps, struct iopt_inv_cmd *out);
 
 /*
  * iopt_inv_decode_vtd() - decode a type 2, 5 or 6 descriptor.
@@ -350,7 +381,8 @@ IOPT_API int iopt_inv_plan(const struct iopt_inv_target *t, const struct iopt_in
  * Also the way to validate a target before use.
  * Context: pure; any thread.
  * Return: 1 (commands written), or -EINVAL (unknown vendor, bad caps or scope,
- * as the vendor's planner would reject them); nothing written on error.
+ * as the vendor's planner would reject them), -EOPNOTSUPP (a scope the caps
+ * do not support, as the planner); nothing written on error.
  */
 IOPT_API int iopt_inv_plan_scope(const struct iopt_inv_target *t, struct iopt_inv_cmd *out);
 

@@ -12,5 +12,6 @@
 #include <iopt/flushq.h>
 #include <iopt/dma.h>
 #include <iopt/amd.h>
+#include <iopt/vtd.h>
 
 #endif /* IOPT_IOPT_H */

@@ -53,7 +53,7 @@ enum iopt_pt_format {
 /* Mapping permissions/attributes (same meaning as Linux IOMMU_*). */
 #define IOPT_PROT_READ   (1u << 0)
 #define IOPT_PROT_WRITE  (1u << 1)
-#define IOPT_PROT_CACHE  (1u << 2) /* coherent/cacheable (VT-d SNP, AMD FC, ARM WB) */
+#define IOPT_PROT_CACHE  (1u << 2) /* coherent/cacheable (VT-d SNP with IOPT_PT_F_SNOOP, AMD FC, ARM WB) */
 #define IOPT_PROT_NOEXEC (1u << 3) /* x86 XD, ARM XN */
 #define IOPT_PROT_MMIO   (1u << 4) /* device memory (ARM), uncached (x86 PCD) */
 #define IOPT_PROT_PRIV   (1u << 5) /* privileged only (x86 U/S=0, ARM S1 AP[1]=0) */
@@ -64,6 +64,12 @@ enum iopt_pt_format {
 #define IOPT_PT_F_HW_DIRTY    (1u << 2) /* hardware dirty: VT-d SSADE, AMD HAD, ARM DBM */
 #define IOPT_PT_F_NO_CONTIG   (1u << 3) /* ARM: never use the contiguous hint */
 #define IOPT_PT_F_LPA         (1u << 4) /* ARM 64K granule: 52-bit OA (FEAT_LPA, §4.6) */
+/*
+ * VT-d SS: the hardware has snoop control (ECAP.SC): IOPT_PROT_CACHE writes
+ * SNP (bit 11). Without it CACHE is accepted and no SNP is written (SNP is
+ * reserved then). iopt_vtd_pt_cfg() sets it from ECAP. Other formats: ignored.
+ */
+#define IOPT_PT_F_SNOOP       (1u << 5)
 
 /*
  * Table memory provider. alloc returns zeroed memory of `size` bytes aligned

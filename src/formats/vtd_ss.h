@@ -6,7 +6,10 @@
  * input (AW = levels - 2, §1.1). There is no present bit: an entry is
  * present when R or W is set (§1.2), so a mapping with neither is refused.
  * Tables are written R|W (permissions AND along the walk); leaves carry
- * the real R/W, PS above level 0 (2 MiB, 1 GiB), SNP for IOPT_PROT_CACHE.
+ * the real R/W, PS above level 0 (2 MiB, 1 GiB), SNP for IOPT_PROT_CACHE
+ * only with IOPT_PT_F_SNOOP (ECAP.SC: without snoop control SNP is reserved
+ * in legacy mode and QEMU faults the entry; CACHE is then accepted and
+ * snooping is left to the platform).
  * A (bit 8) and D (bit 9) are set by hardware only when the PASID entry has
  * SSADE (§1.3); clearing D is an atomic and-not, then an IOTLB flush of the
  * range (the engine adds it to the gather).
@@ -36,14 +39,13 @@ static inline int vtdsspt_prot_attrs(const struct iopt_pt *pt, unsigned prot, ui
 {
 	uint64_t a = 0;
 
-	(void)pt;
 	if (prot & IOPT_PROT_READ)
 		a |= VTDSS_R;
 	if (prot & IOPT_PROT_WRITE)
 		a |= VTDSS_W;
 	if (!a)
 		return -EINVAL; /* no present bit: R=W=0 would be empty */
-	if (prot & IOPT_PROT_CACHE)
+	if ((prot & IOPT_PROT_CACHE) && (pt->flags & IOPT_PT_F_SNOOP))
 		a |= VTDSS_SNP;
 	*attrs = a;
 	return 0;

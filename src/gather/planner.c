@@ -320,6 +320,8 @@ int iopt_inv_plan_scope(const struct iopt_inv_target *t, struct iopt_inv_cmd *ou
 	case IOPT_INV_VTD:
 		if (_iopt_inv_check_vtd(&t->caps.vtd, &t->scope.vtd))
 			return -EINVAL;
+		if (_iopt_inv_support_vtd(&t->caps.vtd, &t->scope.vtd))
+			return -EOPNOTSUPP;
 		_iopt_inv_scope_vtd(&t->caps.vtd, &t->scope.vtd, out);
 		return 1;
 	case IOPT_INV_AMD:

@@ -93,6 +93,8 @@ static inline unsigned int _iopt_fls(uint64_t x) /* index of highest set bit; x 
 
 /* Capability and scope validation of each vendor: 0 or -EINVAL. */
 int _iopt_inv_check_vtd(const struct iopt_vtd_inv_caps *caps, const struct iopt_vtd_inv_scope *scope);
+/* A valid VT-d scope the caps cannot serve: 0 or -EOPNOTSUPP (after the -EINVAL checks). */
+int _iopt_inv_support_vtd(const struct iopt_vtd_inv_caps *caps, const struct iopt_vtd_inv_scope *scope);
 int _iopt_inv_check_amd(const struct iopt_amd_inv_caps *caps, const struct iopt_amd_inv_scope *scope);
 int _iopt_inv_check_smmu(const struct iopt_smmu_inv_caps *caps,
 			 const struct iopt_smmu_inv_scope *scope);

@@ -8,6 +8,9 @@
  * non-global entries of the PASID, 3 = page-selective within PASID),
  * DID 31:16, PASID 51:32. Both: qw1 AM 5:0, IH 6, ADDR 63:12.
  * Type 5 (wait) qw0: SW 5, FN 6, PD 7, status data 63:32; qw1 status address.
+ * Nothing the caps do not advertise is written: DR/DW only with CAP.DRD/DWD,
+ * PD only with ECAP.PDS, type 6 only in scalable mode (QEMU 7.2 faults PD:
+ * VTD_INV_DESC_WAIT_RSVD_LO covers bits 31:7).
  */
 #include "gather/planner.h"
 
@@ -37,6 +40,12 @@ int _iopt_inv_check_vtd(const struct iopt_vtd_inv_caps *caps, const struct iopt_
 	return 0;
 }
 
+int _iopt_inv_support_vtd(const struct iopt_vtd_inv_caps *caps, const struct iopt_vtd_inv_scope *scope)
+{
+	/* Type 6 exists only in scalable mode (legacy hardware: invalid descriptor). */
+	return scope->has_pasid && !caps->scalable ? -EOPNOTSUPP : 0;
+}
+
 void _iopt_inv_scope_vtd(const struct iopt_vtd_inv_caps *caps,
 			 const struct iopt_vtd_inv_scope *scope, struct iopt_inv_cmd *out)
 {
@@ -58,6 +67,8 @@ int iopt_inv_plan_vtd(const struct iopt_inv_req *req, const struct iopt_inv_poli
 	int n = _iopt_inv_prepare(req, 12, ur);
 	if (n < 0)
 		return n;
+	if (_iopt_inv_support_vtd(caps, scope))
+		return -EOPNOTSUPP;
 
 	/* Without CAP.PSI only DSI exists; a plan over budget is cheaper as DSI. */
 	nb = caps->psi ? _iopt_blk_plan(ur, n, caps->mamv, _iopt_inv_over_units(pol, 12),
@@ -81,16 +92,30 @@ int iopt_inv_plan_vtd(const struct iopt_inv_req *req, const struct iopt_inv_poli
 	return (int)nb;
 }
 
-int iopt_inv_wait_vtd(uint64_t status_addr, uint32_t status_data, unsigned int flags,
-		      struct iopt_inv_cmd *out)
+int iopt_inv_wait_vtd(const struct iopt_vtd_inv_caps *caps, uint64_t status_addr,
+		      uint32_t status_data, unsigned int flags, struct iopt_inv_cmd *out)
 {
 	/* The status write is a 32-bit store: address bits 1:0 are not an address. */
-	if (!out || (status_addr & 3) || (flags & ~(IOPT_VTD_WAIT_FENCE | IOPT_VTD_WAIT_DRAIN)))
+	if (!caps || !out || (status_addr & 3) ||
+	    (flags & ~(IOPT_VTD_WAIT_FENCE | IOPT_VTD_WAIT_DRAIN)))
 		return -EINVAL;
+	if ((flags & IOPT_VTD_WAIT_DRAIN) && !caps->page_drain)
+		return -EOPNOTSUPP;
 	out->w[0] = VTD_T_WAIT | 1ull << 5 |
 		    (uint64_t)!!(flags & IOPT_VTD_WAIT_FENCE) << 6 |
 		    (uint64_t)!!(flags & IOPT_VTD_WAIT_DRAIN) << 7 | (uint64_t)status_data << 32;
 	out->w[1] = status_addr;
+	return 0;
+}
+
+int iopt_inv_global_vtd(const struct iopt_vtd_inv_caps *caps, struct iopt_inv_cmd *out)
+{
+	static const struct iopt_vtd_inv_scope none;
+
+	if (!out || _iopt_inv_check_vtd(caps, &none))
+		return -EINVAL;
+	out->w[0] = _vtd_qw0(caps, &none, VTD_G_GLOBAL);
+	out->w[1] = 0;
 	return 0;
 }
 

@@ -45,9 +45,9 @@ int iopt_pt_create(const struct iopt_pt_cfg *cfg, struct iopt_pt **out)
 	struct iopt_pt *pt;
 	int r;
 
-	/* IOPT_PT_F_LPA is the highest flag: anything above is unknown. */
+	/* IOPT_PT_F_SNOOP is the highest flag: anything above is unknown. */
 	if (!cfg || !out || (unsigned)cfg->format >= IOPT_PT_NR_FORMATS ||
-	    (cfg->flags & ~((IOPT_PT_F_LPA << 1) - 1)))
+	    (cfg->flags & ~((IOPT_PT_F_SNOOP << 1) - 1)))
 		return -EINVAL;
 	prov = cfg->provider ? cfg->provider : iopt_pt_default_provider();
 	if (!prov->alloc || !prov->free)

@@ -380,7 +380,7 @@ static void table_pages(enum iopt_dma_mode mode)
 }
 
 static const struct iopt_inv_target targets[] = {
-	{ .vendor = IOPT_INV_VTD, .caps.vtd = { .psi = true, .mamv = 9 },
+	{ .vendor = IOPT_INV_VTD, .caps.vtd = { .psi = true, .mamv = 9, .scalable = true },
 	  .scope.vtd = { .domain = 3, .has_pasid = true, .pasid = 5 } },
 	{ .vendor = IOPT_INV_AMD, .scope.amd = { .domain = 3 } },
 	{ .vendor = IOPT_INV_SMMU, .caps.smmu = { .range_inv = true },

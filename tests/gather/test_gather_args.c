@@ -52,10 +52,25 @@ static void encoder_args(void)
 	struct iopt_inv_cmd c = { { POISON, POISON } };
 	struct iopt_inv_decoded d;
 
+	struct iopt_vtd_inv_caps vc = { .psi = true, .mamv = 9 };
+
 	TEST("wait/sync encoders: unaligned or too wide address, unknown flag or CS, NULL: -EINVAL");
-	CHECK(iopt_inv_wait_vtd(0x1002, 1, 0, &c) == -EINVAL && poisoned(&c));
-	CHECK(iopt_inv_wait_vtd(0x1000, 1, 0x4, &c) == -EINVAL && poisoned(&c));
-	CHECK_EQ(iopt_inv_wait_vtd(0x1000, 1, 0, NULL), -EINVAL);
+	CHECK(iopt_inv_wait_vtd(&vc, 0x1002, 1, 0, &c) == -EINVAL && poisoned(&c));
+	CHECK(iopt_inv_wait_vtd(&vc, 0x1000, 1, 0x4, &c) == -EINVAL && poisoned(&c));
+	CHECK_EQ(iopt_inv_wait_vtd(&vc, 0x1000, 1, 0, NULL), -EINVAL);
+	CHECK(iopt_inv_wait_vtd(NULL, 0x1000, 1, 0, &c) == -EINVAL && poisoned(&c));
+	CHECK(iopt_inv_global_vtd(NULL, &c) == -EINVAL && poisoned(&c));
+	CHECK_EQ(iopt_inv_global_vtd(&vc, NULL), -EINVAL);
+	vc.mamv = 64;
+	CHECK(iopt_inv_global_vtd(&vc, &c) == -EINVAL && poisoned(&c));
+	vc.mamv = 9;
+	TEST("wait encoder: drain without ECAP.PDS (caps.page_drain): -EOPNOTSUPP, nothing written");
+	CHECK(iopt_inv_wait_vtd(&vc, 0x1000, 1, IOPT_VTD_WAIT_DRAIN, &c) == -EOPNOTSUPP &&
+	      poisoned(&c));
+	CHECK(iopt_inv_wait_vtd(&vc, 0x1000, 1, IOPT_VTD_WAIT_DRAIN | IOPT_VTD_WAIT_FENCE, &c) ==
+		      -EOPNOTSUPP && poisoned(&c));
+	/* An unaligned address is -EINVAL even when drain is also unsupported. */
+	CHECK(iopt_inv_wait_vtd(&vc, 0x1001, 1, IOPT_VTD_WAIT_DRAIN, &c) == -EINVAL && poisoned(&c));
 	CHECK(iopt_inv_wait_amd(0x1004, 1, false, &c) == -EINVAL && poisoned(&c));
 	CHECK(iopt_inv_wait_amd(1ull << 52, 1, false, &c) == -EINVAL && poisoned(&c));
 	CHECK_EQ(iopt_inv_wait_amd(0x1000, 1, false, NULL), -EINVAL);
@@ -89,7 +104,7 @@ static void planner_null_args(void)
 	static struct iopt_inv_cmd out[4];
 	struct iopt_inv_range r = { 0, 0xFFF };
 	struct iopt_inv_req q = { &r, 1, 4096, true };
-	struct iopt_vtd_inv_caps vc = { true, 9, false, false };
+	struct iopt_vtd_inv_caps vc = { .psi = true, .mamv = 9 };
 	struct iopt_vtd_inv_scope vs = { 1, false, 0 };
 	struct iopt_amd_inv_caps ac = { 0 };
 	struct iopt_amd_inv_scope as = { 1, false, 0 };

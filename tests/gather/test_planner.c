@@ -47,8 +47,9 @@ static void kat_vtd(void)
 	struct iopt_inv_range r[2];
 	struct iopt_inv_req q;
 	struct iopt_inv_policy pol = { 256, 0 };
-	struct iopt_vtd_inv_caps caps = { true, 18, false, false };
+	struct iopt_vtd_inv_caps caps = { .psi = true, .mamv = 18 };
 	struct iopt_vtd_inv_scope sc = { 5, false, 0 };
+	struct iopt_inv_decoded d0;
 
 	TEST("vtd: one 4K page, leaf, did 5");
 	/* qw0 = type 2 | gran 3 << 4 | did 5 << 16 = 0x50032;
@@ -91,6 +92,7 @@ static void kat_vtd(void)
 	/* qw0 = 6 | 3<<4 | 7<<16 | 0x12345<<32 = 0x0001234500070036 */
 	struct iopt_vtd_inv_scope ps = { 7, true, 0x12345 };
 	q = req1(r, 0x5000, PG, PG, true);
+	caps.scalable = true; /* type 6 exists in scalable mode only */
 	CHECK_EQ(iopt_inv_plan_vtd(&q, &pol, &caps, &ps, out, 8), 1);
 	W(0, 0x0001234500070036ull, 0x5040ull);
 
@@ -102,6 +104,7 @@ static void kat_vtd(void)
 	CHECK_EQ(iopt_inv_plan_vtd(&q, &pol, &caps, &ps, out, 8), 1);
 	W(0, 0x0001234500070026ull, 0ull);
 	caps.psi = true;
+	caps.scalable = false;
 
 	TEST("vtd: MAMV 9: 4 MiB aligned range -> two AM=9 blocks");
 	caps.mamv = 9;
@@ -127,9 +130,45 @@ static void kat_vtd(void)
 
 	TEST("vtd: wait descriptor, status 0xCAFE -> 0x1000, fence");
 	/* qw0 = 5 | SW 1<<5 | FN 1<<6 | 0xCAFE<<32 = 0x0000CAFE00000065 */
-	CHECK_EQ(iopt_inv_wait_vtd(0x1000, 0xCAFE, IOPT_VTD_WAIT_FENCE, out), 0);
+	CHECK_EQ(iopt_inv_wait_vtd(&caps, 0x1000, 0xCAFE, IOPT_VTD_WAIT_FENCE, out), 0);
 	W(0, 0x0000CAFE00000065ull, 0x1000ull);
-	CHECK_EQ(iopt_inv_wait_vtd(0x1002, 0, 0, out), -EINVAL);
+	CHECK_EQ(iopt_inv_wait_vtd(&caps, 0x1002, 0, 0, out), -EINVAL);
+	TEST("vtd: wait with page-request drain only where ECAP.PDS says so");
+	/* qw0 = 5 | SW 1<<5 | PD 1<<7 | 7<<32 = 0x00000007000000A5 */
+	CHECK_EQ(iopt_inv_wait_vtd(&caps, 0x2000, 7, IOPT_VTD_WAIT_DRAIN, out), -EOPNOTSUPP);
+	W(0, 0x0000CAFE00000065ull, 0x1000ull); /* untouched */
+	caps.page_drain = true;
+	CHECK_EQ(iopt_inv_wait_vtd(&caps, 0x2000, 7, IOPT_VTD_WAIT_DRAIN, out), 0);
+	W(0, 0x00000007000000A5ull, 0x2000ull);
+	caps.page_drain = false;
+
+	TEST("vtd: global IOTLB invalidate, DR/DW per caps");
+	/* qw0 = 2 | gran 1 << 4 = 0x12; with DW 1<<6 | DR 1<<7: 0xD2; qw1 = 0 */
+	CHECK_EQ(iopt_inv_global_vtd(&caps, out), 0);
+	W(0, 0x12ull, 0ull);
+	caps.drain_read = caps.drain_write = true;
+	CHECK_EQ(iopt_inv_global_vtd(&caps, out), 0);
+	W(0, 0xD2ull, 0ull);
+	CHECK(iopt_inv_decode_vtd(&out[0], &d0) == 0 && d0.kind == IOPT_INV_GLOBAL);
+	caps.drain_read = caps.drain_write = false;
+
+	TEST("vtd: a PASID scope without scalable mode: -EOPNOTSUPP, nothing written");
+	sc.has_pasid = true;
+	sc.pasid = 9;
+	q = req1(r, PG, PG, PG, true);
+	CHECK_EQ(iopt_inv_plan_vtd(&q, &pol, &caps, &sc, out, 8), -EOPNOTSUPP);
+	W(0, 0xD2ull, 0ull);
+	/* a malformed request is still -EINVAL first */
+	q = req1(r, PG + 1, PG, PG, true);
+	CHECK_EQ(iopt_inv_plan_vtd(&q, &pol, &caps, &sc, out, 8), -EINVAL);
+	struct iopt_inv_target tv = { .vendor = IOPT_INV_VTD, .caps.vtd = caps, .scope.vtd = sc };
+	CHECK_EQ(iopt_inv_plan_scope(&tv, out), -EOPNOTSUPP);
+	tv.caps.vtd.scalable = true;
+	CHECK_EQ(iopt_inv_plan_scope(&tv, out), 1);
+	/* type 6 | gran 2 << 4 | did 5 << 16 | pasid 9 << 32 */
+	W(0, 0x0000000900050026ull, 0ull);
+	sc.has_pasid = false;
+	sc.pasid = 0;
 
 	TEST("vtd: decode");
 	struct iopt_inv_decoded d;
@@ -473,7 +512,7 @@ static void prop_blocks_min(int vendor)
 			struct iopt_amd_inv_scope sc = { 1, false, 0 };
 			n = iopt_inv_plan_amd(&q, &pol, &caps, &sc, out, 256);
 		} else {
-			struct iopt_vtd_inv_caps caps = { true, kmax, false, false };
+			struct iopt_vtd_inv_caps caps = { .psi = true, .mamv = kmax };
 			struct iopt_vtd_inv_scope sc = { 1, false, 0 };
 			n = iopt_inv_plan_vtd(&q, &pol, &caps, &sc, out, 256);
 		}
@@ -563,7 +602,7 @@ static void prop_random_cover(void)
 		struct iopt_inv_policy pol = { 1 + rnd() % 64, over };
 		int v = t % 3, n;
 		if (v == 0) {
-			struct iopt_vtd_inv_caps caps = { true, (unsigned)(rnd() % 40), false, false };
+			struct iopt_vtd_inv_caps caps = { .psi = true, .mamv = (unsigned)(rnd() % 40) };
 			struct iopt_vtd_inv_scope sc = { 1, false, 0 };
 			n = iopt_inv_plan_vtd(&q, &pol, &caps, &sc, out, IOPT_INV_MAX_BUDGET);
 		} else if (v == 1) {
@@ -623,7 +662,7 @@ static int untouched(void)
 static int plan_any(int v, const struct iopt_inv_req *q, const struct iopt_inv_policy *pol,
 		    size_t cap)
 {
-	struct iopt_vtd_inv_caps vc = { true, 20, false, false };
+	struct iopt_vtd_inv_caps vc = { .psi = true, .mamv = 20 };
 	struct iopt_vtd_inv_scope vs = { 1, false, 0 };
 	struct iopt_amd_inv_caps ac = { 0 };
 	struct iopt_amd_inv_scope as = { 1, false, 0 };
@@ -682,7 +721,7 @@ static void errors(void)
 	TEST("scope errors");
 	struct iopt_inv_range r;
 	struct iopt_inv_req q = req1(&r, 0, PG, PG, true);
-	struct iopt_vtd_inv_caps vc = { true, 64, false, false };
+	struct iopt_vtd_inv_caps vc = { .psi = true, .mamv = 64 };
 	struct iopt_vtd_inv_scope vs = { 1, true, 0x100000 };
 	CHECK_EQ(iopt_inv_plan_vtd(&q, &pol, &vc, &vs, out, 8), -EINVAL);
 	vc.mamv = 9;
@@ -707,7 +746,7 @@ static void multi_range(void)
 	struct iopt_inv_range rs[2] = { { 8 * PG, 8 * PG + PG - 1 }, { PG, 3 * PG - 1 } };
 	struct iopt_inv_req q = { rs, 2, PG, true };
 	struct iopt_inv_policy pol = { 256, 16 * PG };
-	struct iopt_vtd_inv_caps caps = { true, 20, false, false };
+	struct iopt_vtd_inv_caps caps = { .psi = true, .mamv = 20 };
 	struct iopt_vtd_inv_scope sc = { 1, false, 0 };
 	/* [1,2] -> one 2-page block? 2 pages at 1: left [1,2) right [2,3): exact 2,
 	 * [0..3] 1 block (over 2). Page 8 exact 1 block. Total 2. */

@@ -34,7 +34,8 @@ static struct iopt_inv_target random_target(uint64_t *seed, enum iopt_inv_vendor
 	t.policy.max_overshoot = r % 5 == 0 ? (r >> 8) % (1u << 22) : 0;
 	switch (v) {
 	case IOPT_INV_VTD:
-		t.caps.vtd = (struct iopt_vtd_inv_caps){ .psi = r % 11 != 0, .mamv = 4 + (r >> 16) % 15 };
+		t.caps.vtd = (struct iopt_vtd_inv_caps){ .psi = r % 11 != 0, .mamv = 4 + (r >> 16) % 15,
+							 .scalable = true };
 		t.scope.vtd = (struct iopt_vtd_inv_scope){ .domain = (uint16_t)(r >> 24),
 							   .has_pasid = r & 1,
 							   .pasid = (uint32_t)(r >> 40) & 0xFFFFF };
@@ -74,7 +75,7 @@ static void readers_agree(void)
 			continue;
 		plans++;
 		if (v == IOPT_INV_VTD)
-			(void)iopt_inv_wait_vtd(0x1000, 7, 0, &c[n++]);
+			(void)iopt_inv_wait_vtd(&t.caps.vtd, 0x1000, 7, 0, &c[n++]);
 		else if (v == IOPT_INV_AMD)
 			(void)iopt_inv_wait_amd(0x1000, 7, false, &c[n++]);
 		else
