@@ -77,6 +77,7 @@ struct stale {
 
 struct sim {
 	struct sim_opts o;
+	struct sim_hw_caps caps; /* what the simulated IOMMU advertises */
 	enum iopt_inv_vendor vendor;
 	struct iopt_inv_target inv;
 	uint64_t tag;
@@ -321,6 +322,23 @@ static void drv_wait(void *ctx)
 	t_hw_ns += wall_ns() - t0;
 }
 
+/*
+ * SIM_BREAK_TLBI_PER_RUN: of a plan without RIL keep only the TG=0 commands
+ * at stride-aligned addresses, one per stride step: what the SMMU planner
+ * emitted for a contiguous run before it stepped per descriptor.
+ */
+static int tlbi_per_run(const struct sim *s, struct iopt_inv_cmd *c, int n, uint64_t stride)
+{
+	int w = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct sim_cmd d = sim_cmd_decode(s->vendor, &s->caps, &c[i]);
+		if (d.kind != SIM_CMD_RANGE || d.start != d.end || !(d.start & (stride - 1)))
+			c[w++] = c[i];
+	}
+	return w;
+}
+
 /* Plan, submit, wait: the driver's own path (IOMMU-API unmaps, broken-planner mode). */
 static void drv_invalidate(struct sim *s, const struct iopt_gather_range *r, unsigned nr,
 			   uint64_t pgsize, bool drop_last)
@@ -338,6 +356,8 @@ static void drv_invalidate(struct sim *s, const struct iopt_gather_range *r, uns
 		/* leaf-only is never claimed here: the stride may be below the leaves */
 		struct iopt_inv_req req = { ir, nr, pgsize, false };
 		n = iopt_inv_plan(&s->inv, &req, cmds, IOPT_INV_MAX_BUDGET);
+		if (n > 0 && (s->o.break_flags & SIM_BREAK_TLBI_PER_RUN))
+			n = tlbi_per_run(s, cmds, n, pgsize);
 	}
 	if (n < 0)
 		n = iopt_inv_plan_scope(&s->inv, cmds);
@@ -348,7 +368,9 @@ static void drv_invalidate(struct sim *s, const struct iopt_gather_range *r, uns
 static void drv_flush_range(void *ctx, const struct iopt_gather_range *r, unsigned nr,
 			    uint64_t pgsize)
 {
-	drv_invalidate(ctx, r, nr, pgsize, true);
+	struct sim *s = ctx;
+
+	drv_invalidate(s, r, nr, pgsize, s->o.break_flags & SIM_BREAK_DROP_LAST_PAGE);
 }
 
 static void drv_flush_all(void *ctx)
@@ -394,9 +416,9 @@ static enum sim_fault translate(struct sim *s, uint64_t a, bool write, uint64_t 
 	if (x.fault)
 		return x.fault;
 	const struct truth *t = truth_at(s, a);
-	unsigned lg2 = (unsigned)__builtin_ctzll(x.page_size);
-	sim_iotlb_fill(&s->tlb, s->tag, a, x.pa - (a & (x.page_size - 1)), lg2, xlate_perm(&x),
-		       t ? t->owner : 0);
+	uint64_t size = s->o.tlb_whole_runs ? x.page_size : x.entry_size;
+	sim_iotlb_fill(&s->tlb, s->tag, a, x.pa - (a & (size - 1)), (unsigned)__builtin_ctzll(size),
+		       xlate_perm(&x), t ? t->owner : 0);
 	*pa = x.pa;
 	return SIM_OK;
 }
@@ -584,7 +606,8 @@ static int do_map(struct sim *s, const struct sim_event *ev)
 	if (sg)
 		r = iopt_dma_map_sg(s->dom, sg, ev->nents, ev->prot, s->o.dma_mask);
 	else
-		r = iopt_dma_map(s->dom, ev->phys, ev->size, ev->prot, s->o.dma_mask, &iova);
+		r = iopt_dma_map(s->dom, ev->phys, ev->size, ev->prot, s->o.dma_mask,
+				 &iova);
 	double ns = wall_ns() - t0 - t_hw_ns;
 	pthread_mutex_lock(&s->hw);
 	if (r) {
@@ -667,10 +690,65 @@ static int do_map_at(struct sim *s, const struct sim_event *ev)
 	return r;
 }
 
+/* Largest page size of bitmap that va and pa are aligned to and left (> 0) holds; 0: none. */
+static uint64_t leaf_size(uint64_t bitmap, uint64_t va, uint64_t pa, uint64_t left)
+{
+	uint64_t cand = bitmap & ((2ull << (63 - __builtin_clzll(left))) - 1);
+
+	if (va | pa)
+		cand &= ((va | pa) & -(va | pa)) * 2 - 1;
+	return cand ? 1ull << (63 - __builtin_clzll(cand)) : 0;
+}
+
+/*
+ * Unmap [iova, last] as Linux's iommu_unmap() does (hw-facts §6.4): runs of
+ * the largest page size that fits, so the gather's stride is the size of
+ * the leaves removed (a block's, a contiguous run's), not always 4 KiB.
+ * map_range chose the leaves from the alignment of IOVA and physical
+ * address, so each live record's physical address gives them back; holes
+ * are skipped. *done: the first byte not unmapped. Hw lock not held.
+ */
+static int unmap_pages_at(struct sim *s, uint64_t iova, uint64_t last, struct iopt_gather *g,
+			  uint64_t *done)
+{
+	uint64_t bitmap = iopt_pt_pgsize_bitmap(s->pt), va = iova, unmapped;
+	int r = 0;
+
+	while (!r && va - iova <= last - iova) {
+		pthread_mutex_lock(&s->hw);
+		const struct truth *t = truth_at(s, va);
+		size_t next = truth_rank(s, va);
+		struct truth rec = t ? *t : (struct truth){ .start = next < s->ntr ? s->tr[next].start : 0 };
+		pthread_mutex_unlock(&s->hw);
+		if (!t) { /* a hole up to the next record */
+			if (rec.start <= va || rec.start > last)
+				break;
+			va = rec.start;
+			continue;
+		}
+		uint64_t end = rec.end < last ? rec.end : last, pa = rec.phys + (va - rec.start);
+		uint64_t pg = leaf_size(bitmap, va, pa, end - va + 1), n = 1;
+		if (!pg) {
+			r = -EINVAL;
+			break;
+		}
+		while (end - va + 1 > n * pg &&
+		       leaf_size(bitmap, va + n * pg, pa + n * pg, end - va + 1 - n * pg) == pg)
+			n++;
+		r = iopt_pt_unmap_pages(s->pt, va, pg, n, g, &unmapped);
+		if (!r)
+			va += n * pg;
+		if (!va) /* the top of the space */
+			break;
+	}
+	*done = va;
+	return r;
+}
+
 static int do_unmap_at(struct sim *s, const struct sim_event *ev)
 {
 	struct iopt_gather g;
-	uint64_t unmapped = 0, last = ev->iova + ev->size - 1;
+	uint64_t done, last = ev->iova + ev->size - 1;
 	int r;
 
 	if (!ev->size || last < ev->iova || (ev->iova | ev->size) & (PAGE - 1))
@@ -689,12 +767,14 @@ static int do_unmap_at(struct sim *s, const struct sim_event *ev)
 	t_hw_ns = 0;
 	double t0 = wall_ns();
 	iopt_gather_init(&g, false, at_gather_flush, s);
-	r = iopt_pt_unmap_pages(s->pt, ev->iova, PAGE, ev->size / PAGE, &g, &unmapped);
+	r = unmap_pages_at(s, ev->iova, last, &g, &done);
 	iopt_gather_sync(&g);
 	double ns = wall_ns() - t0 - t_hw_ns;
 	pthread_mutex_lock(&s->hw);
 	if (r) {
 		s->st.map_errors++;
+		if (done != ev->iova) /* what went before the failed piece is gone */
+			truth_cut(s, ev->iova, done - 1);
 	} else {
 		truth_cut(s, ev->iova, last);
 		s->st.unmaps++;
@@ -770,7 +850,34 @@ static uint64_t sim_clock(void *ctx)
 	return t;
 }
 
-/* The natural command set, scope and geometry of each format. */
+void sim_hw_caps_default(const struct sim_opts *o, struct sim_hw_caps *c)
+{
+	bool s2 = o->format == IOPT_PT_LPAE_S2 || (o->nested && o->s2_format == IOPT_PT_LPAE_S2);
+
+	*c = (struct sim_hw_caps){
+		/* x-aw-bits=48: SAGAW 39+48, MGAW 48 (QEMU's default 39 bits: 0x00d2008c22260206) */
+		.vtd_cap = 0x00d2008c222f0606ull,
+		/*
+		 * Legacy mode; a first-stage (x86_64) table gets scalable mode
+		 * (0x480080f00f4a) with PASID (x-pasid-mode) and FLTS, which
+		 * QEMU 7.2 lacks.
+		 */
+		.vtd_ecap = o->format == IOPT_PT_X86_64
+				    ? 0x480080f00f4aull | SIM_VTD_ECAP_PASID | SIM_VTD_ECAP_FLTS
+				    : 0xf00f4aull,
+		.amd_efr = 0x29d3,
+		/* QEMU 7.2 has stage 1 only: S2P for stage-2 tables */
+		.smmu_idr0 = 0x0d40101au | (s2 ? SIM_SMMU_IDR0_S2P : 0),
+		.smmu_idr3 = 0x1404,
+		.smmu_idr5 = 0x74,
+	};
+}
+
+/*
+ * The natural command set, scope and geometry of each format; the
+ * planner's capabilities are the hardware's (all of them with
+ * SIM_BREAK_IGNORE_CAPS).
+ */
 static void natural(struct sim *s, struct iopt_pt_cfg *pc)
 {
 	enum iopt_pt_format f = s->o.format;
@@ -793,11 +900,16 @@ static void natural(struct sim *s, struct iopt_pt_cfg *pc)
 		break;
 	}
 	struct iopt_inv_target *t = &s->inv;
+	bool all = s->o.break_flags & SIM_BREAK_IGNORE_CAPS;
+	uint64_t cap = s->caps.vtd_cap;
 	*t = (struct iopt_inv_target){ .vendor = s->vendor };
 	switch (s->vendor) {
 	case IOPT_INV_VTD: {
 		bool pasid = f == IOPT_PT_X86_64; /* first stage: PASID-based descriptors */
-		t->caps.vtd = (struct iopt_vtd_inv_caps){ .psi = true, .mamv = 9, .scalable = pasid };
+		t->caps.vtd = (struct iopt_vtd_inv_caps){
+			.psi = all || (cap & SIM_VTD_CAP_PSI), .mamv = all ? 63 : SIM_VTD_CAP_MAMV(cap),
+			.drain_read = all || (cap & SIM_VTD_CAP_DRD),
+			.drain_write = all || (cap & SIM_VTD_CAP_DWD), .scalable = pasid };
 		t->scope.vtd = (struct iopt_vtd_inv_scope){ .domain = 1, .has_pasid = pasid, .pasid = 1 };
 		s->tag = sim_tag_vtd(1, pasid, 1);
 		break;
@@ -808,7 +920,8 @@ static void natural(struct sim *s, struct iopt_pt_cfg *pc)
 		break;
 	default: {
 		unsigned stage = f == IOPT_PT_LPAE_S2 ? 2 : 1;
-		t->caps.smmu = (struct iopt_smmu_inv_caps){ .range_inv = true, .granule_shift = 12 };
+		bool ril = all || (s->caps.smmu_idr3 & SIM_SMMU_IDR3_RIL);
+		t->caps.smmu = (struct iopt_smmu_inv_caps){ .range_inv = ril, .granule_shift = 12 };
 		t->scope.smmu = (struct iopt_smmu_inv_scope){ .stage = stage, .asid = stage == 1, .vmid = 1 };
 		s->tag = sim_tag_smmu(stage, stage == 1, 1);
 		break;
@@ -843,6 +956,7 @@ static int nested_stage2(struct sim *s, struct iopt_pt_cfg *pc)
 	s->out_off = HPA_OFF;
 	pc->provider = &s->ram.prov;
 	s->wc2 = (struct sim_walk_cfg){ .format = c2.format, .ias = c2.ias, .granule_lg2 = 12,
+					.snoop_ctl = s->caps.vtd_ecap & SIM_VTD_ECAP_SC,
 					.mem = sim_mem_identity };
 	iopt_pt_root(s->s2pt, &s->wc2.root, &s->wc2.levels);
 	return 0;
@@ -881,7 +995,9 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 
 	if (!o || !out || o->format >= IOPT_PT_NR_FORMATS || (o->nested && !pair_ok) ||
 	    (o->mode != IOPT_DMA_STRICT && o->mode != IOPT_DMA_LAZY) || o->threads > 64 ||
-	    o->vendor > IOPT_INV_SMMU || (o->break_flags & ~(SIM_BREAK_DROP_LAST_PAGE | SIM_BREAK_SKIP_SYNC)))
+	    o->vendor > IOPT_INV_SMMU ||
+	    (o->break_flags & ~(SIM_BREAK_DROP_LAST_PAGE | SIM_BREAK_SKIP_SYNC |
+				SIM_BREAK_TLBI_PER_RUN | SIM_BREAK_IGNORE_CAPS)))
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -896,13 +1012,23 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 	if (!s->o.phys_mem)
 		s->o.phys_mem = 1ull << 30;
 	pthread_mutex_init(&s->hw, NULL);
+	if (o->hw)
+		s->caps = *o->hw;
+	else
+		sim_hw_caps_default(o, &s->caps);
 	natural(s, &pc);
 	s->ias = pc.ias;
 	if (!s->o.dma_mask)
 		s->o.dma_mask = (1ull << pc.ias) - 1;
 	pc.flags = IOPT_PT_F_SPLIT | (o->dirty_tracking ? IOPT_PT_F_HW_DIRTY : 0);
-	/* The walker accepts SNP in VT-d leaves: it models snoop control (ECAP.SC). */
-	if (pc.format == IOPT_PT_VTD_SS)
+	/*
+	 * SNP for IOPT_PROT_CACHE only where the modeled hardware has snoop
+	 * control (ECAP.SC), as iopt_vtd_pt_cfg decides; the capability-ignoring
+	 * test hook writes it anyway, as the library did before, so the walker
+	 * must fault it.
+	 */
+	if (pc.format == IOPT_PT_VTD_SS &&
+	    ((s->caps.vtd_ecap & SIM_VTD_ECAP_SC) || (o->break_flags & SIM_BREAK_IGNORE_CAPS)))
 		pc.flags |= IOPT_PT_F_SNOOP;
 	s->pri_next = s->o.phys_mem; /* page-request pages come from above the workload's RAM */
 	s->bufs = calloc(MAX_BUF, sizeof(*s->bufs));
@@ -911,7 +1037,7 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 		r = sim_iotlb_init(&s->tlb, o->iotlb_entries ? o->iotlb_entries : 512,
 				   o->iotlb_ways ? o->iotlb_ways : 8, o->pwc ? 256 : 0);
 	if (!r)
-		r = sim_invq_init(&s->invq, s->vendor);
+		r = sim_invq_init(&s->invq, s->vendor, &s->caps);
 	if (!r && o->nested)
 		r = nested_stage2(s, &pc);
 	if (!r)
@@ -928,7 +1054,7 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 		r = iopt_iova_domain_create(&ic, &s->iovad);
 	}
 	if (!r) {
-		bool broken = o->break_flags & SIM_BREAK_DROP_LAST_PAGE;
+		bool broken = o->break_flags & (SIM_BREAK_DROP_LAST_PAGE | SIM_BREAK_TLBI_PER_RUN);
 		bool x86 = pc.format <= IOPT_PT_AMD_V1;
 		struct iopt_dma_cfg dc = {
 			.pt = s->pt, .iovad = s->iovad, .mode = o->mode,
@@ -951,7 +1077,8 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 	s->bound_unmaps = (IOPT_FLUSHQ_DEFAULT_ENTRIES + 1ull) * (s->o.threads + 1);
 	s->wc = (struct sim_walk_cfg){ .format = pc.format, .ias = pc.ias, .oas = pc.oas,
 				       .granule_lg2 = pc.granule_lg2, .flags = pc.flags,
-				       .dirty_tracking = o->dirty_tracking, .mem = sim_mem_identity,
+				       .dirty_tracking = o->dirty_tracking,
+				       .snoop_ctl = s->caps.vtd_ecap & SIM_VTD_ECAP_SC, .mem = sim_mem_identity,
 				       .s2 = o->nested ? &s->wc2 : NULL };
 	*out = s;
 	return 0;
@@ -993,6 +1120,7 @@ void sim_finish(struct sim *s, struct sim_stats *st)
 	s->st.cpu_unmap_ns = s->st.unmaps ? s->unmap_ns / (double)s->st.unmaps : 0;
 	if (s->st.pri_success)
 		s->st.pri_latency_ns /= (double)s->st.pri_success;
+	s->st.cmd_errors = s->invq.bad_cmds;
 	s->st.violations += s->invq.bad_cmds; /* hardware would have raised an error */
 	s->st.modeled_ns = s->now;
 	*st = s->st;

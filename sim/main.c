@@ -30,17 +30,34 @@ static const char *const format_names[IOPT_PT_NR_FORMATS] = {
 	[IOPT_PT_LPAE_S1] = "lpae_s1", [IOPT_PT_LPAE_S2] = "lpae_s2",
 };
 
-/* The tour: each scenario on its natural formats (the first is its default). */
+/*
+ * The tour: each scenario on its natural formats (the first is its
+ * default); the SMMU workloads that unmap contiguous runs (nvme: 64K runs
+ * of 4K pages through the DMA API, vm: 32M and 64K runs through the IOMMU
+ * API) also without range invalidation.
+ */
 static const struct tour_entry {
 	const char *scenario;
-	const char *formats[2];
+	const char *format;
+	bool no_ril;
 } tour[] = {
-	{"nic", {"vtd_ss", "amd_v1"}},
-	{"nvme", {"x86_64", "lpae_s1"}},
-	{"vm", {"vtd_ss", "lpae_s2"}},
-	{"sva", {"x86_64", NULL}},
-	{"nested", {"x86_64/vtd_ss", "lpae_s1/lpae_s2"}},
+	{"nic", "vtd_ss", false},
+	{"nic", "amd_v1", false},
+	{"nvme", "x86_64", false},
+	{"nvme", "lpae_s1", false},
+	{"nvme", "lpae_s1", true},
+	{"vm", "vtd_ss", false},
+	{"vm", "lpae_s2", false},
+	{"vm", "lpae_s2", true},
+	{"sva", "x86_64", false},
+	{"nested", "x86_64/vtd_ss", false},
+	{"nested", "lpae_s1/lpae_s2", false},
 };
+
+/* --hw-caps names, in struct sim_hw_caps order. */
+enum { CAP_VTD_CAP, CAP_VTD_ECAP, CAP_AMD_EFR, CAP_SMMU_IDR0, CAP_SMMU_IDR3, CAP_SMMU_IDR5, CAP_NR };
+static const char *const cap_names[CAP_NR] = {"vtd-cap", "vtd-ecap", "amd-efr", "smmu-idr0",
+					      "smmu-idr3", "smmu-idr5"};
 
 struct run {
 	/* what */
@@ -51,6 +68,10 @@ struct run {
 	uint64_t ops; /* 0 = scenario default */
 	uint64_t seed;
 	struct sim_opts o;
+	bool no_ril;             /* SMMU: IDR3.RIL cleared */
+	unsigned hw_given;       /* bit CAP_*: register set by --hw-caps (in hw_arg) */
+	uint64_t hw_arg[CAP_NR];
+	struct sim_hw_caps hw;   /* the registers of the run (o.hw points here) */
 	/* results */
 	struct sim_stats st;
 	uint64_t events, rejected;
@@ -111,6 +132,76 @@ static void format_label(const struct sim_opts *o, char *buf, size_t n)
 		snprintf(buf, n, "%s", format_names[o->format]);
 }
 
+static bool is_smmu(const struct sim_opts *o)
+{
+	return o->format == IOPT_PT_LPAE_S1 || o->format == IOPT_PT_LPAE_S2;
+}
+
+/* The format, and " noRIL" for an SMMU without range invalidation (tables, messages). */
+static void run_label(const struct run *r, char *buf, size_t n)
+{
+	char fmt[40];
+
+	format_label(&r->o, fmt, sizeof(fmt));
+	snprintf(buf, n, "%s%s", fmt,
+		 is_smmu(&r->o) && !(r->hw.smmu_idr3 & SIM_SMMU_IDR3_RIL) ? " noRIL" : "");
+}
+
+/* The run's registers: the defaults for its format, then --hw-caps, then --no-ril. */
+static void run_caps(struct run *r)
+{
+	uint64_t *v64[] = {&r->hw.vtd_cap, &r->hw.vtd_ecap, &r->hw.amd_efr};
+	uint32_t *v32[] = {&r->hw.smmu_idr0, &r->hw.smmu_idr3, &r->hw.smmu_idr5};
+
+	sim_hw_caps_default(&r->o, &r->hw);
+	for (unsigned i = 0; i < CAP_NR; i++) {
+		if (!(r->hw_given & (1u << i)))
+			continue;
+		if (i < CAP_SMMU_IDR0)
+			*v64[i] = r->hw_arg[i];
+		else
+			*v32[i - CAP_SMMU_IDR0] = (uint32_t)r->hw_arg[i];
+	}
+	if (r->no_ril)
+		r->hw.smmu_idr3 &= ~SIM_SMMU_IDR3_RIL;
+	r->o.hw = &r->hw;
+}
+
+/* A number as trace files write them (4096, 0x1000, 4K), at most max. */
+static bool parse_u64_arg(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+
+	if (sim_trace_number(s, &v) || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* --hw-caps NAME=VALUE[,NAME=VALUE...]; false for a bad list. */
+static bool parse_caps(const char *arg, struct run *r)
+{
+	char buf[256], *save = NULL;
+
+	if (strlen(arg) >= sizeof(buf))
+		return false;
+	strcpy(buf, arg);
+	for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		unsigned i = 0;
+		if (!eq)
+			return false;
+		*eq = '\0';
+		while (i < CAP_NR && strcmp(kv, cap_names[i]))
+			i++;
+		if (i == CAP_NR ||
+		    !parse_u64_arg(eq + 1, i < CAP_SMMU_IDR0 ? UINT64_MAX : UINT32_MAX, &r->hw_arg[i]))
+			return false;
+		r->hw_given |= 1u << i;
+	}
+	return r->hw_given != 0;
+}
+
 /* Overwrite the progress line while a run is slow; "\r" on a terminal. */
 static void progress(const struct run *r, double t0, double frac, bool *shown)
 {
@@ -121,8 +212,8 @@ static void progress(const struct run *r, double t0, double frac, bool *shown)
 	if (t - t0 < PROGRESS_AFTER_S || t - last < (tty ? 0.5 : 5.0))
 		return;
 	last = t;
-	char fmt[40];
-	format_label(&r->o, fmt, sizeof(fmt));
+	char fmt[48];
+	run_label(r, fmt, sizeof(fmt));
 	fprintf(stderr, "%s%s %s %s: %3.0f%% after %.1f s%s", tty ? "\r" : "",
 		r->scenario ? r->scenario : r->trace, fmt, mode_name(r->o.mode), frac * 100, t - t0,
 		tty ? "  " : "\n");
@@ -256,11 +347,13 @@ static int run_trace(struct run *r, struct sim *s)
 static int run_one(struct run *r)
 {
 	struct sim *s;
+
+	run_caps(r);
 	int err = sim_create(&r->o, &s);
 
 	if (err) {
-		char fmt[40];
-		format_label(&r->o, fmt, sizeof(fmt));
+		char fmt[48];
+		run_label(r, fmt, sizeof(fmt));
 		fprintf(stderr, "iopt-sim: the simulator cannot run %s %s: %s\n", fmt,
 			mode_name(r->o.mode), strerror(-err));
 		return -ENODEV;
@@ -306,9 +399,9 @@ static void table_header(void)
 static void table_row(const struct run *r)
 {
 	const struct sim_stats *st = &r->st;
-	char fmt[40], cmds[32], name[16], rate[16];
+	char fmt[48], cmds[32], name[16], rate[16];
 
-	format_label(&r->o, fmt, sizeof(fmt));
+	run_label(r, fmt, sizeof(fmt));
 	snprintf(cmds, sizeof(cmds), "%" PRIu64 "/%" PRIu64 "/%" PRIu64, st->cmds_range, st->cmds_scope,
 		 st->cmds_sync);
 	snprintf(name, sizeof(name), "%s", r->scenario ? r->scenario : r->ftrace ? "ftrace" : "trace");
@@ -349,7 +442,7 @@ static void json_num(double v)
 #define U64_STATS(X)                                                                              \
 	X(maps) X(unmaps) X(map_errors) X(dmas) X(dma_bytes) X(dma_faults) X(iotlb_hits)          \
 	X(iotlb_misses) X(pwc_hits) X(walk_reads) X(cmds_range) X(cmds_scope) X(cmds_sync)         \
-	X(flushes) X(faults_not_present) X(faults_perm) X(faults_addr_size) X(faults_reserved)     \
+	X(cmd_errors) X(flushes) X(faults_not_present) X(faults_perm) X(faults_addr_size) X(faults_reserved)     \
 	X(pri_requests) X(pri_success) X(pri_invalid) X(stale_dmas) X(stale_bound_dmas)            \
 	X(violations)
 #define DBL_STATS(X) X(cpu_map_ns) X(cpu_unmap_ns) X(pri_latency_ns) X(stale_window_ns) X(modeled_ns)
@@ -370,6 +463,17 @@ static void json_run(const struct run *r)
 	       ", \"threads\": %u, \"iotlb_entries\": %u, \"pwc\": %s,\n",
 	       fmt, mode_name(r->o.mode), r->seed, r->scenario ? r->ops : r->events, r->o.threads,
 	       r->o.iotlb_entries ? r->o.iotlb_entries : 512, r->o.pwc ? "true" : "false");
+	/* the registers of the run's vendor (docs/SIM.md) */
+	if (is_smmu(&r->o))
+		printf("     \"hw\": {\"smmu_idr0\": \"0x%" PRIx32 "\", \"smmu_idr3\": \"0x%" PRIx32
+		       "\", \"smmu_idr5\": \"0x%" PRIx32 "\"}", r->hw.smmu_idr0, r->hw.smmu_idr3,
+		       r->hw.smmu_idr5);
+	else if (r->o.format == IOPT_PT_AMD_V1)
+		printf("     \"hw\": {\"amd_efr\": \"0x%" PRIx64 "\"}", r->hw.amd_efr);
+	else
+		printf("     \"hw\": {\"vtd_cap\": \"0x%" PRIx64 "\", \"vtd_ecap\": \"0x%" PRIx64 "\"}",
+		       r->hw.vtd_cap, r->hw.vtd_ecap);
+	printf(", \"tlb_whole_runs\": %s,\n", r->o.tlb_whole_runs ? "true" : "false");
 	printf("     \"events\": %" PRIu64 ", \"rejected\": %" PRIu64 ", \"wall_s\": ", r->events,
 	       r->rejected);
 	json_num(r->wall_s);
@@ -451,6 +555,11 @@ static void usage(FILE *f)
 		"  --mode strict|lazy  invalidation mode (default strict)\n"
 		"  --iotlb-entries N   IOTLB size (default 512)\n"
 		"  --pwc               model a paging-structure cache (a hit costs one walk read)\n"
+		"  --no-ril            SMMU formats: no range invalidation (IDR3.RIL = 0)\n"
+		"  --hw-caps N=V,...   the IOMMU's registers: vtd-cap, vtd-ecap, amd-efr,\n"
+		"                      smmu-idr0, smmu-idr3, smmu-idr5 (default: QEMU 7.2's)\n"
+		"  --tlb-whole-runs    cache an ARM contiguous run / AMD replicated page as one\n"
+		"                      IOTLB entry (default: one entry per descriptor)\n"
 		"  --ops N             operations (packets, commands, DMAs) per run\n"
 		"  --seed N            workload seed (default 1)\n"
 		"  --phys-mem BYTES    traces: device-visible RAM, all physical addresses below it\n"
@@ -458,26 +567,16 @@ static void usage(FILE *f)
 		"  --json              one JSON document on stdout instead of the table\n"
 		"  --dump              print the scenario's events as a trace, do not simulate\n"
 		"  --tour              every scenario on its natural formats, strict and lazy\n"
+		"                      (SMMU runs of nvme and vm also with --no-ril)\n"
 		"  --help\n"
 		"Exit status: 0; 1 when the oracle saw violations; 2 for bad usage or input.\n");
 }
 
-/* A number as trace files write them (4096, 0x1000, 4K), at most max. */
-static bool parse_u64_arg(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v;
-
-	if (sim_trace_number(s, &v) || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 static void natural_format(const char *scenario, struct sim_opts *o)
 {
-	for (size_t i = 0; i < sizeof(tour) / sizeof(tour[0]); i++)
+	for (size_t i = sizeof(tour) / sizeof(tour[0]); i--;) /* the first entry wins */
 		if (!strcmp(tour[i].scenario, scenario))
-			parse_format(tour[i].formats[0], o);
+			parse_format(tour[i].format, o);
 }
 
 /* Fill the options a run's workload needs, then run it. */
@@ -510,35 +609,34 @@ static int run_tour(const struct run *base, bool json, int only_mode)
 	double t0 = now_s();
 
 	if (!json) {
-		printf("iopt-sim tour: each workload on its natural formats, strict and lazy "
-		       "(seed %" PRIu64 ")\n\n", base->seed);
+		printf("iopt-sim tour: each workload on its natural formats, strict and lazy (seed %" PRIu64
+		       ")\nnoRIL: an SMMU without range invalidation (IDR3.RIL = 0)\n\n", base->seed);
 		table_header();
 	}
 	for (size_t i = 0; i < sizeof(tour) / sizeof(tour[0]); i++) {
-		for (unsigned f = 0; f < 2 && tour[i].formats[f]; f++) {
-			for (int m = IOPT_DMA_STRICT; m <= IOPT_DMA_LAZY; m++) {
-				if (only_mode >= 0 && m != only_mode)
-					continue;
-				struct run *r = &runs[n++];
-				*r = *base;
-				r->scenario = tour[i].scenario;
-				r->ops = base->ops; /* 0: the scenario's default */
-				parse_format(tour[i].formats[f], &r->o);
-				r->o.mode = (enum iopt_dma_mode)m;
-				int err = prepare_and_run(r);
-				if (err == -ENODEV) {
-					/* Said on stderr; the rest of the tour still runs. */
-					n--;
-					skipped++;
-					continue;
-				}
-				if (err)
-					return 2;
-				viol[m] += r->st.violations;
-				if (!json) {
-					table_row(r);
-					fflush(stdout);
-				}
+		for (int m = IOPT_DMA_STRICT; m <= IOPT_DMA_LAZY; m++) {
+			if (only_mode >= 0 && m != only_mode)
+				continue;
+			struct run *r = &runs[n++];
+			*r = *base;
+			r->scenario = tour[i].scenario;
+			r->ops = base->ops; /* 0: the scenario's default */
+			r->no_ril |= tour[i].no_ril;
+			parse_format(tour[i].format, &r->o);
+			r->o.mode = (enum iopt_dma_mode)m;
+			int err = prepare_and_run(r);
+			if (err == -ENODEV) {
+				/* Said on stderr; the rest of the tour still runs. */
+				n--;
+				skipped++;
+				continue;
+			}
+			if (err)
+				return 2;
+			viol[m] += r->st.violations;
+			if (!json) {
+				table_row(r);
+				fflush(stdout);
 			}
 		}
 	}
@@ -557,7 +655,7 @@ static int run_tour(const struct run *base, bool json, int only_mode)
 int main(int argc, char **argv)
 {
 	enum { O_SCN = 256, O_TRACE, O_FTRACE, O_FTRACE_DMA, O_FORMAT, O_MODE, O_IOTLB, O_PWC, O_OPS,
-	       O_SEED, O_PHYS, O_JSON, O_DUMP, O_TOUR, O_HELP };
+	       O_SEED, O_PHYS, O_JSON, O_DUMP, O_TOUR, O_HELP, O_NO_RIL, O_HW_CAPS, O_WHOLE_RUNS };
 	static const struct option longopts[] = {
 		{"scenario", required_argument, NULL, O_SCN},
 		{"trace", required_argument, NULL, O_TRACE},
@@ -567,6 +665,9 @@ int main(int argc, char **argv)
 		{"mode", required_argument, NULL, O_MODE},
 		{"iotlb-entries", required_argument, NULL, O_IOTLB},
 		{"pwc", no_argument, NULL, O_PWC},
+		{"no-ril", no_argument, NULL, O_NO_RIL},
+		{"hw-caps", required_argument, NULL, O_HW_CAPS},
+		{"tlb-whole-runs", no_argument, NULL, O_WHOLE_RUNS},
 		{"ops", required_argument, NULL, O_OPS},
 		{"seed", required_argument, NULL, O_SEED},
 		{"phys-mem", required_argument, NULL, O_PHYS},
@@ -618,6 +719,19 @@ int main(int argc, char **argv)
 			break;
 		case O_PWC:
 			r.o.pwc = true;
+			break;
+		case O_NO_RIL:
+			r.no_ril = true;
+			break;
+		case O_HW_CAPS:
+			if (!parse_caps(optarg, &r)) {
+				fprintf(stderr, "iopt-sim: --hw-caps NAME=VALUE[,...]: vtd-cap, vtd-ecap, "
+						"amd-efr, smmu-idr0, smmu-idr3, smmu-idr5 (32-bit)\n");
+				return 2;
+			}
+			break;
+		case O_WHOLE_RUNS:
+			r.o.tlb_whole_runs = true;
 			break;
 		case O_OPS:
 			if (!parse_u64_arg(optarg, 1ull << 40, &r.ops) || !r.ops) {
@@ -673,6 +787,10 @@ int main(int argc, char **argv)
 	}
 	if (r.scenario && !have_format)
 		natural_format(r.scenario, &r.o);
+	if (r.no_ril && !is_smmu(&r.o)) {
+		fprintf(stderr, "iopt-sim: --no-ril: SMMU formats only (lpae_s1, lpae_s2)\n");
+		return 2;
+	}
 	if (dump) {
 		int err = dump_scenario(&r);
 		if (err)

@@ -33,9 +33,11 @@
 #define NVME_SQE 64
 #define NVME_CQE 16
 #define NVME_MAX_PAGES 256 /* 1 MiB */
-/* vm: guest RAM = 1G at GPA 0, VM_SMALL 2M chunks above it, 1G at GPA 4G */
+/* vm: guest RAM = 1G at GPA 0; above it VM_SMALL 2M, VM_BIG 32M, VM_TINY 64K chunks; 1G at GPA 4G */
 #define VM_SMALL 63
-#define VM_CHUNKS (VM_SMALL + 2)
+#define VM_BIG 4
+#define VM_TINY 8
+#define VM_CHUNKS (VM_SMALL + VM_BIG + VM_TINY + 2)
 #define VM_BALLOON_EVERY 64
 /* sva: a 64 MiB heap in a process address space (below 2^39: inside every format's aperture) */
 #define SVA_BASE 0x3f00000000ull
@@ -237,7 +239,11 @@ static void nvme_step(struct sim_scenario *sc, struct thr *t)
 	dma_buf(t, NVME_SQ, slot * NVME_SQE, NVME_SQE, false);
 }
 
-/* vm guest RAM chunk i: GPA, HPA, size (2M chunks on scattered host pages). */
+/*
+ * vm guest RAM chunk i: GPA, HPA, size. 2M chunks on scattered host pages;
+ * 32M and 64K chunks on host memory aligned to their size, so that a table
+ * with contiguous hints maps each as one run (16 2M blocks, 16 4K pages).
+ */
 static void vm_chunk(unsigned i, uint64_t *gpa, uint64_t *hpa, uint64_t *size)
 {
 	if (i == 0) {
@@ -248,10 +254,20 @@ static void vm_chunk(unsigned i, uint64_t *gpa, uint64_t *hpa, uint64_t *size)
 		*gpa = 4 * GIB;
 		*hpa = 3 * GIB;
 		*size = GIB;
-	} else {
+	} else if (i <= VM_SMALL) {
 		*gpa = GIB + (i - 1) * 2 * MIB;
 		*hpa = 2 * GIB + ((i - 1) * 37 % VM_SMALL) * 2 * MIB;
 		*size = 2 * MIB;
+	} else if (i <= VM_SMALL + VM_BIG) {
+		unsigned k = i - VM_SMALL - 1;
+		*gpa = GIB + 128 * MIB + k * 32 * MIB;
+		*hpa = 2 * GIB + 128 * MIB + (k * 3 % VM_BIG) * 32 * MIB;
+		*size = 32 * MIB;
+	} else {
+		unsigned k = i - VM_SMALL - VM_BIG - 1;
+		*gpa = GIB + 256 * MIB + k * 64 * KIB;
+		*hpa = 2 * GIB + 256 * MIB + (k * 5 % VM_TINY) * 64 * KIB;
+		*size = 64 * KIB;
 	}
 }
 
@@ -274,8 +290,8 @@ static void vm_step(struct sim_scenario *sc, struct thr *t)
 		return;
 	}
 	if (++t->cursor % VM_BALLOON_EVERY == 0) {
-		/* Balloon: a 2M chunk leaves the guest and comes back. */
-		unsigned i = (unsigned)between(t, 1, VM_SMALL);
+		/* Balloon: a 2M, 32M or 64K chunk leaves the guest and comes back. */
+		unsigned i = (unsigned)between(t, 1, VM_SMALL + VM_BIG + VM_TINY);
 		vm_chunk(i, &gpa, &hpa, &size);
 		struct sim_event *ev = push(t, SIM_EV_UNMAP_AT);
 		ev->buf = SIM_NO_BUF;

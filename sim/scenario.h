@@ -6,8 +6,9 @@
  *   nic     2 queues on 2 threads; rx rings refilled per packet, tx mapped
  *           per packet and unmapped at completion; 1.5K-9K buffers
  *   nvme    scatter lists of 4K-1M via map_sg, queue depth 64
- *   vm      VFIO-style static map_at of guest RAM with 1G and 2M pages,
- *           random device DMA, now and then a 2M chunk unmapped and remapped
+ *   vm      VFIO-style static map_at of guest RAM with 1G and 2M pages, 32M
+ *           and 64K runs, random device DMA, now and then a 2M, 32M or 64K
+ *           chunk unmapped and remapped
  *   sva     device DMA with page requests on unmapped pages of a process
  *           address space, now and then a page unmapped again
  *   nested  a guest driver's map/DMA/unmap ring on a stage-1 table walked

@@ -21,7 +21,7 @@
 #include <iopt/invalidate.h>
 
 #include "hw/iotlb.h"
-
+#include "sim.h"
 
 static inline uint64_t sim_tag_vtd(uint16_t did, bool has_pasid, uint32_t pasid)
 {
@@ -50,18 +50,24 @@ struct sim_cmd {
 	unsigned next_lg2;
 };
 
-/* Decode one command of vendor v. */
-struct sim_cmd sim_cmd_decode(enum iopt_inv_vendor v, const struct iopt_inv_cmd *c);
+/*
+ * Decode one command of vendor v on hardware with capabilities hw: a
+ * command, field or flag hw does not advertise (sim.h), a reserved field
+ * that is not 0 or an unknown opcode is SIM_CMD_BAD.
+ */
+struct sim_cmd sim_cmd_decode(enum iopt_inv_vendor v, const struct sim_hw_caps *hw,
+			      const struct iopt_inv_cmd *c);
 
 struct sim_invq {
 	enum iopt_inv_vendor vendor;
+	struct sim_hw_caps hw;
 	struct iopt_inv_cmd *q;
 	unsigned n, cap;
 	uint64_t range_cmds, tag_cmds, sync_cmds, bad_cmds;
 };
 
-/* 0 or -ENOMEM. */
-int sim_invq_init(struct sim_invq *q, enum iopt_inv_vendor v);
+/* The queue of vendor v on hardware hw (copied). 0 or -ENOMEM. */
+int sim_invq_init(struct sim_invq *q, enum iopt_inv_vendor v, const struct sim_hw_caps *hw);
 void sim_invq_destroy(struct sim_invq *q);
 /* Queue n commands (the producer side); 0 or -ENOMEM (nothing queued). */
 int sim_invq_push(struct sim_invq *q, const struct iopt_inv_cmd *c, unsigned n);

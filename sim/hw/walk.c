@@ -57,15 +57,19 @@ static int fault(struct sim_xlate *x, enum sim_fault f, unsigned level)
 	return 0;
 }
 
-/* Permission check of a finished walk; then the nested output translation. */
+/*
+ * Permission check of a finished walk; then the nested output translation.
+ * size is the leaf's, entry the part of it the read descriptor maps.
+ */
 static int finish(const struct sim_walk_cfg *c, const struct sim_access *acc, struct sim_xlate *x,
-		  uint64_t pa, uint64_t size, unsigned level)
+		  uint64_t pa, uint64_t size, uint64_t entry, unsigned level)
 {
 	if ((acc->write && !x->w) || (!acc->write && !x->r) || (acc->exec && !x->x) ||
 	    (!acc->priv && !x->user))
 		return fault(x, SIM_F_PERM, level);
 	x->pa = pa;
 	x->page_size = size;
+	x->entry_size = entry;
 	if (c->s2) { /* the output is a stage-2 input: the combined leaf is the smaller one */
 		struct sim_xlate y;
 		if (sim_walk(c->s2, pa, acc, &y))
@@ -78,6 +82,8 @@ static int finish(const struct sim_walk_cfg *c, const struct sim_access *acc, st
 		x->pa = y.pa;
 		if (y.page_size < x->page_size)
 			x->page_size = y.page_size;
+		if (y.entry_size < x->entry_size)
+			x->entry_size = y.entry_size;
 	}
 	return 0;
 }
@@ -133,8 +139,9 @@ static int walk_intel(const struct sim_walk_cfg *c, uint64_t va, const struct si
 		/* address bits at or above the host address width are reserved (§1.2, §3.1) */
 		if (c->oas && c->oas < 52 && (e & I_ADDR) >> c->oas)
 			return fault(x, SIM_F_RESERVED, (unsigned)l);
-		/* VT-d: TM (62) is reserved everywhere, SNP (11) in non-leaf entries */
-		if (vtd && ((e & BIT(62)) || (!leaf && (e & BIT(11)))))
+		/* VT-d: TM (62) is reserved everywhere, SNP (11) in non-leaf entries and,
+		 * without snoop control (ECAP.SC), in leaves too (§1.2) */
+		if (vtd && ((e & BIT(62)) || ((!leaf || !c->snoop_ctl) && (e & BIT(11)))))
 			return fault(x, SIM_F_RESERVED, (unsigned)l);
 		if (!leaf) {
 			table = e & I_ADDR;
@@ -151,12 +158,12 @@ static int walk_intel(const struct sim_walk_cfg *c, uint64_t va, const struct si
 		uint64_t pa = (e & I_ADDR & ~mask_lg2(shift)) | (va & mask_lg2(shift));
 		if (vtd) {
 			x->x = x->r;
-			int r = finish(c, acc, x, pa, size, (unsigned)l);
+			int r = finish(c, acc, x, pa, size, size, (unsigned)l);
 			if (!r && !x->fault && c->dirty_tracking)
 				set_bits(p, BIT(8) | (acc->write ? BIT(9) : 0));
 			return r;
 		}
-		int r = finish(c, acc, x, pa, size, (unsigned)l);
+		int r = finish(c, acc, x, pa, size, size, (unsigned)l);
 		if (!r && !x->fault && c->dirty_tracking && acc->write)
 			set_bits(p, BIT(6)); /* D */
 		return r;
@@ -221,7 +228,8 @@ static int walk_amd(const struct sim_walk_cfg *c, uint64_t va, const struct sim_
 		uint64_t pa = (addr & ~(size - 1) & 0x000FFFFFFFFFFFFFull) | (va & (size - 1));
 		if (c->oas && c->oas < 64 && pa >> c->oas)
 			return fault(x, SIM_F_ADDR_SIZE, l - 1);
-		int r = finish(c, acc, x, pa, size, l - 1);
+		/* a replicated page: the read copy is one descriptor of its level (§2.4) */
+		int r = finish(c, acc, x, pa, size, BIT(shift), l - 1);
 		if (!r && !x->fault && c->dirty_tracking && acc->write)
 			set_bits(p, A_D); /* any copy of a replicated leaf */
 		return r;
@@ -305,11 +313,11 @@ static int walk_lpae(const struct sim_walk_cfg *c, uint64_t va, const struct sim
 			x->x = !(e & BIT(54)) && !no_x;
 		}
 		uint64_t size = BIT(shift);
-		if (e & BIT(52)) /* contiguous hint: one TLB entry for the run */
+		if (e & BIT(52)) /* contiguous hint: the run may be cached as one entry (§4.4) */
 			size <<= __builtin_ctz(cont_entries(g, arm));
 		uint64_t pa = (oa & ~mask_lg2(shift)) | (va & mask_lg2(shift));
 		/* pa is this entry's; the run's other entries continue it (hardware assumes so) */
-		int r = finish(c, acc, x, pa, size, (unsigned)l);
+		int r = finish(c, acc, x, pa, size, BIT(shift), (unsigned)l);
 		if (r || x->fault || !c->dirty_tracking)
 			return r;
 		set_bits(p, BIT(10)); /* AF */

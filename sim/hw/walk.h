@@ -31,6 +31,7 @@ struct sim_walk_cfg {
 	uint64_t root;         /* iopt_pt_root */
 	unsigned levels;       /* iopt_pt_root (AMD: the DTE mode) */
 	bool dirty_tracking;   /* hardware updates A/D (VT-d SSADE, AMD HAD, ARM HA/HD+DBM) */
+	bool snoop_ctl;        /* VT-d ECAP.SC: SNP is allowed in leaves (else reserved) */
 	sim_mem_fn mem;
 	void *mem_ctx;
 	const struct sim_walk_cfg *s2; /* nested: stage 2 for table addresses and output */
@@ -44,7 +45,8 @@ enum sim_fault {
 			     * address above oas; AMD: output above oas */
 	SIM_F_RESERVED,     /* reserved bits set / invalid encoding: VT-d/x86 PS in the top
 			     * levels, low address bits of a large leaf, address bits at or
-			     * above oas (the host address width), VT-d TM or non-leaf SNP;
+			     * above oas (the host address width), VT-d TM, non-leaf SNP
+			     * or leaf SNP without snoop control;
 			     * AMD NextLevel not below the entry's level, a leaf at level 6,
 			     * a bad size code; ARM a block where the granule has none */
 };
@@ -61,6 +63,8 @@ struct sim_xlate {
 	unsigned fault_level; /* level (0 = leaf level, as the engine counts) where it stopped */
 	uint64_t pa;          /* output address of the input address */
 	uint64_t page_size;   /* size of the leaf (ARM contiguous run: the run; AMD NextLevel=7: the page) */
+	uint64_t entry_size;  /* what the one descriptor read maps: page_size, but one entry of an
+			       * ARM contiguous run and one replica's slot of an AMD page */
 	bool r, w, x, user;   /* permissions of the leaf (AND along the walk where the format does) */
 	unsigned reads;       /* entry reads made, stage-2 reads included */
 };

@@ -4,7 +4,8 @@
 small --ops must run clean (exit 0, valid --json, no rejected event, zero
 oracle violations, the workload's traffic visible in the counters); trace
 replay of both formats; malformed traces and bad usage give exit 2 with a
-line-numbered message; a single-threaded strict run is reproducible.
+line-numbered message; a single-threaded strict run is reproducible; the
+hardware options (--no-ril, --hw-caps, --tlb-whole-runs) reach the run.
 
 usage: cli_smoke.py BUILD/sim/iopt-sim
 """
@@ -91,12 +92,42 @@ for scn in SCENARIOS:
 rc, doc, err = run_json("--tour", "--ops", "100", validate=True)
 check(rc == 0, "tour: exit 0")
 clean(doc, "tour")
-check(len(doc["runs"]) == 18, "tour: 18 runs")
+check(len(doc["runs"]) == 22, "tour: 22 runs")
+noril = [r for r in doc["runs"] if r.get("hw", {}).get("smmu_idr3") == "0x1004"]
+check(sorted((r["workload"], r["format"], r["mode"]) for r in noril) ==
+      [("nvme", "lpae_s1", "lazy"), ("nvme", "lpae_s1", "strict"),
+       ("vm", "lpae_s2", "lazy"), ("vm", "lpae_s2", "strict")],
+      "tour: nvme and vm also on an SMMU without RIL (IDR3 0x1004)")
 check(doc["violations"] == sum(r["stats"]["violations"] for r in doc["runs"]),
       "tour: top-level violations is the total")
 check({r["workload"] for r in doc["runs"]} == set(SCENARIOS), "tour: every scenario")
 rc, out, err = run("--tour", "--ops", "50", "--mode", "strict")
 check(rc == 0 and "0 violations" in out.splitlines()[-1], "tour table ends with the violation count")
+
+# The IOMMU's registers: QEMU 7.2's by default, --no-ril and --hw-caps change them.
+runs = run_json("--scenario", "nic", "--ops", "100")[1]["runs"]
+check(runs and runs[0]["hw"] == {"vtd_cap": "0xd2008c222f0606", "vtd_ecap": "0xf00f4a"},
+      "vtd_ss: QEMU 7.2 CAP (48-bit SAGAW/MGAW) and legacy ECAP")
+runs = run_json("--scenario", "nic", "--format", "amd_v1", "--ops", "100")[1]["runs"]
+check(runs and runs[0]["hw"] == {"amd_efr": "0x29d3"}, "amd_v1: QEMU 7.2 EFR")
+rc, doc, err = run_json("--scenario", "vm", "--format", "lpae_s2", "--ops", "3000", "--no-ril")
+r = doc["runs"][0] if doc["runs"] else {"hw": {}, "stats": {}}
+check(rc == 0 and r["hw"] == {"smmu_idr0": "0xd40101b", "smmu_idr3": "0x1004", "smmu_idr5": "0x74"},
+      "--no-ril: IDR3.RIL cleared; stage 2 adds IDR0.S2P")
+clean(doc, "vm lpae_s2 --no-ril")
+check(r["stats"].get("cmds_range", 0) > r["stats"].get("cmds_sync", 0),
+      "--no-ril: 32M balloons take one command per 2M block")
+rc, doc, err = run_json("--scenario", "nvme", "--format", "lpae_s1", "--ops", "300",
+                        "--hw-caps", "smmu-idr3=0,smmu-idr0=0x0d40101a")
+clean(doc, "nvme lpae_s1 --hw-caps smmu-idr3=0")
+check(rc == 0 and doc["runs"] and doc["runs"][0]["hw"]["smmu_idr3"] == "0x0",
+      "--hw-caps sets the registers")
+whole = run_json("--scenario", "vm", "--format", "lpae_s2", "--ops", "3000", "--tlb-whole-runs")[1]
+clean(whole, "vm lpae_s2 --tlb-whole-runs")
+split = run_json("--scenario", "vm", "--format", "lpae_s2", "--ops", "3000")[1]
+hits = [d["runs"][0]["stats"]["iotlb_hits"] if d["runs"] else -1 for d in (whole, split)]
+check(whole["runs"] and whole["runs"][0]["tlb_whole_runs"] and hits[0] > hits[1],
+      "--tlb-whole-runs: a 32M run is one IOTLB entry (more hits than one per descriptor)")
 
 # Reproducible: a single-threaded strict run, twice, same counters.
 COUNTERS = ("maps", "unmaps", "dmas", "iotlb_hits", "iotlb_misses", "walk_reads", "cmds_range",
@@ -171,7 +202,10 @@ with tempfile.TemporaryDirectory() as tmp:
 
 for args in (["--bogus"], ["--scenario", "nope"], ["--format", "x86_32"], ["--mode", "eager"],
              ["--ops", "0"], ["--iotlb-entries", "x"], ["--tour", "--scenario", "nic"],
-             ["--ftrace-dma"], ["extra"], ["--phys-mem", "1G"], ["--trace", "x", "--phys-mem", "1"]):
+             ["--ftrace-dma"], ["extra"], ["--phys-mem", "1G"], ["--trace", "x", "--phys-mem", "1"],
+             ["--no-ril"], ["--scenario", "nic", "--format", "amd_v1", "--no-ril"],
+             ["--hw-caps", "vtd-cap"], ["--hw-caps", "nope=1"], ["--hw-caps", "smmu-idr3=0x100000000"],
+             ["--hw-caps", ""]):
     rc, out, err = run(*args)
     check(rc == 2 and err, "usage error exits 2: %s" % " ".join(args))
 rc, out, err = run("--help")

@@ -6,12 +6,18 @@
  *    the same kind, range, leaf flag and scope;
  *  - a planned invalidation, executed by the sim, leaves no entry of the
  *    range in the IOTLB (and keeps entries outside it);
- *  - IOTLB mechanics: sizes, tags, LRU, TTL level hints, PWC.
+ *  - IOTLB mechanics: sizes, tags, LRU, TTL level hints, PWC;
+ *  - capabilities: every checked flag or field is an error without its
+ *    capability and accepted with it; the default registers are QEMU 7.2's.
  */
 #include <string.h>
 
 #include "hw/invq.h"
 #include "tap.h"
+
+/* Hardware that advertises everything: the decoders' field checks alone. */
+static const struct sim_hw_caps all_caps = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT32_MAX,
+					     UINT32_MAX, UINT32_MAX };
 
 static uint64_t tag_of(enum iopt_inv_vendor v, const struct iopt_inv_decoded *d)
 {
@@ -82,7 +88,7 @@ static void readers_agree(void)
 			(void)iopt_inv_sync_smmu(0, 0, 0, &c[n++]);
 		for (int i = 0; i < n; i++) {
 			struct iopt_inv_decoded d;
-			struct sim_cmd s = sim_cmd_decode(v, &c[i]);
+			struct sim_cmd s = sim_cmd_decode(v, &all_caps, &c[i]);
 			bool ok = iopt_inv_decode(v, &c[i], &d) == 0;
 
 			cmds++;
@@ -131,7 +137,7 @@ static void plan_clears_range(void)
 		struct sim_iotlb tlb;
 		struct sim_invq q;
 		REQUIRE(sim_iotlb_init(&tlb, 1024, 8, 0) == 0);
-		REQUIRE(sim_invq_init(&q, v) == 0);
+		REQUIRE(sim_invq_init(&q, v, &all_caps) == 0);
 		uint64_t tag = v == IOPT_INV_VTD ? sim_tag_vtd(t.scope.vtd.domain, t.scope.vtd.has_pasid,
 							      t.scope.vtd.pasid)
 			       : v == IOPT_INV_AMD ? sim_tag_amd(t.scope.amd.domain, t.scope.amd.has_pasid,
@@ -208,14 +214,219 @@ static void bad_commands(void)
 	struct iopt_inv_cmd c = { { 0x9, 0 } };
 
 	TEST("commands the hardware does not know decode as errors");
-	CHECK(sim_cmd_decode(IOPT_INV_VTD, &c).kind == SIM_CMD_BAD);
+	CHECK(sim_cmd_decode(IOPT_INV_VTD, &all_caps, &c).kind == SIM_CMD_BAD);
 	c.w[0] = 2; /* type 2, granularity 0 */
-	CHECK(sim_cmd_decode(IOPT_INV_VTD, &c).kind == SIM_CMD_BAD);
+	CHECK(sim_cmd_decode(IOPT_INV_VTD, &all_caps, &c).kind == SIM_CMD_BAD);
 	c.w[0] = 0x5ull << 60;
-	CHECK(sim_cmd_decode(IOPT_INV_AMD, &c).kind == SIM_CMD_BAD);
+	CHECK(sim_cmd_decode(IOPT_INV_AMD, &all_caps, &c).kind == SIM_CMD_BAD);
 	c.w[0] = 0x40;
-	CHECK(sim_cmd_decode(IOPT_INV_SMMU, &c).kind == SIM_CMD_BAD);
-	CHECK(sim_cmd_decode((enum iopt_inv_vendor)9, &c).kind == SIM_CMD_BAD);
+	CHECK(sim_cmd_decode(IOPT_INV_SMMU, &all_caps, &c).kind == SIM_CMD_BAD);
+	CHECK(sim_cmd_decode((enum iopt_inv_vendor)9, &all_caps, &c).kind == SIM_CMD_BAD);
+}
+
+static enum sim_cmd_kind kind(enum iopt_inv_vendor v, const struct sim_hw_caps *hw, uint64_t w0,
+			      uint64_t w1)
+{
+	struct iopt_inv_cmd c = { { w0, w1 } };
+
+	return sim_cmd_decode(v, hw, &c).kind;
+}
+
+/* The one command the library plans for [start, start + len) with these VT-d caps. */
+static struct iopt_inv_cmd vtd_plan(struct iopt_vtd_inv_caps caps, bool pasid, uint64_t start,
+				    uint64_t len)
+{
+	struct iopt_vtd_inv_scope sc = { .domain = 3, .has_pasid = pasid, .pasid = 5 };
+	struct iopt_inv_range rg = { start, start + len - 1 };
+	struct iopt_inv_req req = { &rg, 1, 4096, true };
+	struct iopt_inv_cmd c[4];
+
+	REQUIRE(iopt_inv_plan_vtd(&req, NULL, &caps, &sc, c, 4) == 1);
+	return c[0];
+}
+
+static void vtd_caps(void)
+{
+	struct sim_opts o = { .format = IOPT_PT_VTD_SS };
+	struct sim_hw_caps q, h;
+	struct iopt_inv_cmd c;
+
+	TEST("VT-d: the defaults are QEMU 7.2's CAP/ECAP (legacy; scalable + PASID for first stage)");
+	sim_hw_caps_default(&o, &q);
+	CHECK_EQ(q.vtd_cap & ~0x1F3F00ull, 0x00d2008c22260206ull & ~0x1F3F00ull); /* but SAGAW/MGAW */
+	CHECK((q.vtd_cap >> 8 & 0x1F) == 6 && (q.vtd_cap >> 16 & 0x3F) == 47); /* 39+48 bits, MGAW 48 */
+	CHECK_EQ(q.vtd_ecap, 0xf00f4aull);
+	CHECK((q.vtd_cap & SIM_VTD_CAP_PSI) && SIM_VTD_CAP_MAMV(q.vtd_cap) == 18 &&
+	      (q.vtd_cap & SIM_VTD_CAP_DRD) && (q.vtd_cap & SIM_VTD_CAP_DWD) &&
+	      SIM_VTD_CAP_ND(q.vtd_cap) == 16);
+	CHECK(!(q.vtd_ecap & (SIM_VTD_ECAP_SC | SIM_VTD_ECAP_PDS | SIM_VTD_ECAP_SMTS)));
+	o.format = IOPT_PT_X86_64;
+	sim_hw_caps_default(&o, &h);
+	CHECK_EQ(h.vtd_ecap & ~(SIM_VTD_ECAP_PASID | SIM_VTD_ECAP_FLTS), 0x480080f00f4aull);
+	CHECK(h.vtd_ecap & SIM_VTD_ECAP_PASID);
+
+	TEST("VT-d: wait PD only with ECAP.PDS (QEMU faults it), other wait bits reserved");
+	struct iopt_vtd_inv_caps nopd = { .psi = true, .mamv = 9 }, pd = nopd;
+	pd.page_drain = true;
+	REQUIRE(iopt_inv_wait_vtd(&nopd, 0x1000, 1, IOPT_VTD_WAIT_FENCE, &c) == 0);
+	CHECK_EQ(kind(IOPT_INV_VTD, &q, c.w[0], c.w[1]), SIM_CMD_SYNC);
+	/* The library refuses PD without the capability; told it is there, it writes it. */
+	CHECK_EQ(iopt_inv_wait_vtd(&nopd, 0x1000, 1, IOPT_VTD_WAIT_DRAIN, &c), -EOPNOTSUPP);
+	REQUIRE(iopt_inv_wait_vtd(&pd, 0x1000, 1, IOPT_VTD_WAIT_FENCE | IOPT_VTD_WAIT_DRAIN, &c) == 0);
+	CHECK_EQ(kind(IOPT_INV_VTD, &q, c.w[0], c.w[1]), SIM_CMD_BAD);
+	h = q;
+	h.vtd_ecap |= SIM_VTD_ECAP_PDS;
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0], c.w[1]), SIM_CMD_SYNC);
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0] | 1ull << 8, c.w[1]), SIM_CMD_BAD);
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0], c.w[1] | 2), SIM_CMD_BAD);
+
+	TEST("VT-d: DR/DW only with CAP.DRD/DWD, PSI only with CAP.PSI and AM <= MAMV");
+	struct iopt_vtd_inv_caps lc = { .psi = true, .mamv = 63, .drain_read = true };
+	c = vtd_plan(lc, false, 0x10000, 0x4000);
+	CHECK_EQ(kind(IOPT_INV_VTD, &q, c.w[0], c.w[1]), SIM_CMD_RANGE);
+	h.vtd_cap = q.vtd_cap & ~SIM_VTD_CAP_DRD;
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0], c.w[1]), SIM_CMD_BAD);
+	lc = (struct iopt_vtd_inv_caps){ .psi = true, .mamv = 63, .drain_write = true };
+	c = vtd_plan(lc, false, 0x10000, 0x4000);
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0], c.w[1]), SIM_CMD_RANGE);
+	h.vtd_cap = q.vtd_cap & ~SIM_VTD_CAP_DWD;
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0], c.w[1]), SIM_CMD_BAD);
+	lc.drain_write = false;
+	c = vtd_plan(lc, false, 0, 4096ull << 18); /* AM 18 = MAMV */
+	CHECK_EQ(kind(IOPT_INV_VTD, &q, c.w[0], c.w[1]), SIM_CMD_RANGE);
+	c = vtd_plan(lc, false, 0, 4096ull << 19);
+	CHECK_EQ(kind(IOPT_INV_VTD, &q, c.w[0], c.w[1]), SIM_CMD_BAD);
+	c = vtd_plan(lc, false, 0x10000, 4096);
+	h.vtd_cap = q.vtd_cap & ~SIM_VTD_CAP_PSI;
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0], c.w[1]), SIM_CMD_BAD);
+	lc.psi = false; /* what a driver reading CAP plans instead: DSI */
+	c = vtd_plan(lc, false, 0x10000, 4096);
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0], c.w[1]), SIM_CMD_TAG);
+	/* reserved fields; a domain id wider than CAP.ND */
+	c = vtd_plan((struct iopt_vtd_inv_caps){ .psi = true, .mamv = 9 }, false, 0x10000, 4096);
+	CHECK_EQ(kind(IOPT_INV_VTD, &q, c.w[0] | 1ull << 8, c.w[1]), SIM_CMD_BAD);
+	CHECK_EQ(kind(IOPT_INV_VTD, &q, c.w[0] | 1ull << 32, c.w[1]), SIM_CMD_BAD);
+	CHECK_EQ(kind(IOPT_INV_VTD, &q, c.w[0], c.w[1] | 1ull << 7), SIM_CMD_BAD);
+	h.vtd_cap = (q.vtd_cap & ~7ull) | 4; /* ND 4: 12-bit domain ids */
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0], c.w[1]), SIM_CMD_RANGE);
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0] | 0x1000ull << 16, c.w[1]), SIM_CMD_BAD);
+
+	TEST("VT-d: PASID-based (type 6) descriptors only in scalable mode with PASID");
+	/* The library plans type 6 only when told the hardware is in scalable mode. */
+	c = vtd_plan((struct iopt_vtd_inv_caps){ .psi = true, .mamv = 9, .scalable = true }, true,
+		     0x10000, 4096);
+	CHECK_EQ(kind(IOPT_INV_VTD, &q, c.w[0], c.w[1]), SIM_CMD_BAD); /* legacy mode */
+	o.format = IOPT_PT_X86_64;
+	sim_hw_caps_default(&o, &h);
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0], c.w[1]), SIM_CMD_RANGE);
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0] | 1ull << 7, c.w[1]), SIM_CMD_BAD); /* no DR in type 6 */
+	h.vtd_ecap &= ~SIM_VTD_ECAP_PASID;
+	CHECK_EQ(kind(IOPT_INV_VTD, &h, c.w[0], c.w[1]), SIM_CMD_BAD);
+}
+
+static void amd_caps(void)
+{
+	struct sim_opts o = { .format = IOPT_PT_AMD_V1 };
+	struct iopt_amd_inv_scope sc = { .domain = 2, .has_pasid = true, .pasid = 9 };
+	struct iopt_inv_range rg = { 0x20000, 0x20FFF };
+	struct iopt_inv_req req = { &rg, 1, 4096, true };
+	struct sim_hw_caps q, h;
+	struct iopt_inv_cmd c;
+
+	TEST("AMD: EFR 0x29d3; GN only with EFR.GT, INVALIDATE_IOMMU_ALL only with EFR.IA");
+	sim_hw_caps_default(&o, &q);
+	CHECK_EQ(q.amd_efr, 0x29d3);
+	REQUIRE(iopt_inv_plan_amd(&req, NULL, &(struct iopt_amd_inv_caps){ 0 }, &sc, &c, 1) == 1);
+	CHECK_EQ(kind(IOPT_INV_AMD, &q, c.w[0], c.w[1]), SIM_CMD_RANGE);
+	h = q;
+	h.amd_efr &= ~SIM_AMD_EFR_GT;
+	CHECK_EQ(kind(IOPT_INV_AMD, &h, c.w[0], c.w[1]), SIM_CMD_BAD);
+	CHECK_EQ(kind(IOPT_INV_AMD, &q, c.w[0] | 1ull << 20, c.w[1]), SIM_CMD_BAD);
+	CHECK_EQ(kind(IOPT_INV_AMD, &q, c.w[0] | 1ull << 48, c.w[1]), SIM_CMD_BAD);
+	CHECK_EQ(kind(IOPT_INV_AMD, &q, c.w[0], c.w[1] | 1ull << 3), SIM_CMD_BAD);
+	CHECK_EQ(kind(IOPT_INV_AMD, &q, 0x8ull << 60, 0), SIM_CMD_TAG);
+	CHECK_EQ(kind(IOPT_INV_AMD, &q, 0x8ull << 60 | 1, 0), SIM_CMD_BAD);
+	h.amd_efr = q.amd_efr & ~SIM_AMD_EFR_IA;
+	CHECK_EQ(kind(IOPT_INV_AMD, &h, 0x8ull << 60, 0), SIM_CMD_BAD);
+	REQUIRE(iopt_inv_wait_amd(0x1000, 1, false, &c) == 0);
+	CHECK_EQ(kind(IOPT_INV_AMD, &q, c.w[0], c.w[1]), SIM_CMD_SYNC);
+	CHECK_EQ(kind(IOPT_INV_AMD, &q, c.w[0] | 1ull << 52, c.w[1]), SIM_CMD_BAD);
+}
+
+/* Plan [0x40000, 0x4FFFF] (one 64K run of 4K pages) for SMMU stage `stage`. */
+static int smmu_plan(bool ril, unsigned stage, uint16_t asid, uint16_t vmid,
+		     struct iopt_inv_cmd *c)
+{
+	struct iopt_smmu_inv_caps caps = { .range_inv = ril, .granule_shift = 12 };
+	struct iopt_smmu_inv_scope sc = { .stage = stage, .asid = asid, .vmid = vmid };
+	struct iopt_inv_range rg = { 0x40000, 0x4FFFF };
+	struct iopt_inv_req req = { &rg, 1, 0x10000, true };
+
+	return iopt_inv_plan_smmu(&req, NULL, &caps, &sc, c, IOPT_INV_MAX_BUDGET);
+}
+
+static unsigned bad_of(const struct sim_hw_caps *hw, const struct iopt_inv_cmd *c, int n)
+{
+	unsigned bad = 0;
+
+	for (int i = 0; i < n; i++)
+		bad += kind(IOPT_INV_SMMU, hw, c[i].w[0], c[i].w[1]) == SIM_CMD_BAD;
+	return bad;
+}
+
+static void smmu_caps(void)
+{
+	struct sim_opts o = { .format = IOPT_PT_LPAE_S1 };
+	struct iopt_inv_cmd c[IOPT_INV_MAX_BUDGET];
+	struct sim_hw_caps q, h;
+	int n;
+
+	TEST("SMMU: IDR0 0x0d40101a IDR3 0x1404 IDR5 0x74 (stage 1; S2P added for stage 2)");
+	sim_hw_caps_default(&o, &q);
+	CHECK(q.smmu_idr0 == 0x0d40101a && q.smmu_idr3 == 0x1404 && q.smmu_idr5 == 0x74);
+	CHECK((q.smmu_idr3 & SIM_SMMU_IDR3_RIL) && (q.smmu_idr0 & SIM_SMMU_IDR0_ASID16) &&
+	      !(q.smmu_idr0 & SIM_SMMU_IDR0_VMID16) && (q.smmu_idr5 & SIM_SMMU_IDR5_GRAN(1)));
+	o.format = IOPT_PT_LPAE_S2;
+	sim_hw_caps_default(&o, &h);
+	CHECK_EQ(h.smmu_idr0, 0x0d40101a | SIM_SMMU_IDR0_S2P);
+	o = (struct sim_opts){ .format = IOPT_PT_LPAE_S1, .nested = true, .s2_format = IOPT_PT_LPAE_S2 };
+	sim_hw_caps_default(&o, &h);
+	CHECK(h.smmu_idr0 & SIM_SMMU_IDR0_S2P);
+
+	TEST("SMMU: range commands (TG != 0) only with IDR3.RIL and an IDR5 granule");
+	n = smmu_plan(true, 1, 1, 1, c);
+	REQUIRE(n == 1);
+	CHECK_EQ(bad_of(&q, c, n), 0);
+	h = q;
+	h.smmu_idr3 &= ~SIM_SMMU_IDR3_RIL;
+	CHECK_EQ(bad_of(&h, c, n), 1);
+	h = q;
+	h.smmu_idr5 &= ~SIM_SMMU_IDR5_GRAN(1);
+	CHECK_EQ(bad_of(&h, c, n), 1);
+	h = q;
+	h.smmu_idr3 &= ~SIM_SMMU_IDR3_RIL;
+	n = smmu_plan(false, 1, 1, 1, c); /* what the library plans without RIL: one per page */
+	CHECK_EQ(n, 16);
+	CHECK_EQ(bad_of(&h, c, n), 0);
+
+	TEST("SMMU: ASIDs/VMIDs above 8 bits need IDR0.ASID16/VMID16; NH_* S1P, S2_IPA S2P");
+	n = smmu_plan(true, 1, 0x100, 1, c);
+	CHECK_EQ(bad_of(&q, c, n), 0); /* ASID16 */
+	h = q;
+	h.smmu_idr0 &= ~SIM_SMMU_IDR0_ASID16;
+	CHECK_EQ(bad_of(&h, c, n), 1);
+	n = smmu_plan(true, 1, 1, 0x100, c);
+	CHECK_EQ(bad_of(&q, c, n), 1); /* QEMU 7.2: 8-bit VMIDs */
+	h = q;
+	h.smmu_idr0 |= SIM_SMMU_IDR0_VMID16;
+	CHECK_EQ(bad_of(&h, c, n), 0);
+	h.smmu_idr0 &= ~SIM_SMMU_IDR0_S1P;
+	CHECK_EQ(bad_of(&h, c, n), 1);
+	n = smmu_plan(true, 2, 0, 1, c);
+	CHECK_EQ(bad_of(&q, c, n), 1); /* stage 2 on a stage-1 SMMU */
+	h = q;
+	h.smmu_idr0 |= SIM_SMMU_IDR0_S2P;
+	CHECK_EQ(bad_of(&h, c, n), 0);
 }
 
 int main(void)
@@ -224,5 +435,8 @@ int main(void)
 	plan_clears_range();
 	iotlb_mechanics();
 	bad_commands();
+	vtd_caps();
+	amd_caps();
+	smmu_caps();
 	return tap_done();
 }

@@ -6,6 +6,12 @@
  *    shows stale entries (the window exists) within the bound;
  *  - deliberately broken invalidation (a planner that drops the last page,
  *    a sync that never reaches the IOTLB): the oracle reports violations;
+ *  - SMMU without RIL (issue 12): the old planner's one TG=0 command per
+ *    contiguous run is caught with per-descriptor IOTLB entries and hides
+ *    with whole-run entries; the real planner is clean on both;
+ *  - capabilities: a library set up against what the hardware lacks (range
+ *    commands without RIL, PSI, DR/DW, SNP without snoop control) is caught;
+ *    set up from the registers, it runs clean;
  *  - IOMMU-API maps (MAP_AT/UNMAP_AT), page requests (sva), bad events;
  *  - two threads at once (suite stress).
  */
@@ -25,6 +31,7 @@ struct wl {
 	uint64_t seed;
 	int rounds;
 	int errors;
+	unsigned prot; /* of every buffer; 0 = RW */
 };
 
 static int ap(struct wl *w, struct sim_event ev)
@@ -61,7 +68,8 @@ static void *workload(void *arg)
 			size[i] = 4096 * (1 + test_xrand(&w->seed) % 16) - test_xrand(&w->seed) % 100;
 			uint64_t phys = (test_xrand(&w->seed) % (1u << 17)) << 12;
 			if (ap(w, (struct sim_event){ .kind = SIM_EV_MAP, .buf = w->base + i,
-						      .phys = phys, .size = size[i], .prot = RW }) == 0)
+						      .phys = phys, .size = size[i],
+						      .prot = w->prot ? w->prot : RW }) == 0)
 				live[i] = true;
 			touch(w, w->base + i, size[i]);
 		}
@@ -76,21 +84,41 @@ static void *workload(void *arg)
 	return NULL;
 }
 
-static struct sim_stats run(enum iopt_pt_format f, enum iopt_dma_mode mode, unsigned brk,
-			    bool pwc)
+/* The workload on o (iotlb 1024 entries unless set), buffers of prot (0 = RW). */
+static struct sim_stats run_opts(struct sim_opts o, unsigned prot)
 {
-	struct sim_opts o = { .format = f, .mode = mode, .break_flags = brk, .pwc = pwc,
-			      .iotlb_entries = 1024, .seed = 1 };
 	struct sim *s = NULL;
 	struct sim_stats st;
 
+	if (!o.iotlb_entries)
+		o.iotlb_entries = 1024;
 	REQUIRE(sim_create(&o, &s) == 0);
-	struct wl w = { .s = s, .seed = 77 + f, .rounds = 12 };
+	struct wl w = { .s = s, .seed = 77 + o.format, .rounds = 12, .prot = prot };
 	workload(&w);
 	CHECK_EQ(w.errors, 0);
 	sim_finish(s, &st);
 	sim_destroy(s);
 	return st;
+}
+
+static struct sim_stats run(enum iopt_pt_format f, enum iopt_dma_mode mode, unsigned brk,
+			    bool pwc)
+{
+	return run_opts((struct sim_opts){ .format = f, .mode = mode, .break_flags = brk, .pwc = pwc,
+					   .seed = 1 }, 0);
+}
+
+/* o's default registers with one change; a pointer for sim_opts.hw (one at a time). */
+static const struct sim_hw_caps *caps_without(const struct sim_opts *o, uint64_t vtd_cap,
+					      uint64_t vtd_ecap_add, uint32_t idr3)
+{
+	static struct sim_hw_caps c;
+
+	sim_hw_caps_default(o, &c);
+	c.vtd_cap &= ~vtd_cap;
+	c.vtd_ecap |= vtd_ecap_add;
+	c.smmu_idr3 &= ~idr3;
+	return &c;
 }
 
 static void correct_library(void)
@@ -274,6 +302,8 @@ static void iommu_api_and_pri(void)
 	CHECK_EQ(sim_create(&bo, &s), -EINVAL);
 	bo = (struct sim_opts){ .iotlb_entries = 12 };
 	CHECK_EQ(sim_create(&bo, &s), -EINVAL);
+	bo = (struct sim_opts){ .break_flags = 1u << 9 };
+	CHECK_EQ(sim_create(&bo, &s), -EINVAL);
 }
 
 static void two_threads(void)
@@ -302,6 +332,178 @@ static void two_threads(void)
 	}
 }
 
+/*
+ * One contiguous run of `run` bytes (16 descriptors) at a time, IOMMU API:
+ * map it, a device write to every descriptor, unmap (strict: invalidated
+ * when the call returns), then the same DMAs again, which must all fault.
+ * SMMU stage 1 without RIL; brk and the IOTLB's run caching as given.
+ */
+static struct sim_stats run_tlbi(uint64_t run, unsigned brk, bool whole)
+{
+	struct sim_opts o = { .format = IOPT_PT_LPAE_S1, .break_flags = brk, .tlb_whole_runs = whole };
+	struct sim *s = NULL;
+	struct sim_stats st;
+
+	o.hw = caps_without(&o, 0, 0, SIM_SMMU_IDR3_RIL);
+	REQUIRE(sim_create(&o, &s) == 0);
+	for (uint64_t k = 0; k < 4; k++) {
+		uint64_t iova = (k + 1) * 4 * run;
+		CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_MAP_AT, .iova = iova,
+							   .phys = (k + 8) * run, .size = run,
+							   .prot = RW }), 0);
+		for (int pass = 0; pass < 2; pass++) {
+			for (uint64_t off = 0; off < run; off += run / 16)
+				CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_DMA,
+									   .buf = SIM_NO_BUF,
+									   .iova = iova + off + 8,
+									   .size = 8, .write = true }), 0);
+			if (!pass)
+				CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_UNMAP_AT,
+									   .iova = iova, .size = run }), 0);
+		}
+	}
+	sim_finish(s, &st);
+	sim_destroy(s);
+	return st;
+}
+
+static void runs_without_ril(void)
+{
+	static const uint64_t runs[] = { 64 << 10, 32 << 20 };
+
+	for (int i = 0; i < 2; i++) {
+		const char *what = i ? "32M run of 2M blocks" : "64K run of 4K pages";
+		printf("# no RIL, %s: one TG=0 per run (old planner) is caught per descriptor\n", what);
+		struct sim_stats st = run_tlbi(runs[i], SIM_BREAK_TLBI_PER_RUN, false);
+		/* 15 descriptors per run stay cached: the second pass translates through them */
+		CHECK_EQ(st.stale_dmas, 4);
+		CHECK(st.violations >= 4 + 4 * 15);
+		CHECK_EQ(st.dma_faults, 4);
+		CHECK_EQ(st.cmds_range, 4);
+		printf("# no RIL, %s: the real planner, one TG=0 per descriptor, is clean\n", what);
+		st = run_tlbi(runs[i], 0, false);
+		CHECK_EQ(st.violations, 0);
+		CHECK_EQ(st.dma_faults, 4 * 16);
+		CHECK_EQ(st.cmds_range, 4 * 16);
+		CHECK_EQ(st.iotlb_hits, 0); /* each descriptor its own entry */
+		CHECK_EQ(st.cmd_errors, 0);
+		printf("# no RIL, %s, the run cached as one entry: the old planner passes (why it hid)\n",
+		       what);
+		st = run_tlbi(runs[i], SIM_BREAK_TLBI_PER_RUN, true);
+		CHECK_EQ(st.violations, 0);
+		CHECK_EQ(st.dma_faults, 4 * 16);
+		CHECK_EQ(st.iotlb_hits, 4 * 15); /* one miss per run, then hits: one entry */
+		st = run_tlbi(runs[i], 0, true);
+		CHECK_EQ(st.violations, 0);
+	}
+}
+
+/* Write to every page of [iova, iova + len). */
+static void dma_pages_at(struct sim *s, uint64_t iova, uint64_t len)
+{
+	for (uint64_t off = 0; off < len; off += 4096)
+		CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_DMA, .buf = SIM_NO_BUF,
+							   .iova = iova + off, .size = 8,
+							   .write = true }), 0);
+}
+
+/*
+ * UNMAP_AT takes the range apart as Linux's iommu_unmap does, by the
+ * largest page size that fits: a 36K mapping at a 64K-aligned IOVA and
+ * physical address is nine 4K pages, never a 64K run reaching into its
+ * neighbour; a 64K + 4K mapping is one run and one page.
+ */
+static void unmap_at_pieces(void)
+{
+	struct sim_opts o = { .format = IOPT_PT_LPAE_S1 };
+	struct sim *s = NULL;
+	struct sim_stats st;
+
+	TEST("UNMAP_AT: pieces of the largest page size that fits, never past the range");
+	o.hw = caps_without(&o, 0, 0, SIM_SMMU_IDR3_RIL); /* one command per piece's descriptor */
+	REQUIRE(sim_create(&o, &s) == 0);
+	const uint64_t a = 0x10000000, b = a + 0x9000, c = 0x20000000;
+	CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_MAP_AT, .iova = a,
+						   .phys = 0x80000000, .size = 0x9000, .prot = RW }), 0);
+	CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_MAP_AT, .iova = b,
+						   .phys = 0x90009000, .size = 0x7000, .prot = RW }), 0);
+	CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_MAP_AT, .iova = c,
+						   .phys = 0xA0000000, .size = 0x11000, .prot = RW }), 0);
+	dma_pages_at(s, a, 0x10000);
+	dma_pages_at(s, c, 0x11000);
+	CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_UNMAP_AT, .iova = a, .size = 0x9000 }), 0);
+	CHECK_EQ(sim_apply(s, &(struct sim_event){ .kind = SIM_EV_UNMAP_AT, .iova = c, .size = 0x11000 }), 0);
+	dma_pages_at(s, a, 0x10000); /* a's 9 pages fault, b's 7 still translate */
+	dma_pages_at(s, c, 0x11000);
+	sim_finish(s, &st);
+	sim_destroy(s);
+	CHECK_EQ(st.violations, 0);
+	CHECK_EQ(st.dma_faults, 9 + 17);
+	/* 9 pages of a, the run (16 descriptors) and the page of c, then b's 7 at the end */
+	CHECK_EQ(st.cmds_range, 9 + 16 + 1 + 7);
+	CHECK_EQ(st.flushes, 2 + 1 + 1); /* c's two strides sync separately */
+}
+
+/* DMA-API buffers on SMMU without RIL, 64K-aligned, so many are contiguous runs. */
+static void no_ril_workload(void)
+{
+	for (int f = IOPT_PT_LPAE_S1; f <= IOPT_PT_LPAE_S2; f++) {
+		for (int mode = IOPT_DMA_STRICT; mode <= IOPT_DMA_LAZY; mode++) {
+			struct sim_opts o = { .format = (enum iopt_pt_format)f,
+					      .mode = (enum iopt_dma_mode)mode, .seed = 1 };
+			o.hw = caps_without(&o, 0, 0, SIM_SMMU_IDR3_RIL);
+			printf("# %s %s without RIL: no violation, no queue error\n", fmt_name[f],
+			       mode ? "lazy" : "strict");
+			struct sim_stats st = run_opts(o, 0);
+			CHECK_EQ(st.violations, 0);
+			CHECK_EQ(st.cmd_errors, 0);
+			CHECK_EQ(st.dma_faults, 0);
+			CHECK(st.cmds_range + st.cmds_scope > 0);
+		}
+	}
+}
+
+static void caps_reach_the_oracle(void)
+{
+	struct sim_opts o = { .format = IOPT_PT_LPAE_S1, .mode = IOPT_DMA_STRICT, .seed = 1 };
+	struct sim_stats st;
+
+	TEST("no RIL: a library planning range commands anyway gets queue errors");
+	o.hw = caps_without(&o, 0, 0, SIM_SMMU_IDR3_RIL);
+	o.break_flags = SIM_BREAK_IGNORE_CAPS;
+	st = run_opts(o, 0);
+	CHECK(st.cmd_errors > 0 && st.violations >= st.cmd_errors);
+
+	TEST("VT-d without snoop control: IOPT_PROT_CACHE kept from the table; SNP would fault");
+	o = (struct sim_opts){ .format = IOPT_PT_VTD_SS, .mode = IOPT_DMA_STRICT, .seed = 1 };
+	st = run_opts(o, RW | IOPT_PROT_CACHE);
+	CHECK(st.violations == 0 && st.dma_faults == 0 && st.dmas > 5000);
+	o.break_flags = SIM_BREAK_IGNORE_CAPS;
+	st = run_opts(o, RW | IOPT_PROT_CACHE);
+	CHECK(st.faults_reserved > 0 && st.violations >= st.faults_reserved);
+	o.hw = caps_without(&o, 0, SIM_VTD_ECAP_SC, 0); /* with snoop control SNP is fine */
+	st = run_opts(o, RW | IOPT_PROT_CACHE);
+	CHECK(st.violations == 0 && st.dma_faults == 0);
+
+	TEST("VT-d without PSI: domain-selective only; PSI descriptors would be queue errors");
+	o.hw = caps_without(&o, SIM_VTD_CAP_PSI, 0, 0);
+	o.break_flags = 0;
+	st = run_opts(o, 0);
+	CHECK(st.violations == 0 && st.cmds_range == 0 && st.cmds_scope > 0);
+	o.break_flags = SIM_BREAK_IGNORE_CAPS;
+	st = run_opts(o, 0);
+	CHECK(st.cmd_errors > 0 && st.violations > 0);
+
+	TEST("VT-d: DR/DW from CAP.DRD/DWD; set without them, queue errors");
+	o.hw = caps_without(&o, SIM_VTD_CAP_DRD | SIM_VTD_CAP_DWD, 0, 0);
+	o.break_flags = 0;
+	st = run_opts(o, 0);
+	CHECK(st.violations == 0 && st.cmds_range > 0 && st.cmd_errors == 0);
+	o.break_flags = SIM_BREAK_IGNORE_CAPS;
+	st = run_opts(o, 0);
+	CHECK(st.cmd_errors > 0 && st.violations > 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "threads")) {
@@ -313,5 +515,9 @@ int main(int argc, char **argv)
 	iommu_api_and_pri();
 	flush_queue_timer();
 	pri_groups();
+	runs_without_ril();
+	unmap_at_pieces();
+	no_ril_workload();
+	caps_reach_the_oracle();
 	return tap_done();
 }

@@ -113,7 +113,7 @@ static void validate(const char *name, unsigned thr, const struct stream *s, uin
 {
 	static struct live live[SIM_SCN_BUFS_PER_THREAD];
 	static struct span spans[4 * OPS];
-	unsigned nspans = 0, maxlive = 0, nlive = 0, errs = 0, prior_dma = 0;
+	unsigned nspans = 0, maxlive = 0, nlive = 0, errs = 0, prior_dma = 0, runs32m = 0, runs64k = 0;
 	uint64_t lo = (uint64_t)thr * SIM_SCN_BUFS_PER_THREAD;
 	char text[SIM_TRACE_LINE_MAX];
 	struct sim_trace *p;
@@ -166,6 +166,8 @@ static void validate(const char *name, unsigned thr, const struct stream *s, uin
 			break;
 		case SIM_EV_MAP_AT:
 			ok &= nspans < 4 * OPS && ev->phys + ev->size <= phys_mem && !covered(spans, nspans, ev->iova, 1);
+			runs32m += ev->size == 32u << 20 && !((ev->iova | ev->phys) & ((32u << 20) - 1));
+			runs64k += ev->size == 64u << 10 && !((ev->iova | ev->phys) & ((64u << 10) - 1));
 			if (ok)
 				spans[nspans++] = (struct span){ev->iova, ev->size};
 			break;
@@ -202,6 +204,8 @@ static void validate(const char *name, unsigned thr, const struct stream *s, uin
 		CHECK_EQ(maxlive, 64 + 2); /* queue depth, plus the submission and completion queues */
 	if (!strcmp(name, "sva"))
 		CHECK(prior_dma >= OPS);
+	if (!strcmp(name, "vm")) /* both addresses aligned: contiguous runs of 2M blocks, 4K pages */
+		CHECK(runs32m >= 4 && runs64k >= 8);
 	sim_trace_destroy(p);
 }
 

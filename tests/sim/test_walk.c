@@ -4,7 +4,8 @@
  * every format and geometry: random mappings of random sizes (large pages,
  * AMD NextLevel=7 sizes, ARM contiguous runs, concatenated stage-2 roots,
  * 52-bit output), then first/last/random bytes of each mapping and holes:
- * sim_walk == model == iopt_pt_iova_to_phys. Permissions: read-only, no-exec,
+ * sim_walk == model == iopt_pt_iova_to_phys; the descriptor a walk read maps
+ * a part of the leaf (all of it without runs). Permissions: read-only, no-exec,
  * privileged-only. Nested pairs: the composition of the two models. Dirty:
  * a hardware write walk is what read_and_clear_dirty reports.
  */
@@ -97,6 +98,15 @@ static void populate(struct iopt_pt *pt, const struct geo *g, struct model *md, 
 	}
 }
 
+static unsigned runs_seen; /* translations whose descriptor maps less than the leaf */
+
+/* Leaves of several descriptors: AMD replicated pages, ARM contiguous runs. */
+static bool has_runs(enum iopt_pt_format f, unsigned flags)
+{
+	return f == IOPT_PT_AMD_V1 ||
+	       ((f == IOPT_PT_LPAE_S1 || f == IOPT_PT_LPAE_S2) && !(flags & IOPT_PT_F_NO_CONTIG));
+}
+
 /* One address: walker vs model vs engine, for a read, a write, an exec, a user access. */
 static unsigned check_addr(const struct sim_walk_cfg *w, struct iopt_pt *pt, const struct model *md,
 			   uint64_t a, enum iopt_pt_format f)
@@ -121,6 +131,10 @@ static unsigned check_addr(const struct sim_walk_cfg *w, struct iopt_pt *pt, con
 	uint64_t leaf = a & ~(x.page_size - 1);
 	bad += x.page_size == 0 || (x.page_size & (x.page_size - 1)) || leaf < m->iova ||
 	       leaf + x.page_size - m->iova > m->len;
+	/* the descriptor read maps a power-of-two part of it; all of it where no runs exist */
+	bad += !x.entry_size || (x.entry_size & (x.entry_size - 1)) || x.page_size % x.entry_size ||
+	       (!has_runs(f, w->flags) && x.entry_size != x.page_size);
+	runs_seen += x.entry_size < x.page_size;
 	(void)sim_walk(w, a, &wr, &x);
 	bad += (x.fault == SIM_F_PERM) != !(m->prot & IOPT_PROT_WRITE);
 	bool has_xn = f == IOPT_PT_X86_64 || f == IOPT_PT_LPAE_S1 || f == IOPT_PT_LPAE_S2;
@@ -138,6 +152,7 @@ static void cross(const struct geo *g)
 	uint64_t seed = 0xABCD ^ (uint64_t)g->cfg.format << 8 ^ g->cfg.ias ^ g->cfg.granule_lg2 << 20;
 	unsigned bad = 0, checked = 0;
 
+	runs_seen = 0;
 	printf("# %s: walker == model == engine\n", g->name);
 	REQUIRE(iopt_pt_create(&g->cfg, &pt) == 0);
 	unsigned ias = g->cfg.ias > 48 ? 48 : g->cfg.ias;
@@ -153,9 +168,11 @@ static void cross(const struct geo *g)
 	for (int k = 0; k < 500; k++, checked++)
 		bad += check_addr(&w, pt, &md, g->base + test_xrand(&seed) % (1ull << (ias - 1)),
 				  g->cfg.format);
-	printf("#   %u mappings, %u addresses\n", md.n, checked);
+	printf("#   %u mappings, %u addresses, %u in multi-descriptor leaves\n", md.n, checked,
+	       runs_seen);
 	CHECK(md.n > NMAP / 2);
 	CHECK_EQ(bad, 0);
+	CHECK(has_runs(g->cfg.format, g->cfg.flags) == (runs_seen > 0));
 	/* beyond the input size: address-size fault */
 	struct sim_access rd = { .priv = true };
 	struct sim_xlate x;

@@ -97,13 +97,19 @@ static void vtd(void)
 	/* PS in a PML4E is reserved */
 	t4[2] = 0x8000000000 | R | W | PS;
 	XFAULT(&c, va4(2, 0, 0, 0, 0), RD, SIM_F_RESERVED);
-	/* TM (bit 62) is reserved; SNP (bit 11) only in leaves */
+	/* TM (bit 62) is reserved; SNP (bit 11) only in leaves, and there only with snoop control */
 	t1[6] = 0x6000 | R | BIT(62);
 	XFAULT(&c, va4(1, 2, 3, 6, 0), RD, SIM_F_RESERVED);
 	t1[7] = 0x7000 | R | BIT(11);
+	t2[7] = 0x40400000 | R | PS | BIT(11);
+	XFAULT(&c, va4(1, 2, 3, 7, 0), RD, SIM_F_RESERVED); /* ECAP.SC = 0, as QEMU 7.2 */
+	XFAULT(&c, va4(1, 2, 7, 0, 0), RD, SIM_F_RESERVED);
+	c.snoop_ctl = true;
 	XOK(&c, va4(1, 2, 3, 7, 0), RD, 0x7000, 4096);
+	XOK(&c, va4(1, 2, 7, 1, 0), RD, 0x40401000, 2u << 20);
 	t3[6] = PA(t2) | R | W | BIT(11);
 	XFAULT(&c, va4(1, 6, 3, 4, 0), RD, SIM_F_RESERVED);
+	c.snoop_ctl = false;
 	/* empty entries, input and address widths */
 	struct sim_xlate x = go(&c, va4(3, 0, 0, 0, 0), RD);
 	CHECK(x.fault == SIM_F_NOT_PRESENT && x.fault_level == 3);
@@ -203,13 +209,16 @@ static void amd(void)
 		b1[i] = 0x20000000 | BIT(12) | PR | NL(7) | IR | IW;
 	XOK(&c, va4(0, 2, 0, 6, 0x20), RD, 0x20000000 + 0x2020, 16384);
 	XOK(&c, va4(0, 2, 0, 4, 0), RD, 0x20000000, 16384);
+	CHECK_EQ(go(&c, va4(0, 2, 0, 6, 0x20), RD).entry_size, 4096); /* the copy read: one slot */
 	XFAULT(&c, va4(0, 2, 0, 6, 0), WR, SIM_F_PERM);
 	/* 4 MiB page at level 2: bits 20:12 = 1, bit 21 = 0; slots 2 and 3 */
 	a2[2] = a2[3] = 0x40000000 | 0x1FF000 | PR | NL(7) | IR | IW;
 	XOK(&c, va4(0, 2, 3, 5, 0x555), RD, 0x40000000 + (1 << 21) + (5 << 12) + 0x555, 4u << 20);
+	CHECK_EQ(go(&c, va4(0, 2, 3, 5, 0x555), RD).entry_size, 2u << 20);
 	/* natural 2 MiB leaf at level 2 (NextLevel 0) */
 	a2[4] = 0x60000000 | PR | IR | IW;
 	XOK(&c, va4(0, 2, 4, 1, 1), RD, 0x60000000 + 4096 + 1, 2u << 20);
+	CHECK_EQ(go(&c, va4(0, 2, 4, 1, 1), RD).entry_size, 2u << 20);
 	a3[2] |= IW;
 	XOK(&c, va4(0, 2, 0, 7, 0), WR, 0x20000000 + 0x3000, 16384);
 	/* NextLevel not below the entry's own level is invalid */
@@ -277,10 +286,17 @@ static void lpae_s1_4k(void)
 	XOK(&c, va4(1, 6, 7, 0, 0), RD, 0x80000000 + (7u << 21), 1u << 30);
 	l0[5] = 0x8000000000 | BLK | AF | AP1;
 	XFAULT(&c, va4(5, 0, 0, 0, 0), RD, SIM_F_RESERVED);
-	/* contiguous run of 16 pages: one 64 KiB translation */
+	/* contiguous run of 16 pages: a 64 KiB translation, each descriptor a 4 KiB entry */
 	for (int i = 16; i < 32; i++)
 		l3[i] = (0x30000000 + (uint64_t)(i - 16) * 4096) | T | AF | AP1 | CONT;
 	XOK(&c, va4(1, 2, 3, 20, 8), RD, 0x30000000 + 4 * 4096 + 8, 65536);
+	CHECK_EQ(go(&c, va4(1, 2, 3, 20, 8), RD).entry_size, 4096);
+	CHECK_EQ(go(&c, va4(1, 2, 3, 4, 0), RD).entry_size, 4096); /* no hint: the page */
+	/* and of 16 blocks: 32 MiB, each a 2 MiB entry */
+	for (int i = 16; i < 32; i++)
+		l2[i] = (0x100000000 + (uint64_t)(i - 16) * (2u << 20)) | BLK | AF | AP1 | CONT;
+	XOK(&c, va4(1, 2, 21, 3, 8), RD, 0x100000000 + (5u << 21) + 0x3008, 32u << 20);
+	CHECK_EQ(go(&c, va4(1, 2, 21, 3, 8), RD).entry_size, 2u << 20);
 	/* output / next table above OAS: address size fault */
 	c.oas = 47; /* above every host table address */
 	l1[7] = BIT(47) | T;
@@ -346,6 +362,7 @@ static void lpae_16k_64k(void)
 	for (int i = 128; i < 256; i++)
 		m3[i] = (0x10000000 + (uint64_t)(i - 128) * 16384) | T | AF | AP1 | CONT;
 	XOK(&c, base | 3ull << 25 | 130ull << 14 | 5, RD, 0x10000000 + 2 * 16384 + 5, 2u << 20);
+	CHECK_EQ(go(&c, base | 3ull << 25 | 130ull << 14 | 5, RD).entry_size, 16384);
 	m2[4] = 0x20000000 | BLK | AF | AP1;
 	XOK(&c, base | 4ull << 25 | 0x123456, RD, 0x20123456, 32u << 20);
 	m1[3] = 0x1000000000 | BLK | AF | AP1;
