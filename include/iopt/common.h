@@ -16,6 +16,10 @@
  *             live allocation).
  *   -ENOMEM   out of space in the object, or out of host memory.
  *   -EFAULT   an internal consistency check failed (corruption detected).
+ *   -EOPNOTSUPP the request needs a feature the object, or the hardware it
+ *             describes, does not have (dirty tracking on a table without
+ *             hardware dirty; a structure field or value the IOMMU's
+ *             capability registers do not advertise).
  */
 #ifndef IOPT_COMMON_H
 #define IOPT_COMMON_H

@@ -11,5 +11,6 @@
 #include <iopt/invalidate.h>
 #include <iopt/flushq.h>
 #include <iopt/dma.h>
+#include <iopt/smmu.h>
 
 #endif /* IOPT_IOPT_H */
