@@ -93,7 +93,8 @@ struct iopt_smmu_hw {
  * Context: pure; any thread.
  * Return: 0, or -EINVAL for a NULL argument or a value a conforming SMMU
  * does not report: IDR0.TTF 0, HTTU 3, TTENDIAN 1, STALL_MODEL 3, ST_LEVEL
- * 2 or 3, no stage, IDR1.SIDSIZE > 32, SSIDSIZE > 20, IDR5.OAS 7, no granule.
+ * 2 or 3, no stage, IDR1.SIDSIZE > 32, SSIDSIZE > 20, IDR3.BBML 3, IDR5.OAS
+ * 7, no granule.
  */
 IOPT_API int iopt_smmu_hw_decode(const uint32_t idr[6], struct iopt_smmu_hw *hw);
 
@@ -113,7 +114,8 @@ IOPT_API int iopt_smmu_inv_caps(const struct iopt_smmu_hw *hw, unsigned granule_
  * @stage:       1 (IOPT_PT_LPAE_S1, needs IDR0.S1P) or 2 (LPAE_S2, S2P).
  * @granule_lg2: 12, 14 or 16, advertised in IDR5.
  * @ias:         input bits; 0 = 48 (stage 2: at most the SMMU's OAS).
- *               25..48 (T0SZ 16..39); 49..52 only with the 64K granule and
+ *               25..48 (T0SZ 16..39) and at least one full level below the
+ *               top (29 bits with 64K); 49..52 only with the 64K granule and
  *               IOPT_PT_F_LPA, and stage 1 needs IDR5.VAX for them.
  * @flags:       IOPT_PT_F_SPLIT (needs IDR3.BBML 2: a block is replaced by
  *               a table without break-before-make), IOPT_PT_F_NO_CONTIG,
