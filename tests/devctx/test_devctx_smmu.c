@@ -539,6 +539,25 @@ static void ste(void)
 	CHECK_EQ(iopt_smmu_ste_s2_from_pt(NULL, pt, 1, &d), -EINVAL);
 	iopt_pt_free(pt);
 
+	TEST("iopt_pt_get_info: every other format names itself, with its geometry");
+	static const struct iopt_pt_cfg other[] = {
+		{ .format = IOPT_PT_VTD_SS, .ias = 48 },
+		{ .format = IOPT_PT_X86_64, .ias = 57 },
+		{ .format = IOPT_PT_AMD_V1, .ias = 64, .start_levels = 2 },
+	};
+	static const unsigned other_levels[] = { 4, 5, 2 };
+	for (int i = 0; i < 3; i++) {
+		struct iopt_pt_cfg oc = other[i];
+		oc.provider = &ar_prov;
+		arena_brk = 0;
+		pt = NULL;
+		REQUIRE(iopt_pt_create(&oc, &pt) == 0);
+		iopt_pt_get_info(pt, &in);
+		CHECK(in.format == oc.format && in.ias == oc.ias && in.oas == 52 && in.granule_lg2 == 12);
+		CHECK(in.levels == other_levels[i] && in.root_phys == ARENA_PHYS && in.root_size == 4096);
+		iopt_pt_free(pt);
+	}
+
 	TEST("ste: 64K, IPA 48 (3 levels: SL0 3 - 1 = 2, TG 1), nested with a CD");
 	pt = mkpt(&full, 2, 16, 48, 0);
 	CHECK_EQ(iopt_smmu_ste_s2_from_pt(&full, pt, 2, &e), 0);

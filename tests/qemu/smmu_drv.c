@@ -138,8 +138,10 @@ void smmu_submit(struct smmu_drv *d, const struct iopt_inv_cmd *c, unsigned n)
 		if ((c[i].w[0] & 0xff) != 0x46)
 			d->cmds++;
 	}
-	/* The entries are in shared RAM before QEMU sees PROD (the qtest write is a syscall). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/*
+	 * QEMU reads the entries from the shared RAM only after the PROD write
+	 * reached it over the qtest socket: the send() system call orders them.
+	 */
 	qm_writel(d->m, SMMU_MMIO + R_CMDQ_PROD, d->prod);
 }
 
