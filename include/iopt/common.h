@@ -15,15 +15,11 @@
  *   -EBUSY    the request conflicts with something live (reserving over a
  *             live allocation).
  *   -ENOMEM   out of space in the object, or out of host memory.
- *   -EOPNOTSUPP  well-formed, but the hardware does not advertise what it
- *             needs (a capability register bit: VT-d CAP/ECAP, ...) or the
- *             object was configured without it (a table without
- *             IOPT_PT_F_HW_DIRTY).
+ *   -EOPNOTSUPP well-formed, but the hardware does not advertise what it
+ *             needs (a capability register bit: VT-d CAP/ECAP, AMD EFR,
+ *             SMMU IDR0..5) or the object was configured without it (dirty
+ *             tracking on a table without IOPT_PT_F_HW_DIRTY).
  *   -EFAULT   an internal consistency check failed (corruption detected).
- *   -EOPNOTSUPP  the hardware does not advertise what the request needs
- *             (a structure field, command or table flag absent from its
- *             capability registers: include/iopt/amd.h and the other
- *             vendors' headers).
  */
 #ifndef IOPT_COMMON_H
 #define IOPT_COMMON_H

@@ -332,7 +332,8 @@ IOPT_API int iopt_inv_sync_smmu(unsigned int cs, uint64_t msi_addr, uint32_t msi
 
 /*
  * iopt_inv_decode_smmu() - decode a TLBI_NH_VA, TLBI_S2_IPA, TLBI_NH_ASID,
- * TLBI_S12_VMALL or CMD_SYNC command.
+ * TLBI_S12_VMALL, TLBI_NSNH_ALL (IOPT_INV_GLOBAL; encoded by
+ * iopt_smmu_cmd_encode, include/iopt/smmu.h) or CMD_SYNC command.
  * Context: pure (no state, no locks, no allocation); any thread.
  * Return: 0, or -EINVAL (other opcode, NULL argument).
  */

@@ -13,5 +13,6 @@
 #include <iopt/dma.h>
 #include <iopt/amd.h>
 #include <iopt/vtd.h>
+#include <iopt/smmu.h>
 
 #endif /* IOPT_IOPT_H */

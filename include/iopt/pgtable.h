@@ -273,6 +273,22 @@ IOPT_API void iopt_pt_root(struct iopt_pt *pt, uint64_t *root_phys, unsigned *le
 /* Sizes this table accepts for map_pages (the effective bitmap). */
 IOPT_API uint64_t iopt_pt_pgsize_bitmap(const struct iopt_pt *pt);
 
+/*
+ * What a table is, defaults applied: what the structures that point an
+ * IOMMU at it (include/iopt/smmu.h ...) are derived from.
+ */
+struct iopt_pt_info {
+	enum iopt_pt_format format;
+	unsigned ias, oas, granule_lg2;
+	unsigned levels;    /* current level count (AMD v1 may grow) */
+	unsigned flags;     /* IOPT_PT_F_* as created */
+	uint64_t root_phys;
+	uint64_t root_size; /* bytes of the top table (S2: all concatenated tables) */
+};
+
+/* iopt_pt_get_info - fill @info. Context: any thread (a racy snapshot of levels/root under growth). */
+IOPT_API void iopt_pt_get_info(const struct iopt_pt *pt, struct iopt_pt_info *info);
+
 IOPT_END_DECLS
 
 #endif /* IOPT_PGTABLE_H */

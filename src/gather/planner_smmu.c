@@ -13,6 +13,7 @@
 #define SMMU_OP_NH_VA 0x12ull
 #define SMMU_OP_S12_VMALL 0x28ull
 #define SMMU_OP_S2_IPA 0x2Aull
+#define SMMU_OP_NSNH_ALL 0x30ull
 #define SMMU_OP_SYNC 0x46ull
 #define SMMU_IPA_MASK 0x000FFFFFFFFFF000ull
 #define SMMU_MSI_MASK 0x000FFFFFFFFFFFFCull
@@ -180,6 +181,10 @@ int iopt_inv_decode_smmu(const struct iopt_inv_cmd *cmd, struct iopt_inv_decoded
 	case SMMU_OP_S12_VMALL:
 		r.kind = IOPT_INV_SCOPE;
 		r.stage = 2;
+		break;
+	case SMMU_OP_NSNH_ALL: /* bring-up: every non-secure, non-hyp entry */
+		r.kind = IOPT_INV_GLOBAL;
+		r.domain = 0;
 		break;
 	case SMMU_OP_NH_VA:
 	case SMMU_OP_S2_IPA: {

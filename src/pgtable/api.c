@@ -167,6 +167,27 @@ uint64_t iopt_pt_pgsize_bitmap(const struct iopt_pt *pt)
 	return pt->pgsize_bitmap;
 }
 
+void iopt_pt_get_info(const struct iopt_pt *pt, struct iopt_pt_info *info)
+{
+	uint64_t top = atomic_load_explicit(&pt->top, memory_order_acquire);
+	enum iopt_pt_format f = pt->fmt_u == 2 ? IOPT_PT_LPAE_S2 : IOPT_PT_LPAE_S1;
+
+	/* The formats before LPAE have one ops each; LPAE keeps its stage in fmt_u. */
+	for (unsigned i = 0; i < IOPT_PT_LPAE_S1; i++)
+		if (pt->ops == pt_formats[i])
+			f = (enum iopt_pt_format)i;
+	*info = (struct iopt_pt_info){
+		.format = f,
+		.ias = pt->ias,
+		.oas = pt->oas,
+		.granule_lg2 = pt->granule_lg2,
+		.levels = (unsigned)(top & 0xf),
+		.flags = pt->flags,
+		.root_phys = top & ~0xfffull,
+		.root_size = pt->root_size,
+	};
+}
+
 void iopt_dirty_bitmap_record(void *bitmap, uint64_t iova, uint64_t size)
 {
 	struct iopt_dirty_bitmap *bm = bitmap;

@@ -37,6 +37,13 @@
 
 static struct qm *qm_live; /* the machine to report on when bailing out */
 
+/* A test that exits on a failed REQUIRE still kills QEMU and leaves no directory. */
+static void qm_atexit(void)
+{
+	if (qm_live)
+		qm_stop(qm_live);
+}
+
 static void qm_log_tail(const struct qm *m)
 {
 	char path[96], buf[2048];
@@ -143,6 +150,19 @@ static void qm_recv_line(struct qm *m)
 	m->line[n] = 0;
 }
 
+/* The answer to @cmd (sent already); returns the value after "OK " (0 when none). */
+static uint64_t qm_answer(struct qm *m, const char *cmd)
+{
+	for (;;) {
+		qm_recv_line(m);
+		if (!strncmp(m->line, "IRQ", 3))
+			continue; /* asynchronous interrupt notice */
+		if (!strncmp(m->line, "OK", 2))
+			return m->line[2] == ' ' ? strtoull(m->line + 3, NULL, 0) : 0;
+		qm_bail("'%.*s' -> '%s'", (int)strcspn(cmd, "\n"), cmd, m->line);
+	}
+}
+
 /* One command; returns the value after "OK " (0 when none). */
 static uint64_t qm_cmd(struct qm *m, const char *fmt, ...)
 {
@@ -154,15 +174,7 @@ static uint64_t qm_cmd(struct qm *m, const char *fmt, ...)
 	cmd[n] = '\n';
 	cmd[n + 1] = 0;
 	qm_send(m, cmd);
-	for (;;) {
-		qm_recv_line(m);
-		if (!strncmp(m->line, "IRQ", 3))
-			continue; /* asynchronous interrupt notice */
-		if (!strncmp(m->line, "OK", 2))
-			return m->line[2] == ' ' ? strtoull(m->line + 3, NULL, 0) : 0;
-		cmd[n] = 0;
-		qm_bail("'%s' -> '%s'", cmd, m->line);
-	}
+	return qm_answer(m, cmd);
 }
 
 uint64_t qm_read(struct qm *m, uint64_t addr, unsigned size)
@@ -175,6 +187,23 @@ void qm_write(struct qm *m, uint64_t addr, uint64_t val, unsigned size)
 {
 	const char *op = size == 1 ? "writeb" : size == 2 ? "writew" : size == 4 ? "writel" : "writeq";
 	qm_cmd(m, "%s 0x%" PRIx64 " 0x%" PRIx64, op, addr, val);
+}
+
+void qm_write_many(struct qm *m, const uint64_t *addr, const uint64_t *val, unsigned n,
+		   unsigned size)
+{
+	const char *op = size == 1 ? "writeb" : size == 2 ? "writew" : size == 4 ? "writel" : "writeq";
+	char buf[QM_WRITE_MANY * 64] = "";
+	size_t len = 0;
+
+	if (n > QM_WRITE_MANY)
+		qm_bail("%u writes in one batch", n);
+	for (unsigned i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s 0x%" PRIx64 " 0x%" PRIx64 "\n",
+					op, addr[i], val[i]);
+	qm_send(m, buf);
+	for (unsigned i = 0; i < n; i++)
+		qm_answer(m, buf);
 }
 
 void *qm_gpa(struct qm *m, uint64_t gpa, size_t len)
@@ -246,6 +275,9 @@ int qm_start(struct qm *m, const struct qm_cfg *cfg)
 	char ram_path[96], sock_path[96], fw_path[96], log_path[96], mem[256], mach[160];
 	char sizearg[32];
 
+	static bool atexit_done;
+	if (!atexit_done && !atexit(qm_atexit))
+		atexit_done = true;
 	memset(m, 0, sizeof(*m));
 	m->sock = -1;
 	m->arch = cfg->arch;
@@ -468,8 +500,15 @@ void qm_edu_init(struct qm *m, struct qm_edu *e)
 	int bdf = qm_pci_find(m, 0x1234, 0x11E8);
 	if (bdf < 0)
 		qm_bail("no edu device on bus 0");
+	qm_edu_init_at(m, e, (unsigned)bdf);
+}
+
+void qm_edu_init_at(struct qm *m, struct qm_edu *e, unsigned bdf)
+{
+	if (qm_pci_read(m, bdf, 0, 4) != 0x11E81234u)
+		qm_bail("no edu device at %02x.%x", bdf >> 3, bdf & 7);
 	e->m = m;
-	e->bdf = (unsigned)bdf;
+	e->bdf = bdf;
 	e->mmio = qm_pci_map_bar(m, e->bdf, 0);
 	uint32_t id = qm_readl(m, e->mmio); /* 0x010000ED: version 1.0, 0xED */
 	if ((id & 0xFF) != 0xED)
@@ -480,10 +519,10 @@ void qm_edu_dma(struct qm_edu *e, bool to_dev, uint64_t iova, uint32_t off, uint
 {
 	if (!len || len > QM_EDU_MAX || off + len > 4096)
 		qm_bail("edu DMA of %u bytes at buffer offset %u", len, off);
-	qm_writeq(e->m, e->mmio + 0x80, to_dev ? iova : QM_EDU_BUF + off);
-	qm_writeq(e->m, e->mmio + 0x88, to_dev ? QM_EDU_BUF + off : iova);
-	qm_writeq(e->m, e->mmio + 0x90, len);
-	qm_writeq(e->m, e->mmio + 0x98, to_dev ? 1 : 3);
+	const uint64_t reg[4] = { e->mmio + 0x80, e->mmio + 0x88, e->mmio + 0x90, e->mmio + 0x98 };
+	const uint64_t val[4] = { to_dev ? iova : QM_EDU_BUF + off, to_dev ? QM_EDU_BUF + off : iova,
+				  len, to_dev ? 1 : 3 };
+	qm_write_many(e->m, reg, val, 4, 8); /* one round trip: QEMU answers in order */
 	for (int i = 0; qm_readq(e->m, e->mmio + 0x98) & 1; i++)
 		if (i > 100000)
 			qm_bail("edu DMA never completed");

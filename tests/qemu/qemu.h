@@ -13,7 +13,8 @@
  * the next timer, so edu's DMA timer fires at once.
  *
  * Lifetime: qm_start() spawns QEMU with PR_SET_PDEATHSIG, so QEMU dies with
- * this process even when a test crashes; qm_stop() kills and reaps it. No
+ * this process even when a test crashes; qm_stop() kills and reaps it (and
+ * runs at exit for a machine still live, e.g. after a failed REQUIRE). No
  * file is left behind: the RAM file, socket and firmware are unlinked as
  * soon as QEMU has opened them.
  *
@@ -80,6 +81,13 @@ static inline uint32_t qm_readl(struct qm *m, uint64_t a) { return (uint32_t)qm_
 static inline uint64_t qm_readq(struct qm *m, uint64_t a) { return qm_read(m, a, 8); }
 static inline void qm_writel(struct qm *m, uint64_t a, uint32_t v) { qm_write(m, a, v, 4); }
 static inline void qm_writeq(struct qm *m, uint64_t a, uint64_t v) { qm_write(m, a, v, 8); }
+/*
+ * Up to QM_WRITE_MANY writes of @size in one round trip (sent together,
+ * answered in order): a qtest round trip costs 0.1-0.3 ms on a loaded VM.
+ */
+#define QM_WRITE_MANY 16u
+void qm_write_many(struct qm *m, const uint64_t *addr, const uint64_t *val, unsigned n,
+		   unsigned size);
 
 /* Host view of guest-physical [gpa, gpa + len): aborts outside RAM. */
 void *qm_gpa(struct qm *m, uint64_t gpa, size_t len);
@@ -144,6 +152,8 @@ struct qm_edu {
 
 /* Find edu on bus 0, map its BAR; aborts when there is none. */
 void qm_edu_init(struct qm *m, struct qm_edu *e);
+/* The same for the edu at @bdf (a second one added with "-device edu,addr=..."). */
+void qm_edu_init_at(struct qm *m, struct qm_edu *e, unsigned bdf);
 /* RAM -> edu buffer (@to_dev) or edu buffer -> RAM; returns when the engine is idle. */
 void qm_edu_dma(struct qm_edu *e, bool to_dev, uint64_t iova, uint32_t off, uint32_t len);
 
