@@ -85,18 +85,19 @@ static iopt_noinline void _iopt_dma_invalidate(struct iopt_dma_domain *dom,
 /* Invalidate one granule cleared by iopt_pt_unmap_leaf (no gather, no table freed). */
 static inline void _iopt_dma_flush_one(struct iopt_dma_domain *dom, uint64_t base)
 {
-	struct iopt_gather_range r = { base, base + dom->granule - 1 };
-	struct iopt_inv_cmd c;
-
 	if (iopt_likely((dom->blk_ok & 1) && base < _IOPT_INV_TMPL_LIMIT)) {
-		c = (struct iopt_inv_cmd){ { dom->blk[0].w[0], dom->blk[0].w[1] | base } };
+		struct iopt_inv_cmd c = { { dom->blk[0].w[0], dom->blk[0].w[1] | base } };
+
 		dom->ops.submit(dom->ops.ctx, &c, 1);
 		dom->ops.wait(dom->ops.ctx);
-	} else if (dom->inv.vendor) {
-		_iopt_dma_invalidate(dom, &r, 1, dom->granule, false);
-	} else {
-		dom->ops.flush_range(dom->ops.ctx, &r, 1, dom->granule);
+		return;
 	}
+	struct iopt_gather_range r = { base, base + dom->granule - 1 };
+
+	if (dom->inv.vendor)
+		_iopt_dma_invalidate(dom, &r, 1, dom->granule, false);
+	else
+		dom->ops.flush_range(dom->ops.ctx, &r, 1, dom->granule);
 }
 
 static void _iopt_dma_flush_all(struct iopt_dma_domain *dom)
@@ -268,34 +269,20 @@ static int _iopt_dma_unmap_pt(struct iopt_dma_domain *dom, uint64_t base, uint64
 	return r;
 }
 
-int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size, unsigned prot,
-		 uint64_t dma_mask, uint64_t *iova)
+/*
+ * Map [base, base + len) -> phys: map_range undoes its own partial work on
+ * failure, then the IOVA goes back. One granule that is a page size has
+ * only one choice of page, so the single-page call maps exactly what
+ * map_range would.
+ */
+static iopt_noinline int _iopt_dma_map_at(struct iopt_dma_domain *dom, uint64_t pfn,
+					  uint64_t phys, uint64_t off, uint64_t len, unsigned prot,
+					  uint64_t *iova)
 {
-	uint64_t off = phys & (dom->granule - 1), len = dom->granule, pfn, base;
+	uint64_t base = pfn << dom->shift;
 	int r;
 
-	/* Within one granule (the common case) nothing can wrap. */
-	if (iopt_unlikely(!size || size > dom->granule - off)) {
-		len = _iopt_dma_span(dom, phys, size);
-		if (!len || phys + size - 1 < phys)
-			return -EINVAL;
-	}
-	if (!iova)
-		return -EINVAL;
-	r = _iopt_dma_alloc(dom, len, dma_mask, &pfn);
-	if (r)
-		return r;
-	base = pfn << dom->shift;
-	/*
-	 * map_range undoes its own partial work on failure. One granule that
-	 * is a page size has only one choice of page, so the single-page
-	 * entries (first the cached leaf table, then the general one) map
-	 * exactly what map_range would.
-	 */
-	if (len == dom->granule && dom->leaf_fast &&
-	    iopt_likely(iopt_pt_map_leaf(dom->pt, base, phys - off, prot) == 1))
-		r = 0;
-	else if (len == dom->granule && dom->granule_is_page)
+	if (len == dom->granule && dom->granule_is_page)
 		r = iopt_pt_map_pages(dom->pt, base, phys - off, len, 1, prot, NULL);
 	else
 		r = iopt_pt_map_range(dom->pt, base, phys - off, len, prot, NULL);
@@ -305,6 +292,41 @@ int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size, unsi
 	}
 	*iova = base + off;
 	return 0;
+}
+
+static iopt_noinline int _iopt_dma_map_slow(struct iopt_dma_domain *dom, uint64_t phys,
+					    uint64_t size, unsigned prot, uint64_t dma_mask,
+					    uint64_t *iova)
+{
+	uint64_t len = _iopt_dma_span(dom, phys, size), pfn;
+	int r;
+
+	if (!len || !iova || phys + size - 1 < phys)
+		return -EINVAL;
+	r = _iopt_dma_alloc(dom, len, dma_mask, &pfn);
+	if (r)
+		return r;
+	return _iopt_dma_map_at(dom, pfn, phys, phys & (dom->granule - 1), len, prot, iova);
+}
+
+/* Fast path: within one granule (nothing can wrap), into the cached leaf table. */
+int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size, unsigned prot,
+		 uint64_t dma_mask, uint64_t *iova)
+{
+	uint64_t off = phys & (dom->granule - 1), pfn;
+
+	if (iopt_likely(size - 1 < dom->granule - off && dom->leaf_fast && iova)) {
+		int r = _iopt_dma_alloc(dom, dom->granule, dma_mask, &pfn);
+
+		if (iopt_unlikely(r))
+			return r;
+		if (iopt_likely(iopt_pt_map_leaf(dom->pt, pfn << dom->shift, phys - off, prot) == 1)) {
+			*iova = (pfn << dom->shift) + off;
+			return 0;
+		}
+		return _iopt_dma_map_at(dom, pfn, phys, off, dom->granule, prot, iova);
+	}
+	return _iopt_dma_map_slow(dom, phys, size, prot, dma_mask, iova);
 }
 
 /* Everything but one validated, cached granule: the checks in full, then a gather. */

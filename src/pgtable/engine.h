@@ -791,38 +791,43 @@ static PT_TLS struct {
 	uint64_t attrs;
 } NS(pm);
 
-/* pt_prot_attrs through the memo; slow on a miss or an invalid prot. */
-static pt_noinline bool NS(leaf_attrs_slow)(const struct iopt_pt *pt, unsigned prot, uint64_t *attrs)
+static int NS(map_leaf)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, unsigned prot);
+
+/* Memo miss: pt_prot_attrs, then the fast path again (declined for a bad prot). */
+static pt_noinline int NS(map_leaf_slow)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr,
+					 unsigned prot)
 {
-	if (pt_prot_attrs(pt, prot, attrs))
-		return false;
+	uint64_t attrs;
+
+	if (pt_prot_attrs(pt, prot, &attrs))
+		return 0;
 	NS(pm).uid = pt->uid;
 	NS(pm).prot = prot;
-	NS(pm).attrs = *attrs;
-	return true;
+	NS(pm).attrs = attrs;
+	return NS(map_leaf)(pt, iova, paddr, prot);
 }
 
 /*
  * iopt_pt_map_leaf: one granule into the table this thread's last
  * map/unmap ended in, attributes from the memo. Anything unusual (other
  * table, occupied slot, written hook, bad arguments) is declined unchanged
- * and the caller's iopt_pt_map_pages decides, errors included.
+ * and the caller's iopt_pt_map_pages decides, errors included. A leaf
+ * function: the memo miss is a tail call.
  */
 static int NS(map_leaf)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, unsigned prot)
 {
 	const struct pt_tcache *c = &NS(wc);
 	const unsigned g = pt_granule_lg2(pt);
-	uint64_t attrs = NS(pm).attrs;
 
+	if (pt_unlikely(NS(pm).uid != pt->uid || NS(pm).prot != prot))
+		return NS(map_leaf_slow)(pt, iova, paddr, prot);
 	if (pt_likely(c->level == 0 && !((iova | paddr) & pt_mask_lg2(g)) &&
 		      NS(cache_hit)(pt, c, iova, iova) && paddr <= pt->oa_last - pt_mask_lg2(g) &&
-		      !pt->p_written &&
-		      ((NS(pm).uid == pt->uid && NS(pm).prot == prot) ||
-		       NS(leaf_attrs_slow)(pt, prot, &attrs)))) {
+		      !pt->p_written)) {
 		uint64_t *slot = &c->table[(iova >> g) & ((1ull << pt_bpl(pt)) - 1)];
 
 		if (pt_likely(!pt_load_leaf(slot))) {
-			pt_install(pt, slot, 0, g, paddr, attrs, 1);
+			pt_install(pt, slot, 0, g, paddr, NS(pm).attrs, 1);
 			return 1;
 		}
 	}
