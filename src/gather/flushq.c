@@ -144,14 +144,12 @@ static inline bool _iopt_fq_full(const struct fq_ring *r, uint64_t tail)
 	return tail - atomic_load_explicit(&r->head, memory_order_acquire) >= r->mask;
 }
 
-/* Splice list b in front of list a. */
+/* Splice the non-empty list b in front of list a. */
 static struct iopt_gather_freed *_iopt_fq_splice(struct iopt_gather_freed *a,
 						 struct iopt_gather_freed *b)
 {
 	struct iopt_gather_freed *t = b;
 
-	if (!b)
-		return a;
 	while (t->next)
 		t = t->next;
 	t->next = a;
@@ -168,18 +166,24 @@ static struct iopt_gather_freed *_iopt_fq_splice(struct iopt_gather_freed *a,
 static void _iopt_fq_ring_free_locked(struct iopt_flushq *fq, struct fq_ring *r,
 				      struct iopt_gather_freed **pages)
 {
+	void (*release)(void *, uint64_t, uint64_t) = fq->cfg.release;
+	void *ctx = fq->cfg.ctx;
+	struct iopt_gather_freed *acc = *pages;
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
 	uint64_t c = atomic_load_explicit(&r->covered, memory_order_acquire);
 	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
 	uint64_t end = c < t ? c : t;
+	const uint32_t mask = r->mask;
 
+	/* A freed slot is written whole by its next append: nothing to clear. */
 	for (; h < end; h++) {
-		struct fq_entry *e = &r->e[h & r->mask];
+		const struct fq_entry *e = &r->e[h & mask];
 
-		fq->cfg.release(fq->cfg.ctx, e->pfn, e->size);
-		*pages = _iopt_fq_splice(*pages, e->freelist);
-		e->freelist = NULL;
+		release(ctx, e->pfn, e->size);
+		if (e->freelist)
+			acc = _iopt_fq_splice(acc, e->freelist);
 	}
+	*pages = acc;
 	atomic_store_explicit(&r->head, h, memory_order_release);
 }
 
@@ -210,10 +214,11 @@ static void _iopt_fq_release_pages(struct iopt_gather_freed *n)
 static void _iopt_fq_flush(struct iopt_flushq *fq, struct fq_ring *self)
 {
 	pthread_mutex_lock(&fq->flush_lock);
-	if (self && atomic_load_explicit(&self->covered, memory_order_relaxed) >
-			    atomic_load_explicit(&self->head, memory_order_relaxed)) {
+	if (self && (atomic_load_explicit(&self->covered, memory_order_relaxed) >
+			     atomic_load_explicit(&self->head, memory_order_relaxed) ||
+		     !_iopt_fq_full(self, atomic_load_explicit(&self->tail, memory_order_relaxed)))) {
 		pthread_mutex_unlock(&fq->flush_lock);
-		return; /* a flush that finished meanwhile covered some of it */
+		return; /* a flush that finished meanwhile covered (or freed) some of it */
 	}
 	atomic_store_explicit(&fq->flush_start, atomic_load(&fq->flush_start) + 1,
 			      memory_order_relaxed);
