@@ -329,22 +329,17 @@ int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size, unsi
 	return _iopt_dma_map_slow(dom, phys, size, prot, dma_mask, iova);
 }
 
-/* Everything but one validated, cached granule: the checks in full, then a gather. */
-static iopt_noinline int _iopt_dma_unmap_slow(struct iopt_dma_domain *dom, uint64_t iova,
-					      uint64_t size)
+/*
+ * After iopt_iova_free_check said @owned (0 or -EINVAL) for [base, +len):
+ * the mapped test, then the unmap through a gather.
+ */
+static iopt_noinline int _iopt_dma_unmap_checked(struct iopt_dma_domain *dom, uint64_t base,
+						 uint64_t len, int owned)
 {
-	uint64_t len = _iopt_dma_span(dom, iova, size), base = iova & ~(dom->granule - 1);
 	uint64_t pfn = base >> dom->shift, npages = len >> dom->shift, phys;
 	struct iopt_gather g;
-	int r, owned = 0;
+	int r;
 
-	if (!len)
-		return -EINVAL;
-	if (!dom->trusted) {
-		owned = iopt_iova_free_check(dom->iovad, pfn, npages);
-		if (owned == -ENOENT)
-			return -ENOENT;
-	}
 	/* Lazy: a queued range is still allocated; its PTEs are already gone. */
 	if (iopt_pt_iova_to_phys(dom->pt, base, &phys))
 		return -ENOENT;
@@ -370,6 +365,23 @@ static iopt_noinline int _iopt_dma_unmap_slow(struct iopt_dma_domain *dom, uint6
 		(void)iopt_iova_free(dom->iovad, pfn, npages);
 	}
 	return 0;
+}
+
+/* Everything but one granule: the checks in full, then a gather. */
+static iopt_noinline int _iopt_dma_unmap_slow(struct iopt_dma_domain *dom, uint64_t iova,
+					      uint64_t size)
+{
+	uint64_t len = _iopt_dma_span(dom, iova, size), base = iova & ~(dom->granule - 1);
+	int owned = 0;
+
+	if (!len)
+		return -EINVAL;
+	if (!dom->trusted) {
+		owned = iopt_iova_free_check(dom->iovad, base >> dom->shift, len >> dom->shift);
+		if (owned == -ENOENT)
+			return -ENOENT;
+	}
+	return _iopt_dma_unmap_checked(dom, base, len, owned);
 }
 
 /*
@@ -399,7 +411,8 @@ int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size)
 		}
 		if (r == -ENOENT)
 			return -ENOENT;
-		/* declined, or a size the live map refused: the slow path decides */
+		/* declined (0), or another class (-EINVAL): mapped at all? then a gather */
+		return _iopt_dma_unmap_checked(dom, base, dom->granule, r);
 	}
 	return _iopt_dma_unmap_slow(dom, iova, size);
 }
