@@ -13,6 +13,12 @@
  *          -> lazy: IOVA + table pages queued on the flush queue; freed
  *             after a full (scope-wide) invalidation that started after the
  *             enqueue has finished (include/iopt/flushq.h).
+ *   A buffer within one granule (the common 4 KiB map) takes a fast path
+ *   with the same checks and results: the leaf goes into / out of the
+ *   thread's cached table (iopt_pt_map_leaf / iopt_pt_unmap_leaf), no
+ *   gather, and the invalidation is one precomputed command (the
+ *   planner's own plan for that granule, base or'ed in). Blocks of 2..32
+ *   granules unmapped without freeing a table get such a command too.
  *
  * Invalidation, two ways to plug in the driver:
  *   command mode (cfg.inv.vendor set): the layer plans the fewest vendor
@@ -55,10 +61,12 @@ enum iopt_dma_mode {
 #define IOPT_DMA_F_FQ_SINGLE (1u << 1) /* lazy: one shared queue (32768, 1000 ms) */
 #define IOPT_DMA_F_FQ_TIMER (1u << 2)  /* lazy: internal timer thread */
 /*
- * Trust unmap sizes (as Linux dma-iommu does): skip the IOVA-tree lookup
- * (tree lock) that checks iova/size against the allocation. Unmapping an
- * IOVA whose first granule is not mapped is still -ENOENT; a wrong size is
- * undefined behaviour (it may unmap part of a neighbour's mapping).
+ * Trust unmap sizes (as Linux dma-iommu does): skip iopt_iova_free_check,
+ * the live-map load (or, for sizes the rcache does not serve, the tree
+ * lookup under the tree lock) that checks iova/size against the
+ * allocation. Unmapping an IOVA whose first granule is not mapped is still
+ * -ENOENT; a wrong size is undefined behaviour (it may unmap part of a
+ * neighbour's mapping).
  */
 #define IOPT_DMA_F_TRUSTED  (1u << 3)
 
@@ -177,9 +185,10 @@ IOPT_API int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t s
  * mapped, already unmapped, reserved, or a range that would wrap); -EINVAL (size 0, or size does not
  * round to the mapping's size: in a domain with per-thread IOVA caches the
  * check is by size class, as iopt_iova_free; not checked under
- * IOPT_DMA_F_TRUSTED). Nothing changes on failure. The checks cost one
- * page-table lookup and iopt_iova_free_check (lock-free for sizes the
- * IOVA rcache serves, a tree lookup under the tree lock for others).
+ * IOPT_DMA_F_TRUSTED). Nothing changes on failure. The checks cost
+ * iopt_iova_free_check (lock-free for sizes the IOVA rcache serves, a tree
+ * lookup under the tree lock for others) and the page-table lookup the
+ * unmap does anyway (an unmapped first granule is -ENOENT).
  * Context: any thread (see the header comment).
  */
 IOPT_API int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size);

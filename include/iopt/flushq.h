@@ -7,17 +7,17 @@
  * only then is the range handed back (release callback, e.g. to
  * iopt_iova_free) and the pages released.
  *
- * Rules (as Linux):
- *   - Two 64-bit counters per queue (one queue per DMA domain):
- *     flush_start is incremented before each full flush, flush_finish after
- *     the flush callback returned.
- *   - An entry records flush_start at enqueue; it is freed only when
- *     entry.counter < flush_finish: a flush that started after the entry was
- *     queued has finished.
+ * Rules (Linux's, with the per-entry counter replaced by a snapshot):
+ *   - A full flush snapshots every ring's tail, calls flush_all, then marks
+ *     the snapshot as covered. An entry is freed only once covered: a flush
+ *     that started after the entry was queued has finished. One flush runs
+ *     at a time; flush_start / flush_finish count them (stats).
  *   - Rings are power-of-two sized and full when tail + 1 == head (one slot
- *     unused). Enqueue on a full ring first frees the entries already
- *     flushed; if it is still full it runs a synchronous full flush and frees
- *     again.
+ *     unused). Enqueue on a full ring first frees the covered entries; if
+ *     none is, it runs a synchronous full flush (or finds that one which
+ *     finished meanwhile covered some) and frees again. The entry appended
+ *     right after the enqueuer's own flush is covered by it: it was
+ *     unmapped before that flush ran in the same thread.
  *   - A timeout (default 10 ms per-thread, 1000 ms single queue) is armed by
  *     the first enqueue after a flush; when it expires, one full flush frees
  *     the eligible entries of every ring.
@@ -40,22 +40,24 @@
  * are freed by the next poll/flush/drain, and the next thread that needs a
  * ring adopts it.
  *
- * Memory ordering (the §6.2 "full memory barrier"): an enqueue does a
- * seq_cst read-modify-write (fetch_add of 0) on its ring's sync word, then
- * reads flush_start (seq_cst) as the entry's counter. A flush increments
- * flush_start, then does the same RMW on every ring's sync word (under
- * rings_lock), then calls flush_all. RMWs on one word are totally ordered:
- *   - enqueue's RMW first: the flusher's RMW reads from it and synchronizes
- *     with it, so the unmap's PTE clears (sequenced before the enqueue)
- *     happen-before that flush_all: the flush covers the entry;
- *   - flusher's RMW first: the enqueuer's RMW synchronizes with it, so the
- *     flush_start increment happens-before the counter read: the entry's
- *     counter already counts this flush and it cannot release the entry
- *     (it needs counter < flush_finish, i.e. a later flush).
- * A ring created after a flush's walk was linked under rings_lock after
- * that flush's increment, so the second case holds for it. The barrier is
- * on the ring's own cache line: enqueues of different threads share no
- * written line. The ring entries are protected by the ring's mutex.
+ * Memory ordering: an entry may be released only by a flush whose
+ * flush_all came after the unmap's PTE clears were visible. The owner
+ * writes the entry and then stores tail with release (the PTE clears are
+ * sequenced before, in the unmap); a flush loads every tail with acquire
+ * before it calls flush_all, so everything below its snapshot, clears
+ * included, happens-before that flush_all. Covered is stored with release
+ * after flush_all and loaded with acquire by whoever frees. That is
+ * message passing, not the store-buffer pattern of Linux's counter
+ * (enqueue: clear, then read flush_start; flush: bump it, then flush),
+ * which needs a full barrier on every enqueue: here the enqueue of a
+ * per-thread ring is plain stores and a release store, no lock, no
+ * read-modify-write. Only the owner thread appends to its ring; consumers
+ * (a full-ring owner, flush/poll/drain from any thread) free under the
+ * ring's lock; the single ring's producers take that lock too.
+ *
+ * The flush callback runs with the queue's flush lock held: it must not
+ * flush, poll or drain this queue, nor enqueue on a full ring (an enqueue
+ * with room is fine).
  */
 #ifndef IOPT_FLUSHQ_H
 #define IOPT_FLUSHQ_H

@@ -213,6 +213,24 @@ IOPT_API int iopt_pt_unmap_pages(struct iopt_pt *pt, uint64_t iova, uint64_t pgs
 				 uint64_t pgcount, struct iopt_gather *g, uint64_t *unmapped);
 
 /*
+ * iopt_pt_map_leaf / iopt_pt_unmap_leaf - the one-granule fast paths of a
+ * DMA layer: map or clear one leaf of the smallest page size (the granule)
+ * in the table this thread's last map or unmap on pt ended in, without a
+ * walk and, for unmap, without a gather. Nothing is detached, installed or
+ * split, so an unmap needs exactly [iova, iova + granule) invalidated with
+ * stride granule, leaf-only.
+ * Return: 1 (mapped / cleared); unmap: -ENOENT (that table has no leaf at
+ * iova: not mapped); 0 (declined: no such cached table, iova or paddr not
+ * granule-aligned, map: an occupied slot, prot or paddr the table refuses;
+ * unmap: a larger leaf; either: a provider with entries_written). Nothing
+ * changes unless they return 1; after 0, iopt_pt_map_pages /
+ * iopt_pt_unmap_pages do the work and report the errors.
+ * Context: as iopt_pt_map_pages / iopt_pt_unmap_pages.
+ */
+IOPT_API int iopt_pt_map_leaf(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, unsigned prot);
+IOPT_API int iopt_pt_unmap_leaf(struct iopt_pt *pt, uint64_t iova);
+
+/*
  * iopt_pt_iova_to_phys - translate one address.
  * Return: 0 and *phys, -ENOENT (not mapped), -ERANGE (outside ias).
  * Context: lock-free; hold the urcu-memb read lock if unmap may run.

@@ -4,43 +4,76 @@
 
 #include <stdlib.h>
 
+#include "gather/planner.h"
 #include "util.h"
 
+/* Block sizes (in granules, log2) that get an inline plan: the rcache's classes. */
+#define DMA_BLK_ORDERS 6u
+_Static_assert(1u << (DMA_BLK_ORDERS - 1) == IOPT_IOVA_CACHE_MAX_SIZE, "one per rcache class");
+
 struct iopt_dma_domain {
+	/* What map and unmap read: the first cache line. */
 	struct iopt_pt *pt;
 	struct iopt_iova_domain *iovad;
 	struct iopt_flushq *fq;  /* lazy mode only */
 	uint64_t granule;
 	unsigned shift;
-	unsigned gather_ranges;
 	bool trusted;
 	bool granule_is_page;    /* the granule is a page size of pt */
-	uint64_t big_leaf;       /* smallest page size above the granule (0: none) */
+	bool leaf_fast;          /* ... and the smallest one: iopt_pt_unmap_leaf applies */
+	uint8_t blk_ok;          /* bit k: blk[k] plans a block of 2^k granules */
 	struct iopt_dma_ops ops;
+	struct iopt_inv_cmd blk[DMA_BLK_ORDERS]; /* _iopt_inv_block_tmpl, stride = granule */
+	unsigned gather_ranges;
+	uint64_t big_leaf;       /* smallest page size above the granule (0: none) */
 	struct iopt_inv_target inv; /* command mode when inv.vendor != 0 */
 };
+
+/*
+ * The inline plan of [start, start + len) with stride = granule and no
+ * table freed, when it is one aligned block with a template (every
+ * rcache-sized buffer): the planner's own plan for it, without the planner.
+ */
+static inline bool _iopt_dma_blk_cmd(const struct iopt_dma_domain *dom, uint64_t start,
+				     uint64_t len, struct iopt_inv_cmd *cmd)
+{
+	if (!iopt_is_pow2(len) || (start & (len - 1)) || start >= _IOPT_INV_TMPL_LIMIT)
+		return false;
+	unsigned k = (unsigned)__builtin_ctzll(len) - dom->shift;
+
+	if (k >= DMA_BLK_ORDERS || !(dom->blk_ok >> k & 1))
+		return false;
+	*cmd = (struct iopt_inv_cmd){ { dom->blk[k].w[0], dom->blk[k].w[1] | start } };
+	return true;
+}
 
 /*
  * Command mode: plan the ranges, submit, wait. leaf_only is claimed only
  * when no table went away and every range is too short to have held a leaf
  * larger than the granule (the gather's stride is the granule, and an SMMU
- * TTL hint derived from it must not skip a larger cached leaf). A request
- * the planner refuses becomes the scope-wide command: more, never less.
+ * TTL hint derived from it must not skip a larger cached leaf); templates
+ * exist only for such blocks. A request the planner refuses becomes the
+ * scope-wide command: more, never less.
  */
-static void _iopt_dma_invalidate(struct iopt_dma_domain *dom, const struct iopt_gather *g)
+static iopt_noinline void _iopt_dma_invalidate(struct iopt_dma_domain *dom,
+					       const struct iopt_gather_range *r, unsigned nr,
+					       uint64_t pgsize, bool freed)
 {
 	struct iopt_inv_cmd cmds[IOPT_INV_MAX_BUDGET];
 	struct iopt_inv_range ir[IOPT_GATHER_MAX_RANGES + 1];
-	bool leaf_only = !g->freelist;
+	bool leaf_only = !freed;
 	int n = -EINVAL;
 
-	if (g->nr_ranges) {
-		for (unsigned i = 0; i < g->nr_ranges; i++) {
-			ir[i] = (struct iopt_inv_range){ g->ranges[i].start, g->ranges[i].end };
-			if (dom->big_leaf && g->ranges[i].end - g->ranges[i].start >= dom->big_leaf - 1)
+	if (nr == 1 && leaf_only && pgsize == dom->granule &&
+	    _iopt_dma_blk_cmd(dom, r->start, r->end - r->start + 1, cmds)) {
+		n = 1;
+	} else if (nr) {
+		for (unsigned i = 0; i < nr; i++) {
+			ir[i] = (struct iopt_inv_range){ r[i].start, r[i].end };
+			if (dom->big_leaf && r[i].end - r[i].start >= dom->big_leaf - 1)
 				leaf_only = false;
 		}
-		struct iopt_inv_req req = { ir, g->nr_ranges, g->pgsize, leaf_only };
+		struct iopt_inv_req req = { ir, nr, pgsize, leaf_only };
 		n = iopt_inv_plan(&dom->inv, &req, cmds, IOPT_INV_MAX_BUDGET);
 	}
 	if (n < 0)
@@ -49,12 +82,28 @@ static void _iopt_dma_invalidate(struct iopt_dma_domain *dom, const struct iopt_
 	dom->ops.wait(dom->ops.ctx);
 }
 
-static void _iopt_dma_flush_all(struct iopt_dma_domain *dom)
+/* Invalidate one granule cleared by iopt_pt_unmap_leaf (no gather, no table freed). */
+static inline void _iopt_dma_flush_one(struct iopt_dma_domain *dom, uint64_t base)
 {
-	struct iopt_gather none = { .nr_ranges = 0 };
+	if (iopt_likely((dom->blk_ok & 1) && base < _IOPT_INV_TMPL_LIMIT)) {
+		struct iopt_inv_cmd c = { { dom->blk[0].w[0], dom->blk[0].w[1] | base } };
+
+		dom->ops.submit(dom->ops.ctx, &c, 1);
+		dom->ops.wait(dom->ops.ctx);
+		return;
+	}
+	struct iopt_gather_range r = { base, base + dom->granule - 1 };
 
 	if (dom->inv.vendor)
-		_iopt_dma_invalidate(dom, &none);
+		_iopt_dma_invalidate(dom, &r, 1, dom->granule, false);
+	else
+		dom->ops.flush_range(dom->ops.ctx, &r, 1, dom->granule);
+}
+
+static void _iopt_dma_flush_all(struct iopt_dma_domain *dom)
+{
+	if (dom->inv.vendor)
+		_iopt_dma_invalidate(dom, NULL, 0, 0, true);
 	else
 		dom->ops.flush_all(dom->ops.ctx);
 }
@@ -71,7 +120,7 @@ static void _iopt_dma_gather_flush(struct iopt_gather *g, void *ctx)
 	if (g->queued && !g->freelist)
 		return;
 	if (dom->inv.vendor)
-		_iopt_dma_invalidate(dom, g);
+		_iopt_dma_invalidate(dom, g->ranges, g->nr_ranges, g->pgsize, g->freelist);
 	else if (g->nr_ranges)
 		dom->ops.flush_range(dom->ops.ctx, g->ranges, g->nr_ranges, g->pgsize);
 	else
@@ -119,8 +168,13 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 	dom->granule_is_page = !!(iopt_pt_pgsize_bitmap(cfg->pt) & dom->granule);
 	dom->ops = cfg->ops;
 	dom->inv = cfg->inv;
-	uint64_t above = iopt_pt_pgsize_bitmap(cfg->pt) & ~((dom->granule << 1) - 1);
+	uint64_t sizes = iopt_pt_pgsize_bitmap(cfg->pt), above = sizes & ~((dom->granule << 1) - 1);
 	dom->big_leaf = above & -above;
+	dom->leaf_fast = (sizes & -sizes) == dom->granule;
+	for (unsigned k = 0; k < DMA_BLK_ORDERS && dom->inv.vendor; k++)
+		if ((!dom->big_leaf || dom->granule << k < dom->big_leaf) &&
+		    _iopt_inv_block_tmpl(&dom->inv, dom->shift, k, &dom->blk[k]))
+			dom->blk_ok |= (uint8_t)(1u << k);
 	if (cfg->mode == IOPT_DMA_LAZY) {
 		struct iopt_flushq_cfg fc = {
 			.single = !!(cfg->flags & IOPT_DMA_F_FQ_SINGLE),
@@ -215,10 +269,36 @@ static int _iopt_dma_unmap_pt(struct iopt_dma_domain *dom, uint64_t base, uint64
 	return r;
 }
 
-int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size, unsigned prot,
-		 uint64_t dma_mask, uint64_t *iova)
+/*
+ * Map [base, base + len) -> phys: map_range undoes its own partial work on
+ * failure, then the IOVA goes back. One granule that is a page size has
+ * only one choice of page, so the single-page call maps exactly what
+ * map_range would.
+ */
+static iopt_noinline int _iopt_dma_map_at(struct iopt_dma_domain *dom, uint64_t pfn,
+					  uint64_t phys, uint64_t off, uint64_t len, unsigned prot,
+					  uint64_t *iova)
 {
-	uint64_t len = _iopt_dma_span(dom, phys, size), off = phys & (dom->granule - 1), pfn;
+	uint64_t base = pfn << dom->shift;
+	int r;
+
+	if (len == dom->granule && dom->granule_is_page)
+		r = iopt_pt_map_pages(dom->pt, base, phys - off, len, 1, prot, NULL);
+	else
+		r = iopt_pt_map_range(dom->pt, base, phys - off, len, prot, NULL);
+	if (r) {
+		(void)iopt_iova_free(dom->iovad, pfn, len >> dom->shift);
+		return r;
+	}
+	*iova = base + off;
+	return 0;
+}
+
+static iopt_noinline int _iopt_dma_map_slow(struct iopt_dma_domain *dom, uint64_t phys,
+					    uint64_t size, unsigned prot, uint64_t dma_mask,
+					    uint64_t *iova)
+{
+	uint64_t len = _iopt_dma_span(dom, phys, size), pfn;
 	int r;
 
 	if (!len || !iova || phys + size - 1 < phys)
@@ -226,37 +306,40 @@ int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size, unsi
 	r = _iopt_dma_alloc(dom, len, dma_mask, &pfn);
 	if (r)
 		return r;
-	/*
-	 * map_range undoes its own partial work on failure. One granule that
-	 * is a page size has only one choice of page, so the single-page entry
-	 * (the table's cached fast path) maps exactly what map_range would.
-	 */
-	if (len == dom->granule && dom->granule_is_page)
-		r = iopt_pt_map_pages(dom->pt, pfn << dom->shift, phys - off, len, 1, prot, NULL);
-	else
-		r = iopt_pt_map_range(dom->pt, pfn << dom->shift, phys - off, len, prot, NULL);
-	if (r) {
-		(void)iopt_iova_free(dom->iovad, pfn, len >> dom->shift);
-		return r;
-	}
-	*iova = (pfn << dom->shift) + off;
-	return 0;
+	return _iopt_dma_map_at(dom, pfn, phys, phys & (dom->granule - 1), len, prot, iova);
 }
 
-int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size)
+/* Fast path: within one granule (nothing can wrap), into the cached leaf table. */
+int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size, unsigned prot,
+		 uint64_t dma_mask, uint64_t *iova)
 {
-	uint64_t len = _iopt_dma_span(dom, iova, size), base = iova & ~(dom->granule - 1);
+	uint64_t off = phys & (dom->granule - 1), pfn;
+
+	if (iopt_likely(size - 1 < dom->granule - off && dom->leaf_fast && iova)) {
+		int r = _iopt_dma_alloc(dom, dom->granule, dma_mask, &pfn);
+
+		if (iopt_unlikely(r))
+			return r;
+		if (iopt_likely(iopt_pt_map_leaf(dom->pt, pfn << dom->shift, phys - off, prot) == 1)) {
+			*iova = (pfn << dom->shift) + off;
+			return 0;
+		}
+		return _iopt_dma_map_at(dom, pfn, phys, off, dom->granule, prot, iova);
+	}
+	return _iopt_dma_map_slow(dom, phys, size, prot, dma_mask, iova);
+}
+
+/*
+ * After iopt_iova_free_check said @owned (0 or -EINVAL) for [base, +len):
+ * the mapped test, then the unmap through a gather.
+ */
+static iopt_noinline int _iopt_dma_unmap_checked(struct iopt_dma_domain *dom, uint64_t base,
+						 uint64_t len, int owned)
+{
 	uint64_t pfn = base >> dom->shift, npages = len >> dom->shift, phys;
 	struct iopt_gather g;
-	int r, owned = 0;
+	int r;
 
-	if (!len)
-		return -EINVAL;
-	if (!dom->trusted) {
-		owned = iopt_iova_free_check(dom->iovad, pfn, npages);
-		if (owned == -ENOENT)
-			return -ENOENT;
-	}
 	/* Lazy: a queued range is still allocated; its PTEs are already gone. */
 	if (iopt_pt_iova_to_phys(dom->pt, base, &phys))
 		return -ENOENT;
@@ -282,6 +365,56 @@ int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size)
 		(void)iopt_iova_free(dom->iovad, pfn, npages);
 	}
 	return 0;
+}
+
+/* Everything but one granule: the checks in full, then a gather. */
+static iopt_noinline int _iopt_dma_unmap_slow(struct iopt_dma_domain *dom, uint64_t iova,
+					      uint64_t size)
+{
+	uint64_t len = _iopt_dma_span(dom, iova, size), base = iova & ~(dom->granule - 1);
+	int owned = 0;
+
+	if (!len)
+		return -EINVAL;
+	if (!dom->trusted) {
+		owned = iopt_iova_free_check(dom->iovad, base >> dom->shift, len >> dom->shift);
+		if (owned == -ENOENT)
+			return -ENOENT;
+	}
+	return _iopt_dma_unmap_checked(dom, base, len, owned);
+}
+
+/*
+ * Fast path: a buffer within one granule, the common 4 KiB unmap. One
+ * live-map load validates it (iopt_iova_free_check), the leaf is cleared
+ * in the thread's cached table (an empty slot there is a double unmap of
+ * a queued range), and the inline plan invalidates it: no gather, no
+ * planner, no grace period (no table was freed).
+ */
+int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size)
+{
+	uint64_t off = iova & (dom->granule - 1);
+
+	if (iopt_likely(size && size <= dom->granule - off && dom->leaf_fast)) {
+		uint64_t base = iova - off, pfn = base >> dom->shift;
+		int r = dom->trusted ? 0 : iopt_iova_free_check(dom->iovad, pfn, 1);
+
+		if (iopt_likely(!r))
+			r = iopt_pt_unmap_leaf(dom->pt, base);
+		if (iopt_likely(r == 1)) {
+			if (dom->fq && !iopt_flushq_queue(dom->fq, pfn, 1, NULL))
+				return 0;
+			/* Strict, or lazy without a ring: invalidate, then the IOVA may go. */
+			_iopt_dma_flush_one(dom, base);
+			(void)iopt_iova_free(dom->iovad, pfn, 1);
+			return 0;
+		}
+		if (r == -ENOENT)
+			return -ENOENT;
+		/* declined (0), or another class (-EINVAL): mapped at all? then a gather */
+		return _iopt_dma_unmap_checked(dom, base, dom->granule, r);
+	}
+	return _iopt_dma_unmap_slow(dom, iova, size);
 }
 
 /* The sg rule of iommu_dma_map_sg; returns the total IOVA length or 0. */

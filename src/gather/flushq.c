@@ -3,15 +3,18 @@
  * Flush queue (lazy IOTLB invalidation); contract and ordering argument in
  * include/iopt/flushq.h, data flow in docs/DMA.md.
  *
- * Locks: fq->rings_lock (ring list, ring adoption, a flush's barrier walk)
- * nests outside each ring's lock. The flush callback runs with no lock
- * held: a full ring drops its lock around the synchronous flush.
+ * Locks, outermost first: fq->flush_lock (one flush at a time, held
+ * across the flush callback), fq->rings_lock (ring list, adoption, a
+ * flush's snapshot walks), each ring's lock (consumers; the producers of
+ * the single ring). A full ring drops its lock around the synchronous
+ * flush. An owner appending to its own per-thread ring takes none.
  */
 #include <iopt/flushq.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <urcu/urcu-memb.h>
@@ -21,16 +24,24 @@
 struct fq_entry {
 	uint64_t pfn;
 	uint64_t size;
-	uint64_t counter; /* flush_start at enqueue */
 	struct iopt_gather_freed *freelist;
 };
 
+/*
+ * Positions are counts since creation (slot = count & mask): tail = entries
+ * ever appended, head = entries ever freed, covered = entries a finished
+ * flush covers. head <= covered is not implied: covered may run one ahead of
+ * tail (the owner's entry appended right after its own flush).
+ */
 struct fq_ring {
-	/* enqueue's full barrier: RMW here, and by every flush (flushq.h) */
-	atomic_uint_fast64_t sync;
-	pthread_mutex_t lock;
-	uint32_t head, tail, mask;  /* under lock; full when tail + 1 == head */
-	uint64_t queued, released;  /* under lock; summed by stats */
+	/* The producer's line: the owner thread (single variant: under lock). */
+	_Alignas(64) atomic_uint_fast64_t tail; /* release: the entry is written */
+	/* The consumers' line (the owner on a full ring, flushes, drain). */
+	_Alignas(64) atomic_uint_fast64_t head;    /* release; written under lock */
+	atomic_uint_fast64_t covered;              /* release; under fq->flush_lock */
+	uint64_t snap;                             /* a flush's tail snapshot; flush_lock */
+	pthread_mutex_t lock;                      /* consumers; producers of the single ring */
+	uint32_t mask;
 	bool orphan;                /* owning thread exited; under lock */
 	atomic_bool dead;           /* queue destroyed: the thread drops it */
 	atomic_int refs;            /* the queue's list + the owning thread */
@@ -41,15 +52,15 @@ struct fq_ring {
 };
 
 struct iopt_flushq {
-	/* written by every flush; read by every enqueue */
-	_Alignas(64) atomic_uint_fast64_t flush_start;
-	_Alignas(64) atomic_uint_fast64_t flush_finish;
-	atomic_bool armed;
+	/* Read by every enqueue, written once per flush period. */
+	_Alignas(64) atomic_bool armed;
 	atomic_uint_fast64_t deadline;
-	atomic_uint_fast64_t full_flushes, timer_flushes;
-	_Alignas(64) struct iopt_flushq_cfg cfg;
 	uint64_t uid;
 	struct fq_ring *single;     /* single variant's ring, else NULL */
+	_Alignas(64) pthread_mutex_t flush_lock; /* one flush at a time */
+	atomic_uint_fast64_t flush_start, flush_finish; /* stats; under flush_lock */
+	atomic_uint_fast64_t full_flushes, timer_flushes;
+	struct iopt_flushq_cfg cfg;
 	pthread_mutex_t rings_lock;
 	struct fq_ring *rings;
 	uint64_t nr_rings;
@@ -63,7 +74,8 @@ struct iopt_flushq {
 static atomic_uint_fast64_t fq_next_uid = 1;
 static pthread_key_t fq_key;
 static pthread_once_t fq_key_once = PTHREAD_ONCE_INIT;
-static __thread struct fq_ring *tl_rings; /* this thread's rings, MRU first */
+/* initial-exec: the enqueue fast path stays a leaf (no __tls_get_addr call) */
+static __thread __attribute__((tls_model("initial-exec"))) struct fq_ring *tl_rings; /* MRU first */
 
 static void _iopt_fq_ring_put(struct fq_ring *r)
 {
@@ -109,27 +121,35 @@ static uint64_t _iopt_fq_clock_mono(void *unused)
 
 static struct fq_ring *_iopt_fq_ring_new(struct iopt_flushq *fq)
 {
-	struct fq_ring *r = _iopt_calloc(1, sizeof(*r) + sizeof(struct fq_entry) * fq->cfg.entries);
+	size_t size = sizeof(struct fq_ring) + sizeof(struct fq_entry) * fq->cfg.entries;
+	struct fq_ring *r = _iopt_aligned_alloc(64, (size + 63) & ~(size_t)63);
 
 	if (!r)
 		return NULL;
+	memset(r, 0, size);
 	pthread_mutex_init(&r->lock, NULL);
 	r->mask = fq->cfg.entries - 1;
 	r->fq_uid = fq->uid;
-	atomic_init(&r->sync, 0);
+	atomic_init(&r->tail, 0);
+	atomic_init(&r->head, 0);
+	atomic_init(&r->covered, 0);
 	atomic_init(&r->refs, 1);
 	atomic_init(&r->dead, false);
 	return r;
 }
 
-/* Splice list b in front of list a. */
+/* Full when tail + 1 == head modulo the size (one slot unused, as Linux). */
+static inline bool _iopt_fq_full(const struct fq_ring *r, uint64_t tail)
+{
+	return tail - atomic_load_explicit(&r->head, memory_order_acquire) >= r->mask;
+}
+
+/* Splice the non-empty list b in front of list a. */
 static struct iopt_gather_freed *_iopt_fq_splice(struct iopt_gather_freed *a,
 						 struct iopt_gather_freed *b)
 {
 	struct iopt_gather_freed *t = b;
 
-	if (!b)
-		return a;
 	while (t->next)
 		t = t->next;
 	t->next = a;
@@ -137,24 +157,34 @@ static struct iopt_gather_freed *_iopt_fq_splice(struct iopt_gather_freed *a,
 }
 
 /*
- * Free the entries at the head whose flush finished (counter < finish):
- * IOVA back now, pages collected into *pages for the caller to release
- * after a grace period outside the lock. Context: r->lock held.
+ * Free the entries a finished flush covers: IOVA back now, pages collected
+ * into *pages for the caller to release after a grace period outside the
+ * lock. The acquire loads pair with the flush's release of covered (itself
+ * after its acquire of tail), so the entries' contents are visible.
+ * Context: r->lock held.
  */
-static void _iopt_fq_ring_free_locked(struct iopt_flushq *fq, struct fq_ring *r, uint64_t finish,
+static void _iopt_fq_ring_free_locked(struct iopt_flushq *fq, struct fq_ring *r,
 				      struct iopt_gather_freed **pages)
 {
-	while (r->head != r->tail) {
-		struct fq_entry *e = &r->e[r->head];
+	void (*release)(void *, uint64_t, uint64_t) = fq->cfg.release;
+	void *ctx = fq->cfg.ctx;
+	struct iopt_gather_freed *acc = *pages;
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint64_t c = atomic_load_explicit(&r->covered, memory_order_acquire);
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	uint64_t end = c < t ? c : t;
+	const uint32_t mask = r->mask;
 
-		if (e->counter >= finish)
-			break;
-		fq->cfg.release(fq->cfg.ctx, e->pfn, e->size);
-		*pages = _iopt_fq_splice(*pages, e->freelist);
-		e->freelist = NULL;
-		r->released++;
-		r->head = (r->head + 1) & r->mask;
+	/* A freed slot is written whole by its next append: nothing to clear. */
+	for (; h < end; h++) {
+		const struct fq_entry *e = &r->e[h & mask];
+
+		release(ctx, e->pfn, e->size);
+		if (e->freelist)
+			acc = _iopt_fq_splice(acc, e->freelist);
 	}
+	*pages = acc;
+	atomic_store_explicit(&r->head, h, memory_order_release);
 }
 
 /* Table pages: the flush is done; wait for CPU readers, then release. */
@@ -172,35 +202,51 @@ static void _iopt_fq_release_pages(struct iopt_gather_freed *n)
 }
 
 /*
- * One full flush, counted. Between the flush_start increment and the
- * callback, an RMW on every ring's sync word pairs with the enqueuers' RMW
- * (the ordering argument in flushq.h). Rings added after the walk were
- * added under rings_lock, after this increment: their enqueuers read the
- * new flush_start.
+ * One full flush (flushq.h, "ordering"): snapshot every ring's tail
+ * (acquire: the entries below it and the PTE clears before them are
+ * visible), flush_all, then publish the snapshots as covered (release).
+ * @self: the caller's own per-thread ring when it flushes because that
+ * ring is full: its next entry, appended right after this returns, was
+ * unmapped before this flush_all ran in this very thread, so it is covered
+ * too. Flushes are serialized; a full-ring caller (@self) that finds
+ * entries freeable once it holds the lock returns without flushing.
  */
-static void _iopt_fq_flush(struct iopt_flushq *fq)
+static void _iopt_fq_flush(struct iopt_flushq *fq, struct fq_ring *self)
 {
-	atomic_fetch_add(&fq->flush_start, 1);
+	pthread_mutex_lock(&fq->flush_lock);
+	if (self && (atomic_load_explicit(&self->covered, memory_order_relaxed) >
+			     atomic_load_explicit(&self->head, memory_order_relaxed) ||
+		     !_iopt_fq_full(self, atomic_load_explicit(&self->tail, memory_order_relaxed)))) {
+		pthread_mutex_unlock(&fq->flush_lock);
+		return; /* a flush that finished meanwhile covered (or freed) some of it */
+	}
+	atomic_store_explicit(&fq->flush_start, atomic_load(&fq->flush_start) + 1,
+			      memory_order_relaxed);
 	pthread_mutex_lock(&fq->rings_lock);
 	for (struct fq_ring *r = fq->rings; r; r = r->next)
-		atomic_fetch_add(&r->sync, 0);
+		r->snap = atomic_load_explicit(&r->tail, memory_order_acquire) + (r == self);
 	pthread_mutex_unlock(&fq->rings_lock);
 	fq->cfg.flush_all(fq->cfg.ctx);
-	atomic_fetch_add(&fq->flush_finish, 1);
+	pthread_mutex_lock(&fq->rings_lock);
+	for (struct fq_ring *r = fq->rings; r; r = r->next)
+		if (r->snap > atomic_load_explicit(&r->covered, memory_order_relaxed))
+			atomic_store_explicit(&r->covered, r->snap, memory_order_release);
+	pthread_mutex_unlock(&fq->rings_lock);
+	atomic_store_explicit(&fq->flush_finish, atomic_load(&fq->flush_finish) + 1,
+			      memory_order_relaxed);
+	pthread_mutex_unlock(&fq->flush_lock);
 }
 
 /* Flush, then free what is eligible in every ring. */
 static void _iopt_fq_flush_free(struct iopt_flushq *fq)
 {
 	struct iopt_gather_freed *pages = NULL;
-	uint64_t finish;
 
-	_iopt_fq_flush(fq);
-	finish = atomic_load(&fq->flush_finish);
+	_iopt_fq_flush(fq, NULL);
 	pthread_mutex_lock(&fq->rings_lock);
 	for (struct fq_ring *r = fq->rings; r; r = r->next) {
 		pthread_mutex_lock(&r->lock);
-		_iopt_fq_ring_free_locked(fq, r, finish, &pages);
+		_iopt_fq_ring_free_locked(fq, r, &pages);
 		pthread_mutex_unlock(&r->lock);
 	}
 	pthread_mutex_unlock(&fq->rings_lock);
@@ -208,7 +254,7 @@ static void _iopt_fq_flush_free(struct iopt_flushq *fq)
 }
 
 /* Slow path: this thread's ring for fq, adopting an orphan or making one. */
-static __attribute__((noinline)) struct fq_ring *_iopt_fq_thread_ring_slow(struct iopt_flushq *fq)
+static iopt_noinline struct fq_ring *_iopt_fq_thread_ring_slow(struct iopt_flushq *fq)
 {
 	struct fq_ring **pp = &tl_rings, *r;
 
@@ -259,59 +305,84 @@ found:
 	return r;
 }
 
-static inline struct fq_ring *_iopt_fq_ring(struct iopt_flushq *fq)
+static inline void _iopt_fq_put_entry(struct fq_ring *r, uint64_t t, uint64_t pfn, uint64_t size,
+				      struct iopt_gather *g)
 {
-	struct fq_ring *r = tl_rings;
+	struct fq_entry *e = &r->e[t & r->mask];
 
-	if (fq->single)
-		return fq->single;
-	if (__builtin_expect(r && r->fq_uid == fq->uid, 1))
-		return r;
-	return _iopt_fq_thread_ring_slow(fq);
-}
-
-int iopt_flushq_queue(struct iopt_flushq *fq, uint64_t pfn, uint64_t size, struct iopt_gather *g)
-{
-	struct iopt_gather_freed *pages = NULL;
-	struct fq_ring *r = _iopt_fq_ring(fq);
-	struct fq_entry *e;
-	uint64_t counter;
-
-	if (!r)
-		return -ENOMEM;
-	/*
-	 * The full barrier of §6.2, on this ring's own cache line: a seq_cst
-	 * RMW that every flush also performs, then the counter (flushq.h).
-	 */
-	atomic_fetch_add(&r->sync, 0);
-	counter = atomic_load(&fq->flush_start);
-	pthread_mutex_lock(&r->lock);
-	while (((r->tail + 1) & r->mask) == r->head) {
-		_iopt_fq_ring_free_locked(fq, r, atomic_load(&fq->flush_finish), &pages);
-		if (((r->tail + 1) & r->mask) != r->head)
-			break;
-		/* still full: synchronous flush (lock dropped: lock order) */
-		pthread_mutex_unlock(&r->lock);
-		atomic_fetch_add_explicit(&fq->full_flushes, 1, memory_order_relaxed);
-		_iopt_fq_flush(fq);
-		pthread_mutex_lock(&r->lock);
-	}
-	e = &r->e[r->tail];
 	e->pfn = pfn;
 	e->size = size;
-	e->counter = counter;
 	e->freelist = g ? iopt_gather_take_freelist(g) : NULL;
-	r->tail = (r->tail + 1) & r->mask;
-	r->queued++;
-	pthread_mutex_unlock(&r->lock);
-	_iopt_fq_release_pages(pages);
-	/* Arm the timeout once per flush period (Linux fq_timer_on). */
-	if (!atomic_load_explicit(&fq->armed, memory_order_relaxed) &&
-	    !atomic_exchange(&fq->armed, true))
+	/* After the entry and after the caller's PTE clears: what a flush's snapshot sees. */
+	atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+}
+
+/* Arm the timeout once per flush period (Linux fq_timer_on). Returns 0. */
+static iopt_noinline int _iopt_fq_arm_slow(struct iopt_flushq *fq)
+{
+	if (!atomic_exchange(&fq->armed, true))
 		atomic_store_explicit(&fq->deadline,
 				      fq->cfg.clock(fq->cfg.clock_ctx) + fq->cfg.timeout_ns,
 				      memory_order_relaxed);
 	return 0;
+}
+
+/* Returns 0; a tail call when the timer needs arming (no frame otherwise). */
+static inline int _iopt_fq_arm(struct iopt_flushq *fq)
+{
+	if (iopt_unlikely(!atomic_load_explicit(&fq->armed, memory_order_relaxed)))
+		return _iopt_fq_arm_slow(fq);
+	return 0;
+}
+
+/*
+ * Everything but an append to this thread's ring with room: the single
+ * ring, a first enqueue, a full ring (free what a flush covered; if that is
+ * nothing, flush synchronously with the ring's lock dropped, lock order).
+ */
+static iopt_noinline int _iopt_fq_queue_slow(struct iopt_flushq *fq, uint64_t pfn, uint64_t size,
+					     struct iopt_gather *g)
+{
+	struct iopt_gather_freed *pages = NULL;
+	struct fq_ring *r = fq->single ? fq->single : _iopt_fq_thread_ring_slow(fq);
+	uint64_t t;
+
+	if (!r)
+		return -ENOMEM;
+	pthread_mutex_lock(&r->lock);
+	while (_iopt_fq_full(r, t = atomic_load_explicit(&r->tail, memory_order_relaxed))) {
+		_iopt_fq_ring_free_locked(fq, r, &pages);
+		if (!_iopt_fq_full(r, t))
+			break;
+		pthread_mutex_unlock(&r->lock);
+		atomic_fetch_add_explicit(&fq->full_flushes, 1, memory_order_relaxed);
+		/* Only the owner appends to its own ring: its entry is covered. */
+		_iopt_fq_flush(fq, fq->single ? NULL : r);
+		pthread_mutex_lock(&r->lock);
+	}
+	_iopt_fq_put_entry(r, t, pfn, size, g);
+	pthread_mutex_unlock(&r->lock);
+	_iopt_fq_release_pages(pages);
+	return _iopt_fq_arm(fq);
+}
+
+/*
+ * Fast path: this thread's own ring has room. Only its owner appends, so
+ * no lock and no read-modify-write: plain stores and a release of tail.
+ */
+int iopt_flushq_queue(struct iopt_flushq *fq, uint64_t pfn, uint64_t size, struct iopt_gather *g)
+{
+	struct fq_ring *r = tl_rings;
+
+	if (iopt_likely(r && r->fq_uid == fq->uid)) {
+		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+		if (iopt_likely(!_iopt_fq_full(r, t))) {
+			_iopt_fq_put_entry(r, t, pfn, size, g);
+			return _iopt_fq_arm(fq);
+		}
+	}
+	return _iopt_fq_queue_slow(fq, pfn, size, g);
 }
 
 void iopt_flushq_flush(struct iopt_flushq *fq)
@@ -348,10 +419,8 @@ void iopt_flushq_stats(struct iopt_flushq *fq, struct iopt_flushq_stats *st)
 	pthread_mutex_lock(&fq->rings_lock);
 	st->rings = fq->nr_rings;
 	for (struct fq_ring *r = fq->rings; r; r = r->next) {
-		pthread_mutex_lock(&r->lock);
-		st->queued += r->queued;
-		st->released += r->released;
-		pthread_mutex_unlock(&r->lock);
+		st->queued += atomic_load(&r->tail);
+		st->released += atomic_load(&r->head);
 	}
 	pthread_mutex_unlock(&fq->rings_lock);
 }
@@ -404,6 +473,7 @@ int iopt_flushq_create(const struct iopt_flushq_cfg *cfg, struct iopt_flushq **o
 	if (!fq)
 		return -ENOMEM;
 	*fq = (struct iopt_flushq){ .cfg = *cfg };
+	pthread_mutex_init(&fq->flush_lock, NULL);
 	atomic_init(&fq->flush_start, 0);
 	atomic_init(&fq->flush_finish, 0);
 	atomic_init(&fq->armed, false);
@@ -423,6 +493,7 @@ int iopt_flushq_create(const struct iopt_flushq_cfg *cfg, struct iopt_flushq **o
 		fq->single = _iopt_fq_ring_new(fq);
 		if (!fq->single) {
 			pthread_mutex_destroy(&fq->rings_lock);
+			pthread_mutex_destroy(&fq->flush_lock);
 			_iopt_free(fq);
 			return -ENOMEM;
 		}
@@ -442,6 +513,7 @@ int iopt_flushq_create(const struct iopt_flushq_cfg *cfg, struct iopt_flushq **o
 			if (fq->single)
 				_iopt_fq_ring_put(fq->single);
 			pthread_mutex_destroy(&fq->rings_lock);
+			pthread_mutex_destroy(&fq->flush_lock);
 			_iopt_free(fq);
 			return -err;
 		}
@@ -474,5 +546,6 @@ void iopt_flushq_destroy(struct iopt_flushq *fq)
 		_iopt_fq_ring_put(r);
 	}
 	pthread_mutex_destroy(&fq->rings_lock);
+	pthread_mutex_destroy(&fq->flush_lock);
 	_iopt_free(fq);
 }

@@ -296,6 +296,35 @@ uint64_t _iopt_run_choose(uint64_t pages, uint64_t over, bool no_single, uint64_
 	return best;
 }
 
+bool _iopt_inv_block_tmpl(const struct iopt_inv_target *t, unsigned int shift, unsigned int order,
+			  struct iopt_inv_cmd *tmpl)
+{
+	unsigned int lg2 = shift + order;
+	uint64_t fixed[2], w0[2];
+
+	if (lg2 >= 52)
+		return false;
+	/* Address bits of a block base below the limit: all clear, then all set. */
+	uint64_t bases = (_IOPT_INV_TMPL_LIMIT - 1) & ~((1ull << lg2) - 1);
+	uint64_t probe[2] = { 1ull << lg2, bases };
+
+	for (int i = 0; i < 2; i++) {
+		struct iopt_inv_range r = { probe[i], probe[i] + (1ull << lg2) - 1 };
+		struct iopt_inv_req req = { &r, 1, 1ull << shift, true };
+		struct iopt_inv_cmd c[2];
+
+		if (iopt_inv_plan(t, &req, c, 2) != 1)
+			return false;
+		w0[i] = c[0].w[0];
+		fixed[i] = c[0].w[1] ^ probe[i];
+	}
+	if (w0[0] != w0[1] || fixed[0] != fixed[1] || (fixed[0] & bases))
+		return false;
+	tmpl->w[0] = w0[0];
+	tmpl->w[1] = fixed[0];
+	return true;
+}
+
 /* ---- vendor dispatch (include/iopt/invalidate.h, "one vendor, chosen at run time") ---- */
 
 int iopt_inv_plan(const struct iopt_inv_target *t, const struct iopt_inv_req *req,

@@ -53,6 +53,29 @@ uint64_t _iopt_blk_choose(uint64_t a, uint64_t e, unsigned int kmax, uint64_t ov
 uint64_t _iopt_blk_plan(const struct _iopt_urange *ur, int n, unsigned int kmax, uint64_t over,
 			uint64_t limit, struct _iopt_blk *b);
 
+/*
+ * Inline plans for the DMA layer. Every vendor writes the one command that
+ * invalidates a naturally aligned block as "block base | fixed bits" (VT-d
+ * PSI ADDR + AM, AMD ADDR + S size code, SMMU VA/IPA + TG/TTL/LEAF, dw0
+ * independent of the address), so one planner run per block size yields
+ * the command for every base. Bases at or above _IOPT_INV_TMPL_LIMIT are
+ * left to the planner (SMMU stage 2 addresses only 52 bits).
+ */
+#define _IOPT_INV_TMPL_LIMIT (1ull << 52)
+
+/*
+ * Template of the leaf-only plan (stride 2^@shift) of one block of
+ * 2^@order units of 2^@shift bytes: *@tmpl such that the planner's plan
+ * for the block at any aligned base below _IOPT_INV_TMPL_LIMIT is the one
+ * command { tmpl->w[0], tmpl->w[1] | base }. Derived by planning the lowest
+ * and the highest such block and checking that they agree.
+ * Return: true, or false when the plan is not one command of that form
+ * (no VT-d PSI, a block above MAMV, SMMU without range invalidation for
+ * more than one granule, a target the planner refuses).
+ */
+bool _iopt_inv_block_tmpl(const struct iopt_inv_target *t, unsigned int shift, unsigned int order,
+			  struct iopt_inv_cmd *tmpl);
+
 /* A SMMU range term: n x 2^scale units, 1 <= n <= 32, scale <= 31. */
 struct _iopt_run {
 	uint64_t pg;

@@ -107,6 +107,16 @@ int iopt_pt_unmap_pages(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint
 	return pt->ops->unmap(pt, iova, pgsize, pgcount, g, unmapped);
 }
 
+int iopt_pt_map_leaf(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, unsigned prot)
+{
+	return pt->ops->map_leaf(pt, iova, paddr, prot);
+}
+
+int iopt_pt_unmap_leaf(struct iopt_pt *pt, uint64_t iova)
+{
+	return pt->ops->unmap_leaf(pt, iova);
+}
+
 int iopt_pt_iova_to_phys(struct iopt_pt *pt, uint64_t iova, uint64_t *phys)
 {
 	return pt->ops->iova_to_phys(pt, iova, phys);

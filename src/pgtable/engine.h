@@ -781,6 +781,60 @@ static int NS(map)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint64_t p
 }
 
 /*
+ * prot -> attrs for the object this thread last mapped a leaf in with
+ * NS(map_leaf): pt_prot_attrs depends only on prot and the flags fixed at
+ * create, so uid + prot is the key.
+ */
+static PT_TLS struct {
+	uint64_t uid;
+	unsigned prot;
+	uint64_t attrs;
+} NS(pm);
+
+static int NS(map_leaf)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, unsigned prot);
+
+/* Memo miss: pt_prot_attrs, then the fast path again (declined for a bad prot). */
+static pt_noinline int NS(map_leaf_slow)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr,
+					 unsigned prot)
+{
+	uint64_t attrs;
+
+	if (pt_prot_attrs(pt, prot, &attrs))
+		return 0;
+	NS(pm).uid = pt->uid;
+	NS(pm).prot = prot;
+	NS(pm).attrs = attrs;
+	return NS(map_leaf)(pt, iova, paddr, prot);
+}
+
+/*
+ * iopt_pt_map_leaf: one granule into the table this thread's last
+ * map/unmap ended in, attributes from the memo. Anything unusual (other
+ * table, occupied slot, written hook, bad arguments) is declined unchanged
+ * and the caller's iopt_pt_map_pages decides, errors included. A leaf
+ * function: the memo miss is a tail call.
+ */
+static int NS(map_leaf)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, unsigned prot)
+{
+	const struct pt_tcache *c = &NS(wc);
+	const unsigned g = pt_granule_lg2(pt);
+
+	if (pt_unlikely(NS(pm).uid != pt->uid || NS(pm).prot != prot))
+		return NS(map_leaf_slow)(pt, iova, paddr, prot);
+	if (pt_likely(c->level == 0 && !((iova | paddr) & pt_mask_lg2(g)) &&
+		      NS(cache_hit)(pt, c, iova, iova) && paddr <= pt->oa_last - pt_mask_lg2(g) &&
+		      !pt->p_written)) {
+		uint64_t *slot = &c->table[(iova >> g) & ((1ull << pt_bpl(pt)) - 1)];
+
+		if (pt_likely(!pt_load_leaf(slot))) {
+			pt_install(pt, slot, 0, g, paddr, NS(pm).attrs, 1);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Largest page for (va, pa, left), per hw-facts §6.4 / §7.3: allowed by the
  * bitmap, both addresses aligned to it, not above what is left.
  */
@@ -1167,6 +1221,31 @@ static int NS(unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_
 	return NS(unmap_rest)(pt, iova, pgsize, pgcount, g, unmapped);
 }
 
+/*
+ * iopt_pt_unmap_leaf: one granule leaf of the table this thread's last
+ * map/unmap ended in, cleared without a gather. A hit with an empty slot is
+ * a definite "not mapped" (the table is live and covers iova); everything
+ * else is declined unchanged for iopt_pt_unmap_pages. A leaf function.
+ */
+static int NS(unmap_leaf)(struct iopt_pt *pt, uint64_t iova)
+{
+	const struct pt_tcache *c = &NS(wc);
+
+	if (pt_likely(c->level == 0 && !(iova & pt_mask_lg2(pt_granule_lg2(pt))) &&
+		      NS(cache_hit)(pt, c, iova, iova) && !pt->p_written)) {
+		uint64_t *slot = &c->table[(iova >> pt_granule_lg2(pt)) & ((1ull << pt_bpl(pt)) - 1)];
+		uint64_t e = pt_load_leaf(slot);
+
+		if (!e)
+			return -ENOENT;
+		if (pt_likely(pt_leaf_lg2(pt, e, 0) == pt_granule_lg2(pt))) {
+			pt_store(slot, 0);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Lookup                                                              */
 
@@ -1369,7 +1448,9 @@ const struct pt_ops NS(ops) = {
 	.init = NS(init),
 	.map = NS(map),
 	.map_range = NS(map_range),
+	.map_leaf = NS(map_leaf),
 	.unmap = NS(unmap),
+	.unmap_leaf = NS(unmap_leaf),
 	.iova_to_phys = NS(iova_to_phys),
 	.dirty = NS(dirty),
 	.teardown = NS(teardown),

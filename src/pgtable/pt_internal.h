@@ -36,6 +36,8 @@ struct pt_ops {
 			 unsigned prot, uint64_t *mapped);
 	int (*unmap)(struct iopt_pt *pt, uint64_t iova, uint64_t pgsize, uint64_t pgcount,
 		     struct iopt_gather *g, uint64_t *unmapped);
+	int (*map_leaf)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, unsigned prot);
+	int (*unmap_leaf)(struct iopt_pt *pt, uint64_t iova);
 	int (*iova_to_phys)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys);
 	int (*dirty)(struct iopt_pt *pt, uint64_t iova, uint64_t size, unsigned flags,
 		     iopt_dirty_fn fn, void *ctx, struct iopt_gather *g);

@@ -36,6 +36,8 @@ struct fake {
 	_Atomic uint64_t cmds, waits, scope_cmds, leaf_cmds, bad_cmds;
 	struct iopt_inv_cmd q[FAKE_MAX_QUEUED]; /* submitted, not yet waited for */
 	unsigned nq;
+	struct iopt_inv_cmd last[4];   /* the last submit (first 4 commands) */
+	unsigned nlast;
 };
 
 /* Drop the pending ranges that [s, e] covers. */
@@ -110,6 +112,8 @@ static void fake_submit(void *ctx, const struct iopt_inv_cmd *cmds, unsigned n)
 	atomic_fetch_add(&f->cmds, n);
 	if (!f->track)
 		return;
+	f->nlast = n;
+	memcpy(f->last, cmds, (n < 4 ? n : 4) * sizeof(*cmds));
 	for (unsigned i = 0; i < n && f->nq < FAKE_MAX_QUEUED; i++)
 		f->q[f->nq++] = cmds[i];
 }

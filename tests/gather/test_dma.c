@@ -480,6 +480,112 @@ static void table_replaced(const struct iopt_inv_target *inv)
 	env_down(&e);
 }
 
+/*
+ * The inline plans: a buffer within one granule (leaf fast path) and an
+ * rcache-sized block (gather path) are invalidated by exactly the
+ * planner's plan for the granules that were mapped, leaf-only, as one
+ * submit + wait; also when the thread's cached table is elsewhere (the
+ * fast path declines) and for sizes without a template (3, 33 granules).
+ */
+static void inline_plans(const struct iopt_inv_target *t)
+{
+	static const uint64_t sizes[] = { 1, 100, 4096, 2 * 4096, 3 * 4096, 4 * 4096, 16 * 4096,
+					  32 * 4096, 33 * 4096 };
+	struct env e;
+	uint64_t iova, big[2], bad = 0;
+
+	printf("# inline plans = planner, vendor %d\n", t->vendor);
+	env_up_inv(&e, IOPT_DMA_STRICT, 0, 0, 0, t);
+	for (int round = 0; round < 3; round++) {
+		/* round 1: a 2 MiB leaf mapped last points the thread's cache elsewhere */
+		if (round == 1)
+			CHECK_EQ(map(&e, 2u << 20, 2u << 20, M48, &big[0]), 0);
+		for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			uint64_t off = sizes[i] < 4096 ? 0x123 : 0, len, w = atomic_load(&e.f.waits);
+			struct iopt_inv_cmd ref[4];
+
+			CHECK_EQ(map(&e, 0x40000000 + off, sizes[i], M48, &iova), 0);
+			if (round == 1 && i == 0)
+				CHECK_EQ(map(&e, 4u << 20, 2u << 20, M48, &big[1]), 0);
+			len = (off + sizes[i] + 4095) & ~4095ull; /* what is mapped, not the IOVA class */
+			struct iopt_inv_range r = { iova - off, iova - off + len - 1 };
+			struct iopt_inv_req q = { &r, 1, 4096, true };
+			int n = iopt_inv_plan(t, &q, ref, 4);
+			if (n < 0)
+				n = iopt_inv_plan_scope(t, ref);
+			CHECK_EQ(unmap(&e, iova, sizes[i]), 0);
+			CHECK_EQ(atomic_load(&e.f.waits), w + 1);
+			if (n > 4 || e.f.nlast != (unsigned)n ||
+			    memcmp(e.f.last, ref, (size_t)n * sizeof(ref[0]))) {
+				printf("#   round %d size %#llx: %u commands, planner %d\n", round,
+				       (unsigned long long)sizes[i], e.f.nlast, n);
+				bad++;
+			}
+		}
+		if (round == 1) {
+			CHECK_EQ(unmap(&e, big[0], 2u << 20), 0);
+			CHECK_EQ(unmap(&e, big[1], 2u << 20), 0);
+		}
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(e.f.npend, 0);
+	CHECK_EQ(atomic_load(&e.f.bad_cmds), 0);
+	env_down(&e);
+}
+
+/*
+ * The one-granule unmap fast path refuses what the full checks refuse,
+ * with the same errno, before anything changes: a size of another class
+ * (-EINVAL), inside an allocation or never allocated (-ENOENT), a second
+ * unmap of a freed (strict) or queued (lazy) buffer (-ENOENT), size 0.
+ * No command, flush or queue entry comes out of a refused call.
+ */
+static void fast_refusals(enum iopt_dma_mode mode, unsigned dma_flags)
+{
+	struct env e;
+	uint64_t a, b, c, phys, nodes, pend = 0;
+	struct iopt_flushq *fq;
+	bool trusted = dma_flags & IOPT_DMA_F_TRUSTED;
+
+	printf("# one-granule refusals, %s%s\n", mode ? "lazy" : "strict", trusted ? ", trusted" : "");
+	env_up_inv(&e, mode, 0, dma_flags, 0, &targets[0]);
+	fq = iopt_dma_flush_queue(e.dom);
+	CHECK_EQ(map(&e, 0x10000, 4096, M32, &a), 0);
+	CHECK_EQ(map(&e, 0x20000, 2 * 4096, M32, &b), 0);
+	CHECK_EQ(map(&e, 0x30123, 0x100, M32, &c), 0);
+	nodes = tree_nodes(&e);
+	uint64_t cmds = atomic_load(&e.f.cmds), waits = atomic_load(&e.f.waits);
+	if (!trusted)
+		CHECK_EQ(iopt_dma_unmap(e.dom, b, 4096), -EINVAL); /* 1 granule of a 2-granule buffer */
+	if (!trusted)
+		CHECK_EQ(iopt_dma_unmap(e.dom, b + 4096, 4096), -ENOENT); /* inside: trusted would unmap it */
+	CHECK_EQ(iopt_dma_unmap(e.dom, 0x1000, 4096), -ENOENT);   /* never allocated */
+	CHECK_EQ(iopt_dma_unmap(e.dom, a, 0), -EINVAL);
+	CHECK_EQ(atomic_load(&e.f.cmds), cmds);
+	CHECK_EQ(atomic_load(&e.f.waits), waits);
+	CHECK_EQ(tree_nodes(&e), nodes);
+	CHECK_EQ(iopt_pt_iova_to_phys(e.d.pt, b + 4096, &phys), 0);
+	CHECK_EQ(phys, 0x21000);
+	CHECK_EQ(iopt_pt_iova_to_phys(e.d.pt, a, &phys), 0);
+	if (fq)
+		pend = iopt_flushq_pending(fq);
+	CHECK_EQ(unmap(&e, c, 0x100), 0);
+	CHECK_EQ(unmap(&e, a, 4096), 0);
+	if (fq)
+		CHECK_EQ(iopt_flushq_pending(fq), pend + 2);
+	cmds = atomic_load(&e.f.cmds);
+	waits = atomic_load(&e.f.waits);
+	CHECK_EQ(iopt_dma_unmap(e.dom, c, 0x100), -ENOENT);
+	CHECK_EQ(iopt_dma_unmap(e.dom, a, 4096), -ENOENT);
+	CHECK_EQ(atomic_load(&e.f.cmds), cmds);
+	CHECK_EQ(atomic_load(&e.f.waits), waits);
+	if (fq)
+		CHECK_EQ(iopt_flushq_pending(fq), pend + 2);
+	CHECK_EQ(unmap(&e, b, 2 * 4096), 0);
+	CHECK_EQ(atomic_load(&e.f.violations), 0);
+	env_down(&e);
+}
+
 /* Command-mode configuration errors. */
 static void command_cfg_errors(void)
 {
@@ -521,6 +627,12 @@ int main(void)
 		commands(&targets[i], IOPT_DMA_LAZY);
 	}
 	command_cfg_errors();
+	for (unsigned i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+		inline_plans(&targets[i]);
+	fast_refusals(IOPT_DMA_STRICT, 0);
+	fast_refusals(IOPT_DMA_LAZY, 0);
+	fast_refusals(IOPT_DMA_STRICT, IOPT_DMA_F_TRUSTED);
+	fast_refusals(IOPT_DMA_LAZY, IOPT_DMA_F_TRUSTED);
 	table_replaced(NULL);
 	table_replaced(&targets[0]);
 	table_pages(IOPT_DMA_STRICT);

@@ -8,6 +8,7 @@
  * before the flush that releases the entry. No check depends on timing.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -362,16 +363,18 @@ static void *ord_flusher(void *arg)
 	return NULL;
 }
 
-static void ordering(void)
+static void ordering(bool single)
 {
 	static struct ord o;
 	struct iopt_flushq_cfg c = {
-		.single = true, .entries = 4096, .flush_all = ord_flush,
+		.single = single, .entries = 4096, .flush_all = ord_flush,
 		.release = ord_release, .ctx = &o,
 	};
 	pthread_t f;
 
-	TEST("PTE clears ordered before the releasing flush");
+	printf("# PTE clears ordered before the releasing flush, %s\n",
+	       single ? "single queue (locked)" : "per-thread ring (lock-free owner)");
+	memset(&o, 0, sizeof(o));
 	for (unsigned i = 0; i < NORD; i++)
 		atomic_init(&o.pte[i], 1);
 	REQUIRE(iopt_flushq_create(&c, &o.fq) == 0);
@@ -387,6 +390,85 @@ static void ordering(void)
 	CHECK_EQ(o.bad, 0);
 	CHECK_EQ(o.released, NORD);
 	iopt_flushq_destroy(o.fq);
+}
+
+/*
+ * A full ring whose entries a flush running in another thread already
+ * covers does not flush again: A fills its ring, F's flush (which
+ * snapshots A's entries) holds A's full enqueue back until F is done, and
+ * A then only frees. Whether A waited on the flush lock or came late, one
+ * flush in all.
+ */
+struct coal {
+	struct drv d;
+	struct iopt_flushq *fq;
+	pthread_barrier_t bar;
+	_Atomic bool f_inside, a_going;
+};
+
+static void coal_flush(void *ctx)
+{
+	struct coal *c = ctx;
+
+	atomic_fetch_add(&c->d.flushes, 1);
+	atomic_store(&c->f_inside, true); /* A's 7 entries are in the snapshot */
+	while (!atomic_load(&c->a_going))
+		;
+	for (int i = 0; i < 1000; i++)
+		sched_yield(); /* let A reach the flush lock (not required to pass) */
+}
+
+static void coal_release(void *ctx, uint64_t pfn, uint64_t size)
+{
+	(void)pfn;
+	(void)size;
+	atomic_fetch_add(&((struct coal *)ctx)->d.released, 1);
+}
+
+static void *coal_a(void *arg)
+{
+	struct coal *c = arg;
+
+	for (uint64_t i = 0; i < 7; i++)
+		iopt_flushq_queue(c->fq, i, 1, NULL);
+	pthread_barrier_wait(&c->bar); /* full; F starts flushing */
+	while (!atomic_load(&c->f_inside))
+		;
+	atomic_store(&c->a_going, true);
+	iopt_flushq_queue(c->fq, 7, 1, NULL);
+	return NULL;
+}
+
+static void *coal_f(void *arg)
+{
+	struct coal *c = arg;
+
+	pthread_barrier_wait(&c->bar);
+	iopt_flushq_flush(c->fq);
+	return NULL;
+}
+
+static void flush_coalescing(void)
+{
+	static struct coal c;
+	struct iopt_flushq_cfg cfg = { .entries = 8, .flush_all = coal_flush,
+				       .release = coal_release, .ctx = &c };
+	pthread_t a, f;
+
+	TEST("full ring covered by a concurrent flush: no second flush");
+	memset(&c, 0, sizeof(c));
+	REQUIRE(iopt_flushq_create(&cfg, &c.fq) == 0);
+	pthread_barrier_init(&c.bar, NULL, 2);
+	pthread_create(&a, NULL, coal_a, &c);
+	pthread_create(&f, NULL, coal_f, &c);
+	pthread_join(a, NULL);
+	pthread_join(f, NULL);
+	CHECK_EQ(atomic_load(&c.d.flushes), 1);
+	CHECK_EQ(atomic_load(&c.d.released), 7);
+	CHECK_EQ(iopt_flushq_pending(c.fq), 1);
+	iopt_flushq_destroy(c.fq);
+	CHECK_EQ(atomic_load(&c.d.released), 8);
+	pthread_barrier_destroy(&c.bar);
 }
 
 /* The internal timer thread: destroy stops it (no timing asserted). */
@@ -415,7 +497,9 @@ int main(void)
 	timer(true);
 	drain_pages();
 	thread_exit();
-	ordering();
+	ordering(true);
+	ordering(false);
+	flush_coalescing();
 	timer_thread();
 	return tap_done();
 }
