@@ -36,11 +36,13 @@ static bool expect_tmpl(const struct iopt_inv_target *t, unsigned shift, unsigne
 		if (shift < g)
 			return false; /* stride below the granule: refused */
 		/*
-		 * Without RIL one TG=0 command per stride; with it one range
-		 * command (the erratum's NUM = SCALE = 0, TTL = 0 needs a lone
-		 * granule with a stride that is no level size: never both).
+		 * Without RIL one TG=0 command per descriptor: one block of one
+		 * stride that is a level size (a contiguous run is several
+		 * descriptors); with it one range command (the erratum's NUM =
+		 * SCALE = 0, TTL = 0 needs a lone granule with a stride that is
+		 * no level size: never both).
 		 */
-		return t->caps.smmu.range_inv || order == 0;
+		return t->caps.smmu.range_inv || (order == 0 && (shift - g) % (g - 3) == 0);
 	}
 	}
 	return false;
