@@ -100,7 +100,7 @@ int main(void)
 	const uint64_t MiB = 1ull << 20;
 	const struct tcase cases[] = {
 		{ "vtd: PSI, MAMV 9, PASID",
-		  { .vendor = IOPT_INV_VTD, .caps.vtd = { .psi = true, .mamv = 9 },
+		  { .vendor = IOPT_INV_VTD, .caps.vtd = { .psi = true, .mamv = 9, .scalable = true },
 		    .scope.vtd = { .domain = 3, .has_pasid = true, .pasid = 0xABCDE } } },
 		{ "vtd: PSI, MAMV 2, DW+DR, no PASID, overshoot allowed",
 		  { .vendor = IOPT_INV_VTD, .policy = { 4, 64 * MiB },
