@@ -78,7 +78,7 @@ double bench_end(double t0);
  * bench_ops(n): how many of a workload's n operations (or bytes of its
  * range) to run: n, except under callgrind (--instr without a perf
  * counter), where instructions are counted on n / 16 (at least 1) since
- * each instruction costs ~50x there; per-op counts then stay within ~3% of
+ * each instruction costs ~50x there; per-op counts then stay within ~4% of
  * the full run's (domain and table warm-up is spread over fewer ops). n is
  * a power of two times the unit where the workload's structure depends on
  * it (table sizes).
