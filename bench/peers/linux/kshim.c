@@ -222,7 +222,9 @@ static void *tm_thread(void *arg)
 		tm_unlink(first);
 		tm_running = first;
 		pthread_mutex_unlock(&tm_lock);
+		my_slot = (int)first->kshim_cpu;
 		first->function(first);
+		my_slot = -1;
 		pthread_mutex_lock(&tm_lock);
 		tm_running = NULL;
 		pthread_cond_broadcast(&tm_done);
@@ -249,9 +251,12 @@ int mod_timer(struct timer_list *t, unsigned long expires)
 {
 	int was;
 
+	unsigned int cpu = kshim_this_cpu();
+
 	pthread_once(&tm_once, tm_init);
 	pthread_mutex_lock(&tm_lock);
 	was = t->kshim_armed;
+	t->kshim_cpu = cpu;
 	if (!was) {
 		t->kshim_next = tm_armed;
 		tm_armed = t;

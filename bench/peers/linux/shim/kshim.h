@@ -315,7 +315,10 @@ static inline void write_seqcount_end(seqcount_t *s)
  * 6.12's depot trimming). jiffies tick at Debian's HZ from CLOCK_MONOTONIC.
  * One thread of kshim.c plays both the timer softirq and the workqueue
  * worker: it runs each callback when its expiry has passed, holding no lock
- * of ours, so a callback may re-arm its own timer.
+ * of ours, so a callback may re-arm its own timer. As a kernel timer runs
+ * on the CPU that armed it, the callback borrows the arming thread's
+ * per-CPU slot (its frees go to that slot's caches); the kernel code locks
+ * such data against softirqs, and those locks serialise the two here.
  */
 #define HZ 250
 unsigned long kshim_jiffies(void);
@@ -325,6 +328,7 @@ struct timer_list {
 	void (*function)(struct timer_list *t);
 	unsigned long expires;
 	struct timer_list *kshim_next; /* on kshim.c's armed list */
+	unsigned int kshim_cpu;        /* the slot of the thread that armed it */
 	bool kshim_armed;
 };
 #define timer_setup(t, fn, flags) \
