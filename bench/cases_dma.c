@@ -6,11 +6,12 @@
  * descriptors; the driver's queue costs nothing (it only counts).
  * Commands and waits per unmap go to stderr.
  *
- * The pair loop is written once over struct dma_api. With -Dpeers=linux61
- * the strict cases also run on the Linux 6.1 peer: dma-iommu.c's strict
- * path assembled from iova.c and amd/io_pgtable_v2.c (peers.h, lx_dma_*).
- * Linux never looks the IOVA up on unmap, so the trusted strict cases have
- * the same peer; lazy mode has none (6.1's flush queue is in dma-iommu.c).
+ * The pair loop is written once over struct dma_api. With -Dpeers every
+ * case also runs on each kernel's peer: dma-iommu.c's own __iommu_dma_map /
+ * __iommu_dma_unmap (and, lazy, its flush queue) over iova.c and
+ * amd/io_pgtable_v2.c (peers.h, LX(dma_*)). Linux never looks the IOVA up
+ * on unmap, so the trusted cases have the same peers as the others.
+ * Under callgrind (bench_ops) each thread runs 1/16 of the pairs.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,11 +21,9 @@
 #include <iopt/dma.h>
 
 #include "bench.h"
-#ifdef IOPT_BENCH_PEER_LINUX61
-#include "peers.h"
-#endif
+#include "bench_peers.h"
 
-#define PAIRS 2000000ull
+#define PAIRS bench_ops(2000000)
 #define RW (IOPT_PROT_READ | IOPT_PROT_WRITE)
 
 /*
@@ -127,44 +126,36 @@ static int i_unmap(void *s, uint64_t iova)
 
 static const struct dma_api iopt_api = { i_up, i_down, i_map, i_unmap };
 
-#ifdef IOPT_BENCH_PEER_LINUX61
-static void *l_up(enum iopt_dma_mode mode, unsigned flags)
-{
-	struct lx_dma *d = lx_dma_create();
+/* One API table per kernel: P##_dma_* is that kernel's glue (peers.h). */
+#define LX_DMA_API(P)                                                                     \
+	static void *P##_up(enum iopt_dma_mode mode, unsigned flags)                      \
+	{                                                                                 \
+		struct lx_dma *d = P##_dma_create(mode == IOPT_DMA_LAZY);                 \
+                                                                                          \
+		(void)flags;                                                              \
+		if (!d) {                                                                 \
+			fprintf(stderr, "iopt-bench: %s dma create failed\n", BENCH_NAME_##P); \
+			exit(1);                                                          \
+		}                                                                         \
+		return d;                                                                 \
+	}                                                                                 \
+	static void P##_down(void *s, const char *name, uint64_t unmaps)                  \
+	{                                                                                 \
+		fprintf(stderr, "%s (%s): %.5f flushes/unmap\n", name, BENCH_NAME_##P,   \
+			(double)P##_dma_flushes(s) / (double)unmaps);                     \
+		P##_dma_destroy(s);                                                       \
+	}                                                                                 \
+	static int P##_map(void *s, uint64_t phys, uint64_t *iova)                        \
+	{                                                                                 \
+		return P##_dma_map(s, phys, 4096, 0xFFFFFFFFull, iova);                   \
+	}                                                                                 \
+	static int P##_unmap(void *s, uint64_t iova) { return P##_dma_unmap(s, iova, 4096); } \
+	static const struct dma_api P##_api = { P##_up, P##_down, P##_map, P##_unmap };
+BENCH_FOR_EACH_PEER(LX_DMA_API)
 
-	(void)mode;
-	(void)flags;
-	if (!d) {
-		fprintf(stderr, "iopt-bench: linux dma create failed\n");
-		exit(1);
-	}
-	return d;
-}
-
-static void l_down(void *s, const char *name, uint64_t unmaps)
-{
-	fprintf(stderr, "%s (linux-6.1): %.5f flushes/unmap\n", name,
-		(double)lx_dma_flushes(s) / (double)unmaps);
-	lx_dma_destroy(s);
-}
-
-static int l_map(void *s, uint64_t phys, uint64_t *iova)
-{
-	return lx_dma_map(s, phys, 4096, 0xFFFFFFFFull, iova);
-}
-
-static int l_unmap(void *s, uint64_t iova)
-{
-	return lx_dma_unmap(s, iova, 4096);
-}
-
-static const struct dma_api lx_api = { l_up, l_down, l_map, l_unmap };
-#endif
-
-BENCH_INLINE double b_pairs(const struct dma_api *a, void *s, uint64_t n, uint64_t phys)
+BENCH_INLINE void b_pairs(const struct dma_api *a, void *s, uint64_t n, uint64_t phys)
 {
 	uint64_t iova;
-	double t0 = bench_now_ns();
 
 	for (uint64_t i = 0; i < n; i++) {
 		if (a->map(s, phys, &iova) || a->unmap(s, iova)) {
@@ -172,16 +163,24 @@ BENCH_INLINE double b_pairs(const struct dma_api *a, void *s, uint64_t n, uint64
 			exit(1);
 		}
 	}
-	return bench_now_ns() - t0;
+}
+
+/* n pairs, after 1000 untimed ones that put tables and caches in place. */
+BENCH_INLINE double b_timed_pairs(const struct dma_api *a, void *s, uint64_t n, uint64_t phys)
+{
+	b_pairs(a, s, 1000, phys);
+	double t0 = bench_begin();
+
+	b_pairs(a, s, n, phys);
+	return bench_end(t0);
 }
 
 BENCH_INLINE struct bench_result b_single(const struct dma_api *a, enum iopt_dma_mode mode,
 					  unsigned flags, const char *name)
 {
 	void *s = a->up(mode, flags);
+	double ns = b_timed_pairs(a, s, PAIRS, 0x100000);
 
-	b_pairs(a, s, 1000, 0x100000); /* warm: tables and caches in place */
-	double ns = b_pairs(a, s, PAIRS, 0x100000);
 	a->down(s, name, PAIRS + 1000);
 	return (struct bench_result){ ns, PAIRS };
 }
@@ -218,95 +217,62 @@ BENCH_INLINE struct bench_result b_threads(const struct dma_api *a, unsigned n,
 	return (struct bench_result){ sum / n, PAIRS };
 }
 
-#define DMA_THREAD_MAIN(P, API)                                     \
+/* One side's thread body: warm, wait for the others, then the timed pairs. */
+#define DMA_THREAD_MAIN(P)                                          \
 	static void *thread_main_##P(void *arg)                     \
 	{                                                           \
 		struct bthread *t = arg;                            \
-		b_pairs(API, t->s, 1000, t->phys);                  \
+		b_pairs(&P##_api, t->s, 1000, t->phys);             \
 		pthread_barrier_wait(t->go);                        \
-		t->ns = b_pairs(API, t->s, PAIRS, t->phys);         \
+		double t0 = bench_begin();                          \
+		b_pairs(&P##_api, t->s, PAIRS, t->phys);            \
+		t->ns = bench_end(t0);                              \
 		return NULL;                                        \
 	}
 
-DMA_THREAD_MAIN(iopt, &iopt_api)
-#ifdef IOPT_BENCH_PEER_LINUX61
-DMA_THREAD_MAIN(lx, &lx_api)
-#endif
+/*
+ * Every dma.* case, in table order: X(P, function stem, name, unit, mode,
+ * flags, threads (0: one, no thread of its own), thread-scaling).
+ * IOPT_DMA_F_TRUSTED: no IOVA-tree lookup on unmap.
+ */
+#define DMA_LIST(X, P)                                                                         \
+	X(P, strict, "map_unmap_4k_strict", "map+unmap pair (commands/unmap on stderr)",      \
+	  IOPT_DMA_STRICT, 0, 0, 0)                                                           \
+	X(P, lazy, "map_unmap_4k_lazy", "map+unmap pair (commands/unmap on stderr)",          \
+	  IOPT_DMA_LAZY, 0, 0, 0)                                                             \
+	X(P, lazy_threads2, "map_unmap_4k_lazy_threads2", "map+unmap pair per thread (2 threads)", \
+	  IOPT_DMA_LAZY, 0, 2, 0)                                                             \
+	X(P, trusted_strict, "trusted_map_unmap_4k_strict", "pair, IOPT_DMA_F_TRUSTED",       \
+	  IOPT_DMA_STRICT, IOPT_DMA_F_TRUSTED, 0, 0)                                          \
+	X(P, trusted_lazy, "trusted_map_unmap_4k_lazy", "pair, IOPT_DMA_F_TRUSTED",           \
+	  IOPT_DMA_LAZY, IOPT_DMA_F_TRUSTED, 0, 0)                                            \
+	X(P, trusted_lazy_threads2, "trusted_map_unmap_4k_lazy_threads2",                     \
+	  "pair per thread, IOPT_DMA_F_TRUSTED", IOPT_DMA_LAZY, IOPT_DMA_F_TRUSTED, 2, 0)     \
+	X(P, strict_threads, "map_unmap_4k_strict_threads",                                   \
+	  "map+unmap pair per thread (--threads)", IOPT_DMA_STRICT, 0, bench_threads, 1)      \
+	X(P, lazy_threads, "map_unmap_4k_lazy_threads", "map+unmap pair per thread (--threads)", \
+	  IOPT_DMA_LAZY, 0, bench_threads, 1)                                                 \
+	X(P, trusted_lazy_threads, "trusted_map_unmap_4k_lazy_threads",                       \
+	  "pair per thread, TRUSTED (--threads)", IOPT_DMA_LAZY, IOPT_DMA_F_TRUSTED,          \
+	  bench_threads, 1)
 
-#define STRICT(P, API)                                                                        \
-	static struct bench_result strict_##P(void)                                           \
+#define DMA_FN(P, FN, NAME, UNIT, MODE, FLAGS, THREADS, SCALING)                              \
+	static struct bench_result FN##_##P(void)                                             \
 	{                                                                                     \
-		return b_single(API, IOPT_DMA_STRICT, 0, "dma.map_unmap_4k_strict");          \
-	}                                                                                     \
-	static struct bench_result trusted_strict_##P(void)                                   \
-	{                                                                                     \
-		return b_single(API, IOPT_DMA_STRICT, IOPT_DMA_F_TRUSTED,                     \
-				"dma.trusted_map_unmap_4k_strict");                           \
-	}                                                                                     \
-	static struct bench_result strict_threads_##P(void)                                   \
-	{                                                                                     \
-		return b_threads(API, bench_threads, IOPT_DMA_STRICT, 0,                      \
-				 "dma.map_unmap_4k_strict_threads", thread_main_##P);          \
+		if (THREADS)                                                                  \
+			return b_threads(&P##_api, THREADS, MODE, FLAGS, "dma." NAME,         \
+					 thread_main_##P);                                    \
+		return b_single(&P##_api, MODE, FLAGS, "dma." NAME);                          \
 	}
+#define DMA_SIDE(P) DMA_THREAD_MAIN(P) DMA_LIST(DMA_FN, P)
 
-STRICT(iopt, &iopt_api)
-#ifdef IOPT_BENCH_PEER_LINUX61
-STRICT(lx, &lx_api)
-#endif
+DMA_SIDE(iopt)
+BENCH_FOR_EACH_PEER(DMA_SIDE)
 
-static struct bench_result lazy(void)
-{
-	return b_single(&iopt_api, IOPT_DMA_LAZY, 0, "dma.map_unmap_4k_lazy");
-}
-
-/* The same with IOPT_DMA_F_TRUSTED: no IOVA-tree lookup on unmap. */
-static struct bench_result trusted_lazy(void)
-{
-	return b_single(&iopt_api, IOPT_DMA_LAZY, IOPT_DMA_F_TRUSTED,
-			"dma.trusted_map_unmap_4k_lazy");
-}
-
-static struct bench_result lazy_threads2(void)
-{
-	return b_threads(&iopt_api, 2, IOPT_DMA_LAZY, 0, "dma.map_unmap_4k_lazy_threads2",
-			 thread_main_iopt);
-}
-
-static struct bench_result trusted_lazy_threads2(void)
-{
-	return b_threads(&iopt_api, 2, IOPT_DMA_LAZY, IOPT_DMA_F_TRUSTED,
-			 "dma.trusted_map_unmap_4k_lazy_threads2", thread_main_iopt);
-}
-
-static struct bench_result lazy_threads(void)
-{
-	return b_threads(&iopt_api, bench_threads, IOPT_DMA_LAZY, 0,
-			 "dma.map_unmap_4k_lazy_threads", thread_main_iopt);
-}
-
-static struct bench_result trusted_lazy_threads(void)
-{
-	return b_threads(&iopt_api, bench_threads, IOPT_DMA_LAZY, IOPT_DMA_F_TRUSTED,
-			 "dma.trusted_map_unmap_4k_lazy_threads", thread_main_iopt);
-}
+#define DMA_ENTRY(P, FN, NAME, UNIT, MODE, FLAGS, THREADS, SCALING) \
+	{ "dma." NAME, UNIT, FN##_iopt, BENCH_PEERS(FN), SCALING },
 
 const struct bench_case bench_dma_cases[] = {
-	{ "dma.map_unmap_4k_strict", "map+unmap pair (commands/unmap on stderr)", strict_iopt,
-	  BENCH_PEER(strict_lx), 0 },
-	{ "dma.map_unmap_4k_lazy", "map+unmap pair (commands/unmap on stderr)", lazy, NULL, 0 },
-	{ "dma.map_unmap_4k_lazy_threads2", "map+unmap pair per thread (2 threads)",
-	  lazy_threads2, NULL, 0 },
-	{ "dma.trusted_map_unmap_4k_strict", "pair, IOPT_DMA_F_TRUSTED", trusted_strict_iopt,
-	  BENCH_PEER(trusted_strict_lx), 0 },
-	{ "dma.trusted_map_unmap_4k_lazy", "pair, IOPT_DMA_F_TRUSTED", trusted_lazy, NULL, 0 },
-	{ "dma.trusted_map_unmap_4k_lazy_threads2", "pair per thread, IOPT_DMA_F_TRUSTED",
-	  trusted_lazy_threads2, NULL, 0 },
-	/* Thread-scaling cases (--threads). */
-	{ "dma.map_unmap_4k_strict_threads", "map+unmap pair per thread (--threads)",
-	  strict_threads_iopt, BENCH_PEER(strict_threads_lx), 1 },
-	{ "dma.map_unmap_4k_lazy_threads", "map+unmap pair per thread (--threads)", lazy_threads,
-	  NULL, 1 },
-	{ "dma.trusted_map_unmap_4k_lazy_threads", "pair per thread, TRUSTED (--threads)",
-	  trusted_lazy_threads, NULL, 1 },
+	DMA_LIST(DMA_ENTRY, iopt)
 	{ 0 },
 };

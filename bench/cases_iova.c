@@ -3,8 +3,8 @@
  * iova.* cases: granule 4 KiB, start pfn 1; "32-bit limit" = pfn 0xFFFFF.
  * The workloads are fixed by the issue that defined them; each is written
  * once over a small allocator API (struct iova_api) and instantiated for
- * iopt and, with -Dpeers=linux61, for Linux 6.1's drivers/iommu/iova.c, so
- * both run the very same sequences.
+ * iopt and, with -Dpeers, for each kernel's drivers/iommu/iova.c, so all
+ * run the very same sequences.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -14,9 +14,7 @@
 #include <iopt/iova.h>
 
 #include "bench.h"
-#ifdef IOPT_BENCH_PEER_LINUX61
-#include "peers.h"
-#endif
+#include "bench_peers.h"
 
 #define LIMIT32 0xFFFFFull
 
@@ -56,29 +54,21 @@ static int i_free(void *dom, uint64_t pfn, uint64_t size)
 
 static const struct iova_api iopt_api = { i_create, i_destroy, i_alloc, i_free };
 
-#ifdef IOPT_BENCH_PEER_LINUX61
-static void *l_create(bool rcache)
-{
-	return lx_iova_create(rcache);
-}
-
-static void l_destroy(void *dom)
-{
-	lx_iova_destroy(dom);
-}
-
-static int l_alloc(void *dom, uint64_t size, uint64_t limit, bool align, uint64_t *pfn)
-{
-	return lx_iova_alloc(dom, size, limit, align, pfn);
-}
-
-static int l_free(void *dom, uint64_t pfn, uint64_t size)
-{
-	return lx_iova_free(dom, pfn, size);
-}
-
-static const struct iova_api lx_api = { l_create, l_destroy, l_alloc, l_free };
-#endif
+/* One API table per kernel: P##_iova_* is that kernel's glue (peers.h). */
+#define LX_IOVA_API(P)                                                                    \
+	static void *P##_create(bool rcache) { return P##_iova_create(rcache); }          \
+	static void P##_destroy(void *dom) { P##_iova_destroy(dom); }                     \
+	static int P##_alloc(void *dom, uint64_t size, uint64_t limit, bool align,        \
+			     uint64_t *pfn)                                               \
+	{                                                                                 \
+		return P##_iova_alloc(dom, size, limit, align, pfn);                      \
+	}                                                                                 \
+	static int P##_free(void *dom, uint64_t pfn, uint64_t size)                       \
+	{                                                                                 \
+		return P##_iova_free(dom, pfn, size);                                     \
+	}                                                                                 \
+	static const struct iova_api P##_api = { P##_create, P##_destroy, P##_alloc, P##_free };
+BENCH_FOR_EACH_PEER(LX_IOVA_API)
 
 static void must(int r, const char *what)
 {
@@ -102,22 +92,23 @@ BENCH_INLINE void *mkdom(const struct iova_api *a, bool rcache)
 BENCH_INLINE struct bench_result w_cached_pair(const struct iova_api *a)
 {
 	void *dom = mkdom(a, true);
-	uint64_t pfn, n = 5000000;
-	double t0 = bench_now_ns();
+	uint64_t pfn, n = bench_ops(5000000);
+	double t0 = bench_begin();
 	for (uint64_t i = 0; i < n; i++) {
 		must(a->alloc(dom, 1, LIMIT32, true, &pfn), "alloc");
 		must(a->free(dom, pfn, 1), "free");
 	}
-	double t1 = bench_now_ns();
+	double ns = bench_end(t0);
 	a->destroy(dom);
-	return (struct bench_result){ t1 - t0, n };
+	return (struct bench_result){ ns, n };
 }
 
 /* rounds x {alloc 512, free the 512 in allocation order}; sizes 1..32 when mixed. */
+#define ROUNDS bench_ops(5000)
 BENCH_INLINE double ring512(const struct iova_api *a, void *dom, unsigned rounds, int mixed)
 {
 	uint64_t pfns[512], sizes[512], seed = 0x9E3779B97F4A7C15ull;
-	double t0 = bench_now_ns();
+	double t0 = bench_begin();
 	for (unsigned r = 0; r < rounds; r++) {
 		for (int i = 0; i < 512; i++) {
 			sizes[i] = mixed ? 1ull << (bench_rand(&seed) % 6) : 1;
@@ -126,15 +117,15 @@ BENCH_INLINE double ring512(const struct iova_api *a, void *dom, unsigned rounds
 		for (int i = 0; i < 512; i++)
 			must(a->free(dom, pfns[i], sizes[i]), "free");
 	}
-	return bench_now_ns() - t0;
+	return bench_end(t0);
 }
 
 BENCH_INLINE struct bench_result w_ring(const struct iova_api *a, int mixed)
 {
 	void *dom = mkdom(a, true);
-	double ns = ring512(a, dom, 5000, mixed);
+	double ns = ring512(a, dom, (unsigned)ROUNDS, mixed);
 	a->destroy(dom);
-	return (struct bench_result){ ns, 5000ull * 1024 };
+	return (struct bench_result){ ns, ROUNDS * 1024 };
 }
 
 BENCH_INLINE struct bench_result w_cached_ring512(const struct iova_api *a)
@@ -150,7 +141,7 @@ BENCH_INLINE struct bench_result w_cached_mixed_sizes(const struct iova_api *a)
 BENCH_INLINE struct bench_result w_rbtree_fragmented(const struct iova_api *a)
 {
 	void *dom = mkdom(a, false);
-	const uint64_t limit = (1ull << 36) - 1, nset = 200000, n = 1000000;
+	const uint64_t limit = (1ull << 36) - 1, nset = 200000, n = bench_ops(1000000);
 	uint64_t seed = 42, *pfn = malloc(nset * sizeof(*pfn)), *sz = malloc(nset * sizeof(*sz));
 	for (uint64_t i = 0; i < nset; i++) {
 		sz[i] = 1 + bench_rand(&seed) % 32;
@@ -158,23 +149,23 @@ BENCH_INLINE struct bench_result w_rbtree_fragmented(const struct iova_api *a)
 	}
 	for (uint64_t i = 0; i < nset; i += 2)
 		must(a->free(dom, pfn[i], sz[i]), "free");
-	double t0 = bench_now_ns();
+	double t0 = bench_begin();
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t p, s = 1 + bench_rand(&seed) % 32;
 		must(a->alloc(dom, s, limit, true, &p), "alloc");
 		must(a->free(dom, p, s), "free");
 	}
-	double t1 = bench_now_ns();
+	double ns = bench_end(t0);
 	a->destroy(dom);
 	free(pfn);
 	free(sz);
-	return (struct bench_result){ t1 - t0, n };
+	return (struct bench_result){ ns, n };
 }
 
 BENCH_INLINE struct bench_result w_rbtree_worstcase(const struct iova_api *a)
 {
 	void *dom = mkdom(a, false);
-	const uint64_t nset = 262144, iters = 200;
+	const uint64_t nset = 262144, iters = bench_ops(200);
 	uint64_t p, top = 0;
 	for (uint64_t i = 0; i < nset; i++) {
 		must(a->alloc(dom, 1, LIMIT32, false, &p), "alloc");
@@ -185,16 +176,16 @@ BENCH_INLINE struct bench_result w_rbtree_worstcase(const struct iova_api *a)
 		must(a->free(dom, p, 1), "free");
 	}
 	/* 131,072 one-granule holes at the top; the topmost single is live at `top`. */
-	double t0 = bench_now_ns();
+	double t0 = bench_begin();
 	for (uint64_t i = 0; i < iters; i++) {
 		must(a->free(dom, top, 1), "free");
 		must(a->alloc(dom, 1, LIMIT32, false, &top), "alloc");
 		must(a->alloc(dom, 4, LIMIT32, true, &p), "alloc4");
 		must(a->free(dom, p, 4), "free4");
 	}
-	double t1 = bench_now_ns();
+	double ns = bench_end(t0);
 	a->destroy(dom);
-	return (struct bench_result){ t1 - t0, iters };
+	return (struct bench_result){ ns, iters };
 }
 
 struct ring_thread {
@@ -223,7 +214,7 @@ BENCH_INLINE struct bench_result w_threads(const struct iova_api *a, unsigned n,
 	}
 	pthread_barrier_destroy(&go);
 	a->destroy(dom);
-	return (struct bench_result){ sum / n, 5000ull * 1024 };
+	return (struct bench_result){ sum / n, ROUNDS * 1024 };
 }
 
 /* One set of entry points per API: the workload, then its threaded cases. */
@@ -243,7 +234,7 @@ BENCH_INLINE struct bench_result w_threads(const struct iova_api *a, unsigned n,
 	{                                                                                  \
 		struct ring_thread *rt = arg;                                              \
 		pthread_barrier_wait(rt->go);                                              \
-		rt->ns = ring512(API, rt->dom, 5000, 0);                                   \
+		rt->ns = ring512(API, rt->dom, (unsigned)ROUNDS, 0);                       \
 		return NULL;                                                               \
 	}                                                                                  \
 	static struct bench_result threads2_ring512_##P(void)                              \
@@ -256,11 +247,10 @@ BENCH_INLINE struct bench_result w_threads(const struct iova_api *a, unsigned n,
 	}
 
 IOVA_PEER(iopt, &iopt_api)
-#ifdef IOPT_BENCH_PEER_LINUX61
-IOVA_PEER(lx, &lx_api)
-#endif
+#define IOVA_LX(P) IOVA_PEER(P, &P##_api)
+BENCH_FOR_EACH_PEER(IOVA_LX)
 
-#define IOVA_ENTRY(C, UNIT, T) { "iova." #C, UNIT, C##_iopt, BENCH_PEER(C##_lx), T }
+#define IOVA_ENTRY(C, UNIT, T) { "iova." #C, UNIT, C##_iopt, BENCH_PEERS(C), T }
 
 const struct bench_case bench_iova_cases[] = {
 	IOVA_ENTRY(cached_pair, "alloc+free pair, 1 granule", 0),

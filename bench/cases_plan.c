@@ -42,19 +42,19 @@ static void gen(void)
 static struct bench_result run(const char *name, const struct iopt_inv_target *t)
 {
 	struct iopt_inv_cmd out[IOPT_INV_DEFAULT_BUDGET];
-	uint64_t cmds = 0;
+	uint64_t cmds = 0, nplan = bench_ops(NPLAN);
 
 	gen();
-	double t0 = bench_now_ns();
-	for (unsigned i = 0; i < NPLAN; i++) {
+	double t0 = bench_begin();
+	for (unsigned i = 0; i < nplan; i++) {
 		struct iopt_inv_req q = { &ranges[i], 1, 4096, i & 1 };
 		int n = iopt_inv_plan(t, &q, out, IOPT_INV_DEFAULT_BUDGET);
 		bench_keep(out[0].w[1]);
 		cmds += (uint64_t)n;
 	}
-	double t1 = bench_now_ns();
-	fprintf(stderr, "# %s: %.3f commands per plan\n", name, (double)cmds / NPLAN);
-	return (struct bench_result){ t1 - t0, NPLAN };
+	double ns = bench_end(t0);
+	fprintf(stderr, "# %s: %.3f commands per plan\n", name, (double)cmds / (double)nplan);
+	return (struct bench_result){ ns, nplan };
 }
 
 static struct bench_result vtd(void)
@@ -83,8 +83,8 @@ static struct bench_result smmu(void)
 }
 
 const struct bench_case bench_plan_cases[] = {
-	{ "plan.vtd_1m_random", "plan (VT-d, MAMV 9)", vtd, NULL, 0 },
-	{ "plan.amd_1m_random", "plan (AMD)", amd, NULL, 0 },
-	{ "plan.smmu_1m_random", "plan (SMMUv3 RIL)", smmu, NULL, 0 },
-	{ NULL, NULL, NULL, NULL, 0 },
+	{ "plan.vtd_1m_random", "plan (VT-d, MAMV 9)", vtd, BENCH_NO_PEER, 0 },
+	{ "plan.amd_1m_random", "plan (AMD)", amd, BENCH_NO_PEER, 0 },
+	{ "plan.smmu_1m_random", "plan (SMMUv3 RIL)", smmu, BENCH_NO_PEER, 0 },
+	{ 0 },
 };

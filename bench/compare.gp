@@ -7,7 +7,7 @@ set grid ytics
 set key top left
 
 set output 'cases.'.ext
-set title 'ns per op by case: iopt vs Linux 6.1 (log scale, lower is better)'
+set title 'ns per op by case: iopt vs the Linux peers (log scale, lower is better)'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -15,7 +15,7 @@ set logscale y
 set ylabel 'ns/op'
 set xtics rotate by -60 font ',8'
 set bmargin 9
-plot 'cases.dat' using 2:xtic(1) title 'iopt', '' using 3 title 'linux-6.1'
+plot for [i=2:*] 'cases.dat' using i:xtic(1) title columnhead(i)
 
 unset style data
 set style data linespoints
@@ -35,5 +35,5 @@ set logscale xy 2
 set xlabel 'threads'
 set ylabel 'ns per op per thread'
 set output 'threads.'.ext
-set title 'thread scaling: IOVA ring512 op, DMA map+unmap pair (lazy: iopt only)'
+set title 'thread scaling: IOVA ring512 op, DMA map+unmap pair'
 plot for [i=2:*] 'threads.dat' using 1:i title columnhead(i)

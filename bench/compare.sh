@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# bench/compare.sh: iopt against the Linux 6.1 peers, one run, table + plots.
+# bench/compare.sh: iopt against the Linux 6.1 and 6.12 peers, one run,
+# table (ns, instructions, ratios) + plots.
 #
 #   bench/compare.sh [-B BUILD] [-r REPS] [-t THREADS] [OUTDIR]
 #
 #   -B BUILD    build directory (default: build-peers next to this tree). If it
-#               already holds an iopt-bench built with -Dpeers=linux61 (say, a
+#               already holds an iopt-bench built with both peers (say, a
 #               build dir copied to another machine), it is used as is;
-#               otherwise it is configured with -Dpeers=linux61 and built.
+#               otherwise it is configured with -Dpeers=all and built.
 #   -r REPS     timed repetitions per case (default 5; median reported).
 #   -t THREADS  thread counts for the scaling plot (default: all = 1, 2, 4,
 #               ... up to the online CPUs; at most 64).
 #   OUTDIR      where results go (default bench/results/<date>-<host>):
 #               results.md (table), raw.jsonl, threads.jsonl, *.png, *.svg.
 #
-# Needs gcc, meson, ninja, liburcu-dev, python3 (meson's), the
-# linux-source-6.1 tarball and gnuplot; installs the last two with apt-get
-# when missing and it can. Prefixes to restrict the main run can be given in
+# The main run is iopt-bench --json --ratio --instr: instructions per op come
+# from a perf counter where there is one, else from a callgrind pass first
+# (valgrind; a few minutes). Needs gcc, meson, ninja, liburcu-dev, python3
+# (meson's), the linux-source-6.1 and linux-source-6.12 tarballs, valgrind
+# and gnuplot; installs the last four with apt-get when missing and it can. Prefixes to restrict the main run can be given in
 # IOPT_COMPARE_CASES (space-separated; default: every case).
 set -euo pipefail
 
@@ -30,7 +33,7 @@ while getopts "B:r:t:h" o; do
 	B) build=$OPTARG ;;
 	r) reps=$OPTARG ;;
 	t) threads=$OPTARG ;;
-	*) sed -n '3,22p' "$0"; exit 2 ;;
+	*) sed -n '3,25p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -52,14 +55,21 @@ apt_install() {
 }
 
 bench=$build/bench/iopt-bench
-# A usable binary has the peers: --ratio --list succeeds only then.
-if ! { [ -x "$bench" ] && "$bench" --ratio --list iova.cached_pair >/dev/null 2>&1; }; then
-	tarball=/usr/src/linux-source-6.1.tar.xz
-	[ -f "$tarball" ] || apt_install linux-source-6.1
+# A usable binary has both peers: its --ratio --json rows name them.
+has_peers() {
+	[ -x "$bench" ] && "$bench" --json --ratio --reps 1 iova.cached_pair 2>/dev/null |
+		grep '"linux-6.12"' >/dev/null
+}
+# Before the build: the callgrind mode is compiled in only when valgrind is there.
+command -v valgrind >/dev/null || apt_install valgrind
+if ! has_peers; then
+	for v in 6.1 6.12; do
+		[ -f /usr/src/linux-source-$v.tar.xz ] || apt_install linux-source-$v
+	done
 	if [ -f "$build/build.ninja" ]; then
-		meson configure "$build" -Dpeers=linux61
+		meson configure "$build" -Dpeers=all
 	else
-		meson setup "$build" -Dpeers=linux61 -Dtests=false -Dwerror=true
+		meson setup "$build" -Dpeers=all -Dtests=false -Dwerror=true
 	fi
 	ninja -C "$build" bench/iopt-bench
 fi
@@ -73,7 +83,7 @@ cpus=$(getconf _NPROCESSORS_ONLN)
 cat "$out/machine.txt"
 
 # shellcheck disable=SC2086 # the case list is meant to split
-"$bench" --json --ratio --reps "$reps" ${IOPT_COMPARE_CASES:-} | tee "$out/raw.jsonl"
+"$bench" --json --ratio --instr --reps "$reps" ${IOPT_COMPARE_CASES:-} | tee "$out/raw.jsonl"
 "$bench" --json --ratio --reps "$reps" --threads "$threads" iova.threads_ring512 \
 	dma.map_unmap_4k_strict_threads dma.map_unmap_4k_lazy_threads | tee "$out/threads.jsonl"
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* lx_iova_*: peers.h over Linux 6.1 drivers/iommu/iova.c. */
+/* LX(iova_*): peers.h over the kernel's drivers/iommu/iova.c. */
 #include <linux/iova.h>
 
 #include "peers.h"
@@ -9,7 +9,7 @@ struct lx_iova {
 	bool rcache;
 };
 
-struct lx_iova *lx_iova_create(bool rcache)
+struct lx_iova *LX(iova_create)(bool rcache)
 {
 	struct lx_iova *x = calloc(1, sizeof(*x));
 
@@ -28,15 +28,15 @@ struct lx_iova *lx_iova_create(bool rcache)
 	return x;
 }
 
-void lx_iova_destroy(struct lx_iova *x)
+void LX(iova_destroy)(struct lx_iova *x)
 {
 	put_iova_domain(&x->d);
 	iova_cache_put();
 	free(x);
 }
 
-int lx_iova_alloc(struct lx_iova *x, uint64_t size, uint64_t limit_pfn, bool align,
-		  uint64_t *pfn)
+int LX(iova_alloc)(struct lx_iova *x, uint64_t size, uint64_t limit_pfn, bool align,
+		   uint64_t *pfn)
 {
 	if (x->rcache) {
 		/* flush_rcache = true: what dma-iommu.c passes on its second try. */
@@ -55,7 +55,7 @@ int lx_iova_alloc(struct lx_iova *x, uint64_t size, uint64_t limit_pfn, bool ali
 	return 0;
 }
 
-int lx_iova_free(struct lx_iova *x, uint64_t pfn, uint64_t size)
+int LX(iova_free)(struct lx_iova *x, uint64_t pfn, uint64_t size)
 {
 	if (x->rcache) {
 		free_iova_fast(&x->d, pfn, size);
