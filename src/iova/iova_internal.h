@@ -89,14 +89,22 @@ int _iopt_tree_check(const struct iova_tree *t);
 /* ---- rcache ---- */
 
 #define IOVA_NR_CLASSES 6   /* 1, 2, 4, 8, 16, 32 granules */
-#define IOVA_MAG_SIZE 127   /* pfns per magazine: with the count, 1 KiB */
+#define IOVA_MAG_SIZE 127   /* entries per magazine: with the header, 2 KiB */
 #define IOVA_DEPOT_MAX 64   /* full magazines per class in the depot */
 #define IOVA_RECLAIM_NS 100000000ull
-#define IOVA_LEAF_WAYS 8    /* a ring of mixed sizes spans several 4096-pfn leaves */
+#define IOVA_LEAF_WAYS 8    /* a ring of mixed sizes spans several live-map leaves */
+#define IOVA_SPARES 4       /* a thread cycling 512 ranges of one class trades ~3 magazines each way */
+
+/* A cached range and its live-map byte: a pop then needs no lookup. */
+struct iova_ment {
+	uint64_t pfn;
+	_Atomic uint8_t *live;
+};
 
 struct iova_mag {
-	uint64_t n;
-	uint64_t pfns[IOVA_MAG_SIZE];
+	uint64_t n; /* entries; see iova_tclass for a magazine that is loaded */
+	uint64_t pad;
+	struct iova_ment e[IOVA_MAG_SIZE];
 };
 
 struct iova_depot {
@@ -108,25 +116,49 @@ struct iova_depot {
 };
 
 /*
+ * One size class of a thread cache as the fast path sees it: the loaded
+ * magazine as a stack of entries [base, top), one cache line. While the
+ * cache is on (iova_tcache.key set), top is the loaded magazine's count and
+ * its n is stale; off, n counts and top/base/end are stale. Bit 0 of top is
+ * set while the owner is inside a fast-path call on the class (entries are
+ * 16-byte aligned): the flush handshake in rcache.c. Only top is written
+ * outside the owner's locked slow path, and only the owner writes it.
+ */
+struct iova_tclass {
+	_Atomic uintptr_t top;
+	uintptr_t base, end; /* top == base: empty; top == end: full */
+	uint64_t mask;       /* class size - 1 */
+	uint64_t leaf_key;   /* live-map leaf the last slow free of this class used (pfn >> LIVE_LEAF_SHIFT) */
+	uintptr_t leaf_base; /* that leaf minus leaf_key << LIVE_LEAF_SHIFT: a pfn's byte is leaf_base + pfn */
+	_Atomic uint64_t hits; /* allocations the class served; the owner is the only writer */
+	uint8_t tag;         /* the live byte of an allocation of this class: class + 1 */
+} __attribute__((aligned(64)));
+
+/*
  * Per-thread, per-domain cache. Only its thread touches the magazines on
- * the fast path; it announces that with @busy (a plain store: the remote
- * side pays with membarrier()). A remote flusher takes @lock, raises
- * @steal, makes the owner's stores visible, waits for !busy, and empties
- * the magazines; an owner that sees @steal falls back to its slow path,
- * which always runs under @lock.
+ * the fast path, without a lock; a remote flusher takes @lock, clears @key,
+ * makes the owner's stores visible, waits until no class is marked busy and
+ * empties the magazines. An owner that finds @key cleared takes its slow
+ * path, which always runs under @lock and turns the cache back on.
  */
 struct iova_tcache {
+	/* Read by every fast-path call. */
+	_Atomic(struct iopt_iova_domain *) key; /* dom while the cache is on, else NULL */
+	/* [size]: the class of a cached size; [0]: cls[IOVA_NR_CLASSES], always empty and full. */
+	struct iova_tclass *by_size[IOPT_IOVA_CACHE_MAX_SIZE + 1];
+	struct iova_tclass cls[IOVA_NR_CLASSES + 1];
+
 	_Atomic(struct iopt_iova_domain *) dom; /* NULL once the domain is gone */
-	atomic_int busy;
-	atomic_int steal;
 	pthread_mutex_t lock;
 	struct iova_mag *loaded[IOVA_NR_CLASSES];
 	struct iova_mag *prev[IOVA_NR_CLASSES];
-	struct iova_mag *spare[IOVA_NR_CLASSES]; /* empty, kept for the next depot push */
-	/* Live-map leaves this thread used last, direct-mapped by leaf key. */
+	/* Empty magazines (of any class) kept for depot pushes: malloc'ing one costs ~250 ns. */
+	struct iova_mag *spare[IOVA_SPARES];
+	unsigned nspare;
+	/* Live-map leaves this thread's slow paths used last, direct-mapped by leaf key. */
 	uint64_t leaf_key[IOVA_LEAF_WAYS];
 	_Atomic uint8_t *leaf[IOVA_LEAF_WAYS];
-	_Atomic uint64_t hits, misses; /* written by the owner only */
+	_Atomic uint64_t misses;                 /* written by the owner only */
 	struct iova_tcache *dom_next, *dom_prev; /* domain's list: registry lock */
 	struct iova_tcache *thr_next;            /* owner thread's list */
 } __attribute__((aligned(64))); /* owner-written: keep other threads' lines apart */
@@ -137,8 +169,8 @@ struct iova_tcache {
  * bogus free without a lock. A 4-level radix of 2048-entry nodes over
  * (pfn >> 12), leaves of 4096 bytes, installed with compare-and-swap.
  */
-#define LIVE_LEAF_SHIFT 12
-#define LIVE_LVL_BITS 11
+#define LIVE_LEAF_SHIFT 16
+#define LIVE_LVL_BITS 10
 #define LIVE_LEVELS 4
 
 struct iopt_iova_domain {
