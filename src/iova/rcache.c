@@ -59,12 +59,7 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static pthread_key_t exit_key;
 static bool use_membarrier;
 
-/* Stands in for "no cache yet": never on, every size maps to its empty and full class. */
-static struct iova_tcache tc_none = {
-	.by_size = { [0 ... IOPT_IOVA_CACHE_MAX_SIZE] = &tc_none.cls[IOVA_NR_CLASSES] },
-	.cls[IOVA_NR_CLASSES].leaf_key = UINT64_MAX,
-};
-static __thread struct iova_tcache *t_last IE = &tc_none; /* cache of the last domain used */
+static __thread struct iova_tcache *t_last IE; /* cache of the last domain used */
 static __thread struct iova_tcache *t_list IE; /* every cache of this thread */
 
 #define ALL_FLAGS (IOPT_IOVA_ALIGN | IOPT_IOVA_NO_RETRY)
@@ -193,7 +188,7 @@ static void cls_load(struct iova_tcache *tc, unsigned c)
  */
 static void tc_lock(struct iova_tcache *tc, unsigned c)
 {
-	pthread_mutex_lock(&tc->lock);
+	iova_lock(&tc->lock);
 	if (tc_on(tc))
 		cls_sync(tc, c);
 }
@@ -209,7 +204,7 @@ static void tc_unlock(struct iova_tcache *tc, unsigned c)
 		atomic_store_explicit(&tc->key, atomic_load_explicit(&tc->dom, memory_order_relaxed),
 				      memory_order_release);
 	}
-	pthread_mutex_unlock(&tc->lock);
+	iova_unlock(&tc->lock);
 }
 
 /* Under tc->lock: turn the cache off so that every count is in n (thread exit). */
@@ -247,9 +242,11 @@ static iopt_noinline _Atomic uint8_t *live_slot(struct iopt_iova_domain *dom, ui
 		void *p = atomic_load_explicit(slot, memory_order_acquire);
 		if (!p) {
 			size_t bytes = d < LIVE_LEVELS ? LIVE_FANOUT * sizeof(void *) : LIVE_LEAF_SIZE;
+			/* Line-aligned: two threads' 64-range refill blocks never share a line. */
 			void *fresh;
-			if (!create || !(fresh = _iopt_calloc(1, bytes)))
+			if (!create || !(fresh = _iopt_aligned_alloc(64, bytes)))
 				return NULL;
+			memset(fresh, 0, bytes);
 			if (atomic_compare_exchange_strong_explicit(slot, &p, fresh, memory_order_acq_rel,
 								    memory_order_acquire)) {
 				atomic_fetch_add_explicit(&dom->live_bytes, bytes, memory_order_relaxed);
@@ -337,10 +334,10 @@ static void mag_to_tree(struct iopt_iova_domain *dom, struct iova_mag *m, unsign
 	uint64_t n = m ? mag_n(m) : 0;
 	if (!n)
 		return;
-	pthread_mutex_lock(&dom->tree_lock);
+	iova_lock(&dom->tree_lock);
 	for (uint64_t i = 0; i < n; i++)
 		(void)_iopt_tree_free(&dom->tree, m->e[i].pfn, 1ull << c); /* cached ranges are tree nodes */
-	pthread_mutex_unlock(&dom->tree_lock);
+	iova_unlock(&dom->tree_lock);
 	mag_set_n(m, 0);
 }
 
@@ -539,19 +536,17 @@ static void thread_exit(void *arg)
 		struct iopt_iova_domain *dom = atomic_load_explicit(&tc->dom, memory_order_acquire);
 		next = tc->thr_next;
 		if (dom) {
-			pthread_mutex_lock(&tc->lock);
+			iova_lock(&tc->lock);
 			tc_off(tc);
 			tc_free_mags(dom, tc, true);
-			pthread_mutex_unlock(&tc->lock);
+			iova_unlock(&tc->lock);
 			relaxed_inc(&dom->gone_hits, tc_hits(tc));
 			relaxed_inc(&dom->gone_misses, atomic_load_explicit(&tc->misses, memory_order_relaxed));
 			tc_unlink(dom, tc);
 		}
-		pthread_mutex_destroy(&tc->lock);
 		_iopt_free(tc);
 	}
-	t_list = NULL;
-	t_last = &tc_none;
+	t_list = t_last = NULL;
 	pthread_mutex_unlock(&registry);
 }
 
@@ -561,12 +556,10 @@ static iopt_noinline struct iova_tcache *tc_create(struct iopt_iova_domain *dom)
 	if (!tc)
 		return NULL;
 	memset(tc, 0, sizeof(*tc));
-	pthread_mutex_init(&tc->lock, NULL);
 	memset(tc->leaf_key, 0xff, sizeof(tc->leaf_key));
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
 		if (!(tc->loaded[c] = mag_new(dom)) || !(tc->prev[c] = mag_new(dom))) {
 			tc_free_mags(dom, tc, false);
-			pthread_mutex_destroy(&tc->lock);
 			_iopt_free(tc);
 			return NULL;
 		}
@@ -582,7 +575,6 @@ static iopt_noinline struct iova_tcache *tc_create(struct iopt_iova_domain *dom)
 		tc->by_size[s] = &tc->cls[size_class(s)];
 	if (pthread_setspecific(exit_key, (void *)1)) {
 		tc_free_mags(dom, tc, false);
-		pthread_mutex_destroy(&tc->lock);
 		_iopt_free(tc);
 		return NULL;
 	}
@@ -604,7 +596,7 @@ static iopt_noinline struct iova_tcache *tc_create(struct iopt_iova_domain *dom)
 static iopt_noinline struct iova_tcache *tc_get(struct iopt_iova_domain *dom)
 {
 	struct iova_tcache *tc = t_last;
-	if (atomic_load_explicit(&tc->dom, memory_order_relaxed) == dom)
+	if (tc && atomic_load_explicit(&tc->dom, memory_order_relaxed) == dom)
 		return tc;
 	for (struct iova_tcache **p = &t_list; (tc = *p);) {
 		struct iopt_iova_domain *d = atomic_load_explicit(&tc->dom, memory_order_acquire);
@@ -612,7 +604,6 @@ static iopt_noinline struct iova_tcache *tc_get(struct iopt_iova_domain *dom)
 			break;
 		if (!d) { /* its domain was destroyed: the destroyer is done with it */
 			*p = tc->thr_next;
-			pthread_mutex_destroy(&tc->lock);
 			_iopt_free(tc);
 			continue;
 		}
@@ -620,14 +611,14 @@ static iopt_noinline struct iova_tcache *tc_get(struct iopt_iova_domain *dom)
 	}
 	if (!tc)
 		tc = tc_create(dom);
-	t_last = tc ? tc : &tc_none;
+	t_last = tc;
 	return tc;
 }
 
 /* Take a running thread's magazines (see the handshake at the top). Registry lock held. */
 static void tc_steal(struct iopt_iova_domain *dom, struct iova_tcache *tc)
 {
-	pthread_mutex_lock(&tc->lock);
+	iova_lock(&tc->lock);
 	if (tc_on(tc)) {
 		atomic_store_explicit(&tc->key, NULL, memory_order_seq_cst);
 		if (use_membarrier) /* makes every owner's marks visible before we look */
@@ -643,7 +634,7 @@ static void tc_steal(struct iopt_iova_domain *dom, struct iova_tcache *tc)
 		mag_to_tree(dom, tc->loaded[c], c);
 		mag_to_tree(dom, tc->prev[c], c);
 	}
-	pthread_mutex_unlock(&tc->lock);
+	iova_unlock(&tc->lock);
 }
 
 void iopt_iova_cache_flush(struct iopt_iova_domain *dom)
@@ -714,10 +705,10 @@ void _iopt_rcache_stats(struct iopt_iova_domain *dom, struct iopt_iova_stats *st
 		st->cache_misses += atomic_load_explicit(&tc->misses, memory_order_relaxed);
 		st->bytes_used += sizeof(*tc);
 		/* The owner may swap its magazines concurrently: lock them still for this read. */
-		pthread_mutex_lock(&tc->lock);
+		iova_lock(&tc->lock);
 		for (unsigned c = 0; c < IOVA_NR_CLASSES; c++)
 			st->cache_pfns += loaded_n(tc, c) + mag_n(tc->prev[c]);
-		pthread_mutex_unlock(&tc->lock);
+		iova_unlock(&tc->lock);
 	}
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
 		pthread_spin_lock(&dom->depot[c].lock);
@@ -815,10 +806,10 @@ static void refill(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsigne
 	uint64_t room = IOVA_MAG_SIZE - mag_n(tc->loaded[c]);
 	tc_unlock(tc, c);
 	want = want - 1 < room ? want - 1 : (unsigned)room;
-	pthread_mutex_lock(&dom->tree_lock);
+	iova_lock(&dom->tree_lock);
 	while (got < want && !_iopt_tree_alloc(&dom->tree, q, &pfns[got]))
 		got++;
-	pthread_mutex_unlock(&dom->tree_lock);
+	iova_unlock(&dom->tree_lock);
 	for (unsigned i = 0; i < got; i++)
 		if (!(live[i] = live_tc(dom, tc, pfns[i], true)))
 			(void)_iopt_iova_tree_free(dom, pfns[i], 1ull << c);
@@ -832,9 +823,9 @@ static void refill(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsigne
 int iopt_iova_alloc(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit_pfn, unsigned int flags,
 		    uint64_t *pfn_out)
 {
-	/* Fast path: pop class k's loaded magazine (no cache yet: tc_none, never on). */
+	/* Fast path: pop class k's loaded magazine. */
 	struct iova_tcache *tc = t_last;
-	if (iopt_likely(size <= IOPT_IOVA_CACHE_MAX_SIZE && !(flags & ~ALL_FLAGS))) {
+	if (iopt_likely(tc && size <= IOPT_IOVA_CACHE_MAX_SIZE && !(flags & ~ALL_FLAGS))) {
 		struct iova_tclass *k = tc->by_size[size];
 		uintptr_t top = cls_enter(k);
 		if (iopt_likely(cls_on(tc, dom) && top != k->base)) {
@@ -908,7 +899,7 @@ int iopt_iova_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
 {
 	/* Fast path: the live byte says "live, this class"; push onto class k's loaded magazine. */
 	struct iova_tcache *tc = t_last;
-	if (iopt_likely(size <= IOPT_IOVA_CACHE_MAX_SIZE)) {
+	if (iopt_likely(tc && size <= IOPT_IOVA_CACHE_MAX_SIZE)) {
 		struct iova_tclass *k = tc->by_size[size];
 		uintptr_t top = cls_enter(k);
 		if (iopt_likely(cls_on(tc, dom) && top != k->end && pfn >> LIVE_LEAF_SHIFT == k->leaf_key)) {

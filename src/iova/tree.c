@@ -58,16 +58,30 @@
 #define INNER_MIN (INNER_CAP / 2)
 
 /*
- * pfns are below 2^55 (granule >= 512 B), so the top bits of a leaf's hi
- * word hold small fields: bits 0..55 last pfn; 56..61 order+1 of the
- * largest aligned block in the gap below; bit 63 reserved range.
- * A summary word: bits 0..57 largest gap; 58..63 largest order+1.
+ * pfns are below 2^55 (granule >= 512 B): a leaf's hi word is the last pfn
+ * (bits 0..55) and bit 63 marks a reserved range.
+ *
+ * Each gap has a 12-bit key, o << 6 | f: o is order+1 of the largest
+ * naturally aligned free block in it (0 for an empty gap), and for o <= 6,
+ * f is the free run from its first 2^o-aligned pfn on (below 2^o, or there
+ * would be an aligned 2^o block; 0 for o > 6). A request of s pfns aligned
+ * to 2^j fits a gap exactly when key >= key_need(s, 2^j): o > j holds it
+ * whole; o == j (an aligned 2^(j-1) block but no 2^j one) leaves only the
+ * first 2^j-aligned start, which fits when f >= s; o < j cannot (s > 2^(j-1)
+ * free pfns from an aligned start hold an aligned 2^(j-1) block). Keys
+ * compare as numbers, so a subtree's largest key answers for all of it.
+ * Above 64 pfns f is not kept and o >= j is only necessary (the misfit
+ * bound below).
+ *
+ * A summary word: bits 0..51 largest gap (saturating: GAP_MASK means at
+ * least that much), 52..63 largest key.
  */
 #define PFN_MASK ((1ull << 56) - 1)
-#define ORD_SHIFT 56
 #define RESERVED (1ull << 63)
-#define GAP_MASK ((1ull << 58) - 1)
-#define SUM_ORD_SHIFT 58
+#define KEY_F_BITS 6
+#define KEY_F_ORDERS 6 /* f kept for o <= 6: aligned sizes up to 64 are exact */
+#define GAP_MASK ((1ull << 52) - 1)
+#define SUM_KEY_SHIFT 52
 
 /* Both kinds start with n and level (0: leaf), so the checker can tell them apart. */
 struct leaf {
@@ -78,6 +92,7 @@ struct leaf {
 	uint64_t second; /* summary word of the second largest gap and order (see leaf_changed) */
 	uint64_t lo[LEAF_CAP];
 	uint64_t hi[LEAF_CAP];
+	uint16_t key[LEAF_CAP]; /* key of the gap below each range */
 };
 
 struct inner {
@@ -89,7 +104,7 @@ struct inner {
 };
 
 /* The occupancy bound in the header comment rests on these sizes. */
-_Static_assert(sizeof(struct leaf) == 536 && sizeof(struct inner) == 776, "node size");
+_Static_assert(sizeof(struct leaf) == 600 && sizeof(struct inner) == 776, "node size");
 
 /* Order+1 of the largest 2^k-aligned 2^k block inside [a, a + len - 1]; 0 for len 0. */
 static unsigned gap_order1(uint64_t a, uint64_t len)
@@ -109,10 +124,6 @@ static inline uint64_t e_hi(const struct leaf *l, unsigned i)
 	return l->hi[i] & PFN_MASK;
 }
 
-static inline unsigned e_ord(const struct leaf *l, unsigned i)
-{
-	return (unsigned)(l->hi[i] >> ORD_SHIFT) & 63;
-}
 
 /* First pfn of the gap below entry i. */
 static inline uint64_t e_glo(const struct leaf *l, unsigned i)
@@ -120,11 +131,37 @@ static inline uint64_t e_glo(const struct leaf *l, unsigned i)
 	return i ? e_hi(l, i - 1) + 1 : l->start;
 }
 
-static inline void set_ord(struct leaf *l, unsigned i)
+/* The key of the free range [glo, lo - 1] (see the top of the file). */
+static uint16_t gap_key(uint64_t glo, uint64_t lo)
 {
-	uint64_t glo = e_glo(l, i);
-	l->hi[i] = (l->hi[i] & ~(63ull << ORD_SHIFT)) |
-		   (uint64_t)gap_order1(glo, l->lo[i] - glo) << ORD_SHIFT;
+	unsigned o = gap_order1(glo, lo - glo);
+	uint64_t f = 0;
+	if (o && o <= KEY_F_ORDERS) {
+		uint64_t a = 1ull << o, x = (glo + a - 1) & ~(a - 1);
+		f = x < lo ? lo - x : 0;
+	}
+	return (uint16_t)(o << KEY_F_BITS | f);
+}
+
+static inline void set_key(struct leaf *l, unsigned i)
+{
+	l->key[i] = gap_key(e_glo(l, i), l->lo[i]);
+}
+
+/* Smallest key of a gap that holds s pfns aligned to a = 2^j (1: unaligned, any key). */
+static uint64_t key_need(uint64_t s, uint64_t a)
+{
+	unsigned j = iopt_fls64(a) - 1;
+	if (a == 1)
+		return 0;
+	if (s == a)
+		return (uint64_t)(j + 1) << KEY_F_BITS;
+	return (uint64_t)j << KEY_F_BITS | (j <= KEY_F_ORDERS ? s : 0);
+}
+
+static inline uint64_t gap_sat(uint64_t g)
+{
+	return g < GAP_MASK ? g : GAP_MASK;
 }
 
 static inline bool is_anchor(const struct iova_tree *t, const struct leaf *l, unsigned i)
@@ -136,8 +173,8 @@ static inline bool is_anchor(const struct iova_tree *t, const struct leaf *l, un
 static inline uint64_t smax(uint64_t a, uint64_t b)
 {
 	uint64_t g = (a & GAP_MASK) > (b & GAP_MASK) ? a & GAP_MASK : b & GAP_MASK;
-	uint64_t o = a >> SUM_ORD_SHIFT > b >> SUM_ORD_SHIFT ? a >> SUM_ORD_SHIFT : b >> SUM_ORD_SHIFT;
-	return g | o << SUM_ORD_SHIFT;
+	uint64_t k = a >> SUM_KEY_SHIFT > b >> SUM_KEY_SHIFT ? a >> SUM_KEY_SHIFT : b >> SUM_KEY_SHIFT;
+	return g | k << SUM_KEY_SHIFT;
 }
 
 /* Entry i's gap as a summary word; 0 for the anchor, whose gap summaries leave out. */
@@ -145,7 +182,7 @@ static inline uint64_t e_part(const struct iova_tree *t, const struct leaf *l, u
 {
 	if (iopt_unlikely(is_anchor(t, l, i)))
 		return 0;
-	return (l->lo[i] - e_glo(l, i)) | (uint64_t)e_ord(l, i) << SUM_ORD_SHIFT;
+	return gap_sat(l->lo[i] - e_glo(l, i)) | (uint64_t)l->key[i] << SUM_KEY_SHIFT;
 }
 
 /* Largest and second largest of each field over l's gaps (0 where none), as summary words. */
@@ -154,7 +191,7 @@ static uint64_t leaf_scan(const struct iova_tree *t, const struct leaf *l, uint6
 	unsigned n = l->n - is_anchor(t, l, l->n - 1);
 	uint64_t g1 = 0, g2 = 0, o1 = 0, o2 = 0;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t g = l->lo[i] - e_glo(l, i), o = e_ord(l, i);
+		uint64_t g = gap_sat(l->lo[i] - e_glo(l, i)), o = l->key[i];
 		if (g > g1) {
 			g2 = g1;
 			g1 = g;
@@ -168,8 +205,8 @@ static uint64_t leaf_scan(const struct iova_tree *t, const struct leaf *l, uint6
 			o2 = o;
 		}
 	}
-	*second = g2 | o2 << SUM_ORD_SHIFT;
-	return g1 | o1 << SUM_ORD_SHIFT;
+	*second = g2 | o2 << SUM_KEY_SHIFT;
+	return g1 | o1 << SUM_KEY_SHIFT;
 }
 
 /* Rescan l: its summary, with the exact second largest values recorded. */
@@ -184,11 +221,11 @@ static uint64_t inner_sum(const struct inner *in)
 {
 	uint64_t g = 0, o = 0;
 	for (unsigned c = 0; c < in->n; c++) {
-		uint64_t gc = in->sum[c] & GAP_MASK, oc = in->sum[c] >> SUM_ORD_SHIFT;
+		uint64_t gc = in->sum[c] & GAP_MASK, oc = in->sum[c] >> SUM_KEY_SHIFT;
 		g = gc > g ? gc : g;
 		o = oc > o ? oc : o;
 	}
-	return g | o << SUM_ORD_SHIFT;
+	return g | o << SUM_KEY_SHIFT;
 }
 
 static inline uint64_t node_sum(const struct iova_tree *t, void *nd, bool is_leaf)
@@ -241,7 +278,7 @@ int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn)
 	l->g2_ok = l->o2_ok = 0;
 	l->lo[0] = end_pfn + 1;
 	l->hi[0] = end_pfn + 1;
-	set_ord(l, 0);
+	set_key(l, 0);
 	t->root = l;
 	t->last = l;
 	t->height = 1;
@@ -300,11 +337,14 @@ static inline unsigned leaf_rank(const struct leaf *l, uint64_t pfn)
 /* ---- search ---- */
 
 /*
- * Pass 1 prunes by largest gap (exact for unaligned requests); pass 2 by
- * largest aligned order (exact for power-of-two aligned requests). A
- * non-power-of-two aligned request starts in pass 1 and gives up on it
+ * Subtrees are pruned by largest gap and largest key. For unaligned
+ * requests, power-of-two aligned ones and aligned ones up to 64 pfns that
+ * is exact: a pruned-in subtree holds a fit unless the limit cuts it (only
+ * the child straddling the limit). A larger non-power-of-two aligned
+ * request starts with the necessary bound (key_need) and gives up on it
  * after MISFIT_MAX gaps that were long enough but misaligned, which bounds
- * the search.
+ * the search; the second pass asks for a whole aligned next-power-of-two
+ * block, which is sufficient.
  */
 #define MISFIT_MAX 16
 #define FOUND 1
@@ -313,17 +353,23 @@ static inline unsigned leaf_rank(const struct leaf *l, uint64_t pfn)
 
 struct search {
 	const struct iova_req *q;
-	unsigned need_ord; /* order+1 a subtree must hold (pass 1: a necessary bound) */
-	bool pass2;
+	uint64_t gap;  /* gap field a subtree must reach: the size, saturated */
+	uint64_t need; /* key a subtree must reach */
+	bool exact;    /* need is exact: misfits only at the limit, never give up */
 	unsigned misfits;
 	uint64_t pfn;
 };
 
-/* Highest entry in [from, upto] of l whose gap holds the request (s->pfn: where), NONE or GAVE_UP. */
+/*
+ * Highest entry in [from, upto] of l whose gap holds the request (s->pfn:
+ * where), NONE or GAVE_UP. A key below s->need rules a gap out at once.
+ */
 static int leaf_search(const struct leaf *l, int from, int upto, struct search *s)
 {
 	const struct iova_req *q = s->q;
 	for (int i = upto; i >= from; i--) {
+		if (l->key[i] < s->need)
+			continue;
 		uint64_t glo = e_glo(l, (unsigned)i), lo = l->lo[i];
 		if (lo - glo < q->size || glo > q->limit)
 			continue;
@@ -332,7 +378,7 @@ static int leaf_search(const struct leaf *l, int from, int upto, struct search *
 			continue;
 		uint64_t pfn = (top - q->size + 1) & ~(q->align - 1);
 		if (pfn < glo) {
-			if (++s->misfits > MISFIT_MAX && !s->pass2)
+			if (++s->misfits > MISFIT_MAX && !s->exact)
 				return GAVE_UP;
 			continue;
 		}
@@ -342,38 +388,64 @@ static int leaf_search(const struct leaf *l, int from, int upto, struct search *
 	return NONE;
 }
 
-static int search_at(const struct iova_tree *t, void *nd, unsigned d, struct search *s, struct iova_path *p)
+/* Children of in that start at or below the limit: the rest hold nothing usable. */
+static inline int top_child(const struct inner *in, uint64_t limit)
 {
-	const struct iova_req *q = s->q;
-	if (d + 1 == t->height) {
-		const struct leaf *l = nd;
-		/* search() has tried the anchor already. */
-		int i = leaf_search(l, 0, (int)l->n - 1 - (l == t->last), s);
-		if (i < 0)
-			return i;
-		p->node[d] = nd;
-		p->idx[d] = (unsigned)i;
-		return FOUND;
-	}
-	const struct inner *in = nd;
-	/* Children whose region starts above the limit hold nothing usable. */
 	int c = (int)in->n - 1;
-	while (c > 0 && in->key[c] > q->limit)
+	while (c > 0 && in->key[c] > limit)
 		c--;
-	for (; c >= 0; c--) {
-		uint64_t sm = in->sum[c];
-		if ((sm & GAP_MASK) < q->size || (sm >> SUM_ORD_SHIFT) < s->need_ord)
-			continue;
-		int r = search_at(t, in->child[c], d + 1, s, p);
-		if (r == NONE)
-			continue; /* only the child straddling the limit, or a misfit */
-		if (r == FOUND) {
-			p->node[d] = nd;
-			p->idx[d] = (unsigned)c;
-		}
-		return r;
+	return c;
+}
+
+/*
+ * Top-down over the summaries: at each level the rightmost child whose
+ * summary may hold the request; a leaf that does not (only the one
+ * straddling the limit, or a misfit) sends the search back up to the next
+ * child to the left. Iterative, with the path as the stack; p is garbage
+ * unless FOUND.
+ */
+static int search_at(const struct iova_tree *t, struct search *s, struct iova_path *p)
+{
+	unsigned ld = t->height - 1, d = 0;
+	const struct leaf *l = t->root;
+	int i, c;
+
+	if (!ld) { /* search() has tried the anchor already */
+		i = leaf_search(l, 0, (int)l->n - 2, s);
+		p->node[0] = t->root;
+		p->idx[0] = (unsigned)i;
+		return i < 0 ? i : FOUND;
 	}
-	return NONE;
+	p->node[0] = t->root;
+	c = top_child(t->root, s->q->limit);
+	for (;;) {
+		while (c < 0) {
+			if (!d)
+				return NONE;
+			c = (int)p->idx[--d] - 1;
+		}
+		const struct inner *in = p->node[d];
+		uint64_t sm = in->sum[c];
+		if ((sm & GAP_MASK) < s->gap || (sm >> SUM_KEY_SHIFT) < s->need) {
+			c--;
+			continue;
+		}
+		p->idx[d] = (unsigned)c;
+		p->node[++d] = in->child[c];
+		if (d < ld) {
+			c = top_child(p->node[d], s->q->limit);
+			continue;
+		}
+		l = p->node[d];
+		i = leaf_search(l, 0, (int)l->n - 1 - (l == t->last), s);
+		if (i >= 0) {
+			p->idx[d] = (unsigned)i;
+			return FOUND;
+		}
+		if (i == GAVE_UP)
+			return GAVE_UP;
+		c = (int)p->idx[--d] - 1;
+	}
 }
 
 /*
@@ -388,7 +460,7 @@ static int search(const struct iova_tree *t, struct search *s, struct iova_path 
 	if (r == GAVE_UP)
 		return r;
 	if (r == NONE)
-		return search_at(t, t->root, 0, s, p);
+		return search_at(t, s, p);
 	void *nd = t->root;
 	for (unsigned d = 0; d + 1 < t->height; d++) {
 		const struct inner *in = nd;
@@ -437,7 +509,7 @@ static void propagate(const struct iova_path *p, int d, uint64_t nsum)
 			return;
 		uint64_t tot = ((const struct inner *)p->node[d - 1])->sum[p->idx[d - 1]];
 		bool shrank = ((nsum & GAP_MASK) < (old & GAP_MASK) && (old & GAP_MASK) == (tot & GAP_MASK)) ||
-			      (nsum >> SUM_ORD_SHIFT < old >> SUM_ORD_SHIFT && old >> SUM_ORD_SHIFT == tot >> SUM_ORD_SHIFT);
+			      (nsum >> SUM_KEY_SHIFT < old >> SUM_KEY_SHIFT && old >> SUM_KEY_SHIFT == tot >> SUM_KEY_SHIFT);
 		nsum = shrank ? inner_sum(in) : smax(tot, nsum);
 	}
 }
@@ -490,32 +562,51 @@ static void leaf_changed(struct iova_tree *t, const struct iova_path *p, const u
 		return; /* a root leaf's summary is stored nowhere; a split rescans it */
 	struct leaf *l = p->node[ld];
 	uint64_t tot = ((const struct inner *)p->node[ld - 1])->sum[p->idx[ld - 1]];
-	uint64_t mg = tot & GAP_MASK, mo = tot >> SUM_ORD_SHIFT;
-	uint64_t sg = l->second & GAP_MASK, so = l->second >> SUM_ORD_SHIFT;
+	uint64_t mg = tot & GAP_MASK, mo = tot >> SUM_KEY_SHIFT;
+	uint64_t sg = l->second & GAP_MASK, so = l->second >> SUM_KEY_SHIFT;
 	for (int k = 0; k < 2; k++) {
 		if (!top2_remove(&mg, &sg, &l->g2_ok, gone[k] & GAP_MASK) ||
-		    !top2_remove(&mo, &so, &l->o2_ok, gone[k] >> SUM_ORD_SHIFT)) {
+		    !top2_remove(&mo, &so, &l->o2_ok, gone[k] >> SUM_KEY_SHIFT)) {
 			propagate(p, (int)ld - 1, leaf_sum(t, l));
 			return;
 		}
 	}
 	for (int k = 0; k < 2; k++) {
 		top2_add(&mg, &sg, &l->g2_ok, added[k] & GAP_MASK);
-		top2_add(&mo, &so, &l->o2_ok, added[k] >> SUM_ORD_SHIFT);
+		top2_add(&mo, &so, &l->o2_ok, added[k] >> SUM_KEY_SHIFT);
 	}
-	l->second = sg | so << SUM_ORD_SHIFT;
-	propagate(p, (int)ld - 1, mg | mo << SUM_ORD_SHIFT);
+	l->second = sg | so << SUM_KEY_SHIFT;
+	propagate(p, (int)ld - 1, mg | mo << SUM_KEY_SHIFT);
+}
+
+/*
+ * Apply the finger's deferred summary update (struct iova_tree); every
+ * tree call but the free of the finger does this first. Entry h's gap was
+ * cut from the gap its owner, now h + 1, had.
+ */
+static void settle(struct iova_tree *t)
+{
+	if (!t->finger_ok)
+		return;
+	t->finger_ok = false;
+	unsigned ld = t->height - 1, h = t->finger.idx[ld];
+	const struct leaf *l = t->finger.node[ld];
+	uint64_t was = gap_sat(l->lo[h + 1] - e_glo(l, h)) | (uint64_t)t->finger_key << SUM_KEY_SHIFT;
+	uint64_t gone[2] = { is_anchor(t, l, h + 1) ? 0 : was, 0 };
+	uint64_t added[2] = { e_part(t, l, h), e_part(t, l, h + 1) };
+	leaf_changed(t, &t->finger, gone, added);
 }
 
 static void leaf_put(struct leaf *l, unsigned h, uint64_t lo, uint64_t hib)
 {
 	memmove(&l->lo[h + 1], &l->lo[h], (l->n - h) * sizeof(l->lo[0]));
 	memmove(&l->hi[h + 1], &l->hi[h], (l->n - h) * sizeof(l->hi[0]));
+	memmove(&l->key[h + 1], &l->key[h], (l->n - h) * sizeof(l->key[0]));
 	l->lo[h] = lo;
 	l->hi[h] = hib;
 	l->n++;
-	set_ord(l, h);
-	set_ord(l, h + 1); /* the owner of the gap, now above the new range */
+	set_key(l, h);
+	set_key(l, h + 1); /* the owner of the gap, now above the new range */
 }
 
 static void inner_put(struct inner *in, unsigned c, uint64_t key, uint64_t sum, void *child)
@@ -545,6 +636,7 @@ static void leaf_move_tail(struct leaf *l, struct leaf *r, unsigned from)
 	r->n = l->n - from;
 	memcpy(r->lo, &l->lo[from], r->n * sizeof(l->lo[0]));
 	memcpy(r->hi, &l->hi[from], r->n * sizeof(l->hi[0]));
+	memcpy(r->key, &l->key[from], r->n * sizeof(l->key[0]));
 	l->n = from;
 	r->start = e_hi(l, from - 1) + 1;
 }
@@ -560,17 +652,16 @@ static void inner_move_tail(struct inner *in, struct inner *r, unsigned from)
 
 /*
  * Insert range [lo, hib & PFN_MASK] (hib: the hi word, flags included)
- * before entry p->idx[leaf] of the path's leaf, in whose gap it lies.
- * Every node a split needs is allocated first: -ENOMEM leaves the tree as
- * it was.
+ * before entry p->idx[leaf] of the path's leaf, in whose gap it lies; p is
+ * t->finger. Without a split the summary update is left deferred on the
+ * finger (settle); a split updates everything. Every node a split needs is
+ * allocated first: -ENOMEM leaves the tree as it was.
  */
 static int leaf_insert(struct iova_tree *t, struct iova_path *p, uint64_t lo, uint64_t hib)
 {
 	unsigned ld = t->height - 1, nspare = 0, used = 0;
 	void *spare[IOVA_TREE_MAX_HEIGHT + 1];
 	struct leaf *l = p->node[ld];
-
-	t->finger_ok = false;
 
 	if (iopt_unlikely(l->n == LEAF_CAP)) {
 		/* Full nodes from the leaf up split once each; a full root also needs a new root. */
@@ -592,11 +683,10 @@ static int leaf_insert(struct iova_tree *t, struct iova_path *p, uint64_t lo, ui
 	unsigned h = p->idx[ld];
 	struct leaf *nl, *tl = l;
 	if (iopt_likely(!nspare)) {
-		/* h's gap splits in two: the new range's and what is left of h's. */
-		uint64_t gone[2] = { e_part(t, l, h), 0 };
+		/* The summaries wait (settle); p must be the finger. */
+		t->finger_key = l->key[h];
 		leaf_put(l, h, lo, hib);
-		uint64_t added[2] = { e_part(t, l, h), e_part(t, l, h + 1) };
-		leaf_changed(t, p, gone, added);
+		t->finger_ok = true;
 		return 0;
 	}
 	nl = spare[used++];
@@ -694,7 +784,7 @@ static void move_boundary(struct iova_tree *t, const struct iova_path *p, uint64
 	}
 	struct leaf *nl = nd;
 	nl->start = b;
-	set_ord(nl, 0);
+	set_key(nl, 0);
 	q.node[ld] = nl;
 	fix_sums(t, &q);
 }
@@ -707,14 +797,18 @@ static void leaf_balance(struct leaf *L, struct leaf *R)
 		unsigned k = L->n - ln;
 		memmove(&R->lo[k], R->lo, R->n * sizeof(R->lo[0]));
 		memmove(&R->hi[k], R->hi, R->n * sizeof(R->hi[0]));
+		memmove(&R->key[k], R->key, R->n * sizeof(R->key[0]));
 		memcpy(R->lo, &L->lo[ln], k * sizeof(R->lo[0]));
 		memcpy(R->hi, &L->hi[ln], k * sizeof(R->hi[0]));
+		memcpy(R->key, &L->key[ln], k * sizeof(R->key[0]));
 	} else {
 		unsigned k = ln - L->n;
 		memcpy(&L->lo[L->n], R->lo, k * sizeof(R->lo[0]));
 		memcpy(&L->hi[L->n], R->hi, k * sizeof(R->hi[0]));
+		memcpy(&L->key[L->n], R->key, k * sizeof(R->key[0]));
 		memmove(R->lo, &R->lo[k], (R->n - k) * sizeof(R->lo[0]));
 		memmove(R->hi, &R->hi[k], (R->n - k) * sizeof(R->hi[0]));
+		memmove(R->key, &R->key[k], (R->n - k) * sizeof(R->key[0]));
 	}
 	L->n = ln;
 	R->n = tot - ln;
@@ -758,6 +852,7 @@ static void fix_underflow(struct iova_tree *t, struct inner *in, unsigned c, boo
 		if (L->n + R->n < LEAF_CAP) {
 			memcpy(&L->lo[L->n], R->lo, R->n * sizeof(R->lo[0]));
 			memcpy(&L->hi[L->n], R->hi, R->n * sizeof(R->hi[0]));
+			memcpy(&L->key[L->n], R->key, R->n * sizeof(R->key[0]));
 			L->n += R->n;
 			if (t->last == R)
 				t->last = L;
@@ -796,16 +891,16 @@ static void leaf_remove(struct iova_tree *t, struct iova_path *p)
 	struct leaf *l = p->node[ld];
 	unsigned i = p->idx[ld];
 
-	t->finger_ok = false;
 	t->count--;
 	t->reserved -= !!(l->hi[i] & RESERVED);
 	bool last = i + 1 == l->n;
 	uint64_t gone[2] = { e_part(t, l, i), last ? 0 : e_part(t, l, i + 1) };
 	memmove(&l->lo[i], &l->lo[i + 1], (l->n - i - 1) * sizeof(l->lo[0]));
 	memmove(&l->hi[i], &l->hi[i + 1], (l->n - i - 1) * sizeof(l->hi[0]));
+	memmove(&l->key[i], &l->key[i + 1], (l->n - i - 1) * sizeof(l->key[0]));
 	l->n--;
 	if (iopt_likely(!last)) {
-		set_ord(l, i);
+		set_key(l, i);
 		if (iopt_likely(l->n >= LEAF_MIN || !ld)) {
 			/* i's range and gap join i + 1's gap. */
 			uint64_t added[2] = { e_part(t, l, i), 0 };
@@ -842,33 +937,23 @@ static void leaf_remove(struct iova_tree *t, struct iova_path *p)
 
 int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pfn)
 {
-	/*
-	 * A block of size s aligned to A = 2^k (s > A/2) contains an aligned
-	 * A/2 block: pass 1 prunes by that order and by length, both
-	 * necessary. Pass 2 asks for a whole aligned A block: sufficient, and
-	 * exact when s == A.
-	 */
-	struct search s = { .q = q, .need_ord = iopt_fls64(q->align) - 1 };
+	struct search s = { .q = q, .gap = gap_sat(q->size), .need = key_need(q->size, q->align) };
 	struct iova_path *p = &t->finger; /* searched in place: no copy to keep it */
-	uint32_t leaves = t->leaves;
-	int r = NONE;
-	bool pow2 = q->align == q->size;
 
-	if (q->align == 1 || !pow2)
-		r = search(t, &s, p);
-	/* Pass 1 that ended without giving up was exhaustive: no second pass. */
-	if (r != FOUND && q->align > 1 && (pow2 || r == GAVE_UP)) {
-		s.need_ord = iopt_fls64(q->align); /* log2(align) + 1 */
-		s.pass2 = true;
+	settle(t);
+	s.exact = q->align == 1 || q->align == q->size || q->align <= 1ull << KEY_F_ORDERS;
+	int r = search(t, &s, p);
+	/* Only the bounded pass gives up; ask for a whole aligned block then. */
+	if (r == GAVE_UP) {
+		s.need = key_need(q->align, q->align);
+		s.exact = true;
 		r = search(t, &s, p);
 	}
-	if (r != FOUND) /* the path is written only on FOUND: the finger stands */
+	if (r != FOUND)
 		return -ENOSPC; /* no fit: unlike -ENOMEM (host memory), worth a cache flush */
 	int e = leaf_insert(t, p, s.pfn, s.pfn + q->size - 1);
 	if (e)
 		return e;
-	/* Without a split, the path still leads to the new range. */
-	t->finger_ok = t->leaves == leaves;
 	t->finger_lo = s.pfn;
 	t->count++;
 	*pfn = s.pfn;
@@ -877,13 +962,14 @@ int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pf
 
 int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool reserved)
 {
-	struct iova_path p;
-	struct leaf *l = route(t, lo, &p);
+	settle(t);
+	struct leaf *l = route(t, lo, &t->finger);
 	unsigned h = leaf_rank(l, lo); /* the range goes below entry h, in its gap */
 	if (hi < lo || h == l->n || lo < e_glo(l, h) || hi >= l->lo[h])
 		return -EINVAL; /* overlap: a caller bug, refused rather than corrupting */
-	p.idx[t->height - 1] = h;
-	int e = leaf_insert(t, &p, lo, hi | (reserved ? RESERVED : 0));
+	t->finger.idx[t->height - 1] = h;
+	int e = leaf_insert(t, &t->finger, lo, hi | (reserved ? RESERVED : 0));
+	settle(t); /* the finger is for allocations only */
 	if (e)
 		return e;
 	t->count++;
@@ -891,27 +977,49 @@ int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool 
 	return 0;
 }
 
+/*
+ * Free the range the finger leads to, the last one placed: its summary
+ * update was never applied, so moving the leaf's entries back and
+ * restoring its owner's key restores the tree exactly.
+ */
+static void finger_undo(struct iova_tree *t)
+{
+	unsigned ld = t->height - 1, i = t->finger.idx[ld];
+	struct leaf *l = t->finger.node[ld];
+
+	t->finger_ok = false;
+	t->count--;
+	memmove(&l->lo[i], &l->lo[i + 1], (l->n - i - 1) * sizeof(l->lo[0]));
+	memmove(&l->hi[i], &l->hi[i + 1], (l->n - i - 1) * sizeof(l->hi[0]));
+	memmove(&l->key[i], &l->key[i + 1], (l->n - i - 1) * sizeof(l->key[0]));
+	l->n--;
+	l->key[i] = t->finger_key;
+}
+
 int _iopt_tree_free(struct iova_tree *t, uint64_t pfn, uint64_t size)
 {
 	unsigned ld = t->height - 1, i;
-	struct iova_path path, *p = &t->finger;
+	struct iova_path p;
 	struct leaf *l;
 
 	if (t->finger_ok && t->finger_lo == pfn) {
-		l = p->node[ld];
-		i = p->idx[ld];
-	} else {
-		p = &path;
-		l = route(t, pfn, p);
-		unsigned r = leaf_rank(l, pfn);
-		if (!r)
+		l = t->finger.node[ld];
+		i = t->finger.idx[ld];
+		if (e_hi(l, i) != pfn + size - 1)
 			return -ENOENT;
-		i = r - 1;
+		finger_undo(t);
+		return 0;
 	}
+	settle(t);
+	l = route(t, pfn, &p);
+	unsigned r = leaf_rank(l, pfn);
+	if (!r)
+		return -ENOENT;
+	i = r - 1;
 	if (l->lo[i] != pfn || (l->hi[i] & RESERVED) || e_hi(l, i) != pfn + size - 1 || is_anchor(t, l, i))
 		return -ENOENT;
-	p->idx[ld] = i;
-	leaf_remove(t, p);
+	p.idx[ld] = i;
+	leaf_remove(t, &p);
 	return 0;
 }
 
@@ -950,6 +1058,8 @@ bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t h
 void _iopt_tree_erase(struct iova_tree *t, uint64_t lo)
 {
 	struct iova_path p;
+
+	settle(t);
 	struct leaf *l = route(t, lo, &p);
 	unsigned r = leaf_rank(l, lo);
 	if (!r || l->lo[r - 1] != lo || is_anchor(t, l, r - 1))
@@ -981,9 +1091,9 @@ static int check_leaf(const struct iova_tree *t, const struct leaf *l, bool root
 	for (unsigned i = 0; i < l->n; i++) {
 		uint64_t lo = l->lo[i], hi = e_hi(l, i), glo = e_glo(l, i);
 		/* Order, no overlap (each gap starts after the previous range), recorded order. */
-		if (w->anchor_seen || lo < glo || hi < lo || (l->hi[i] & (1ull << 62)))
+		if (w->anchor_seen || lo < glo || hi < lo || (l->hi[i] & ~(PFN_MASK | RESERVED)))
 			return -EFAULT;
-		if (e_ord(l, i) != gap_order1(glo, lo - glo))
+		if (l->key[i] != gap_key(glo, lo))
 			return -EFAULT;
 		if (is_anchor(t, l, i)) {
 			if (hi != lo || (l->hi[i] & RESERVED))
@@ -1014,7 +1124,7 @@ static int check_at(const struct iova_tree *t, const void *nd, unsigned d, struc
 		*sum = leaf_scan(t, l, &second);
 		/* A root leaf's are not kept; elsewhere, what is marked exact must be. */
 		if (d && ((l->g2_ok && (l->second & GAP_MASK) != (second & GAP_MASK)) ||
-			  (l->o2_ok && l->second >> SUM_ORD_SHIFT != second >> SUM_ORD_SHIFT)))
+			  (l->o2_ok && l->second >> SUM_KEY_SHIFT != second >> SUM_KEY_SHIFT)))
 			return -EFAULT;
 		return 0;
 	}
@@ -1032,8 +1142,9 @@ static int check_at(const struct iova_tree *t, const void *nd, unsigned d, struc
 	return 0;
 }
 
-int _iopt_tree_check(const struct iova_tree *t)
+int _iopt_tree_check(struct iova_tree *t)
 {
+	settle(t);
 	struct walk w = { .prev_end = t->start_pfn, .budget = t->leaves + t->inners };
 	uint64_t sum;
 	if (!t->root || !t->height || t->height > IOVA_TREE_MAX_HEIGHT || check_at(t, t->root, 0, &w, &sum))
