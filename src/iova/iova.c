@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* IOVA domain: creation, the tree-side public calls, statistics. */
 #include <errno.h>
-#include <linux/futex.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "iova_internal.h"
 
@@ -22,22 +20,15 @@ static inline void cpu_relax(void)
 
 void _iopt_lock_wait(struct iova_lock *l)
 {
-	/* Tree calls are short: spin a little before sleeping. */
-	for (int i = 0; i < 100; i++) {
-		uint32_t z = 0;
+	for (unsigned i = 1;; i++) {
 		if (!atomic_load_explicit(&l->v, memory_order_relaxed) &&
-		    atomic_compare_exchange_weak_explicit(&l->v, &z, 1, memory_order_acquire, memory_order_relaxed))
+		    !atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
 			return;
-		cpu_relax();
+		if (i % 128)
+			cpu_relax();
+		else
+			sched_yield(); /* the holder may be preempted: let it run */
 	}
-	/* Mark it contended; whoever unlocks a 2 wakes one sleeper. */
-	while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire))
-		syscall(SYS_futex, &l->v, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
-}
-
-void _iopt_lock_wake(struct iova_lock *l)
-{
-	syscall(SYS_futex, &l->v, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 void iopt_iova_config_init(struct iopt_iova_config *cfg)
@@ -92,22 +83,6 @@ void iopt_iova_domain_destroy(struct iopt_iova_domain *dom)
 uint64_t iopt_iova_granule(const struct iopt_iova_domain *dom)
 {
 	return dom->granule;
-}
-
-int _iopt_iova_tree_alloc(struct iopt_iova_domain *dom, const struct iova_req *q, uint64_t *pfn)
-{
-	iova_lock(&dom->tree_lock);
-	int r = _iopt_tree_alloc(&dom->tree, q, pfn);
-	iova_unlock(&dom->tree_lock);
-	return r;
-}
-
-int _iopt_iova_tree_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
-{
-	iova_lock(&dom->tree_lock);
-	int r = _iopt_tree_free(&dom->tree, pfn, size);
-	iova_unlock(&dom->tree_lock);
-	return r;
 }
 
 int iopt_iova_find(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t *lo, uint64_t *hi, bool *reserved)

@@ -13,30 +13,29 @@
 #include "util.h"
 
 /*
- * The domain's tree lock and each thread cache's lock: a futex word (0
- * free, 1 held, 2 held with waiters). Uncontended, lock and unlock are one
- * atomic each, inline; a pthread mutex pair costs ~55 instructions, a
- * tenth of a whole tree allocation (iova.rbtree_fragmented).
+ * The domain's tree lock and each thread cache's lock: a test-and-set
+ * word. Taking it is one atomic exchange and dropping it a plain release
+ * store, inline; a pthread mutex pair is two atomics and ~55 instructions,
+ * a tenth of a whole tree allocation (iova.rbtree_fragmented). Waiters
+ * spin briefly, then yield the CPU between looks, so a preempted holder
+ * costs them no spinning timeslices; the sections are a tree call or a
+ * magazine's worth of them.
  */
 struct iova_lock {
 	_Atomic uint32_t v;
 };
 
 void _iopt_lock_wait(struct iova_lock *l);
-void _iopt_lock_wake(struct iova_lock *l);
 
 static inline void iova_lock(struct iova_lock *l)
 {
-	uint32_t z = 0;
-	if (iopt_unlikely(!atomic_compare_exchange_strong_explicit(&l->v, &z, 1, memory_order_acquire,
-								   memory_order_relaxed)))
+	if (iopt_unlikely(atomic_exchange_explicit(&l->v, 1, memory_order_acquire)))
 		_iopt_lock_wait(l);
 }
 
 static inline void iova_unlock(struct iova_lock *l)
 {
-	if (iopt_unlikely(atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2))
-		_iopt_lock_wake(l);
+	atomic_store_explicit(&l->v, 0, memory_order_release);
 }
 
 /*
@@ -64,17 +63,16 @@ struct iova_tree {
 	void *spare_inner[IOVA_TREE_MAX_HEIGHT + 1];
 	uint32_t nspare_inner;
 	/*
-	 * Finger: the last allocation, while it split no node and no other
-	 * tree call came since. Its summary update is deferred: the path's
-	 * summaries and the leaf's second-largest record still describe the
-	 * tree without it. Freeing it (the alloc/free pair) then only moves
-	 * the leaf's entries back and restores the key of the gap it was cut
-	 * from; every other tree call first applies the update (tree.c,
-	 * settle).
+	 * Finger: the path the last search took. While finger_ok, the range it
+	 * placed (finger_lo, finger_hib: its hi word) is pending: counted but
+	 * not yet written into the leaf, which had room. Freeing it (the
+	 * alloc/free pair) just drops it; every other tree call first writes
+	 * it (tree.c, settle), so none of them sees the difference.
 	 */
 	bool finger_ok;
-	uint16_t finger_key; /* key of the gap the range was cut from */
-	uint64_t finger_lo;
+	/* finger's node[] and inner idx[] are a path (no node moved since): the next search starts there. */
+	bool path_ok;
+	uint64_t finger_lo, finger_hib;
 	struct iova_path finger;
 };
 
@@ -100,9 +98,9 @@ int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pf
 /* Remove the allocated (not reserved) range [pfn, pfn + size - 1]; -ENOENT if no such range. */
 int _iopt_tree_free(struct iova_tree *t, uint64_t pfn, uint64_t size);
 /* The range containing pfn. */
-bool _iopt_tree_find(const struct iova_tree *t, uint64_t pfn, struct iova_range *r);
+bool _iopt_tree_find(struct iova_tree *t, uint64_t pfn, struct iova_range *r);
 /* The lowest range that overlaps [lo, hi]. */
-bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi, struct iova_range *r);
+bool _iopt_tree_first_overlap(struct iova_tree *t, uint64_t lo, uint64_t hi, struct iova_range *r);
 /* Remove the range starting at lo (it must exist; reserved or not). */
 void _iopt_tree_erase(struct iova_tree *t, uint64_t lo);
 /* Insert [lo, hi], which must not overlap any range; -ENOMEM; -EINVAL (tree unchanged) if it does. */
@@ -233,8 +231,21 @@ int _iopt_rcache_free_slow(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t 
 bool _iopt_rcache_is_live(struct iopt_iova_domain *dom, const struct iova_range *r);
 void _iopt_rcache_stats(struct iopt_iova_domain *dom, struct iopt_iova_stats *st);
 
-/* iova.c */
-int _iopt_iova_tree_alloc(struct iopt_iova_domain *dom, const struct iova_req *q, uint64_t *pfn);
-int _iopt_iova_tree_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size);
+/* One tree call under the domain's tree lock. */
+static inline int _iopt_iova_tree_alloc(struct iopt_iova_domain *dom, const struct iova_req *q, uint64_t *pfn)
+{
+	iova_lock(&dom->tree_lock);
+	int r = _iopt_tree_alloc(&dom->tree, q, pfn);
+	iova_unlock(&dom->tree_lock);
+	return r;
+}
+
+static inline int _iopt_iova_tree_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
+{
+	iova_lock(&dom->tree_lock);
+	int r = _iopt_tree_free(&dom->tree, pfn, size);
+	iova_unlock(&dom->tree_lock);
+	return r;
+}
 
 #endif /* IOPT_IOVA_INTERNAL_H */

@@ -740,20 +740,18 @@ static int tree_alloc_retry(struct iopt_iova_domain *dom, const struct iova_req 
 static void refill(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsigned c,
 		   const struct iova_req *q);
 
-static iopt_noinline int alloc_slow(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit,
-				    unsigned flags, uint64_t *out)
+/* A size the cache does not hold (or no cache): straight to the tree. */
+static iopt_noinline int alloc_tree(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit, unsigned flags,
+				    uint64_t *out)
 {
-	if (!size || (flags & ~ALL_FLAGS) || limit < dom->start_pfn)
-		return -EINVAL;
-	if (size > dom->end_pfn - dom->start_pfn + 1)
-		return -ERANGE;
-	if (limit > dom->end_pfn)
-		limit = dom->end_pfn;
-	if (!dom->rcache || size > IOPT_IOVA_CACHE_MAX_SIZE) {
-		struct iova_req q = { size, (flags & IOPT_IOVA_ALIGN) ? iopt_roundup_pow2(size) : 1, limit };
-		return tree_alloc_retry(dom, &q, flags, out);
-	}
+	struct iova_req q = { size, (flags & IOPT_IOVA_ALIGN) ? iopt_roundup_pow2(size) : 1, limit };
+	return tree_alloc_retry(dom, &q, flags, out);
+}
 
+/* A cached size that the fast path could not serve: the cache under its lock, else the tree and a refill. */
+static iopt_noinline int alloc_cached(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit,
+				      unsigned flags, uint64_t *out)
+{
 	unsigned c = size_class(size);
 	uint64_t pfn;
 	struct iova_tcache *tc = tc_get(dom);
@@ -783,6 +781,21 @@ static iopt_noinline int alloc_slow(struct iopt_iova_domain *dom, uint64_t size,
 		refill(dom, tc, c, &q);
 	*out = pfn;
 	return 0;
+}
+
+/* Everything the fast path does not do: arguments checked, then the cache's or the tree's slow path. */
+static iopt_noinline int alloc_slow(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit,
+				    unsigned flags, uint64_t *out)
+{
+	if (!size || (flags & ~ALL_FLAGS) || limit < dom->start_pfn)
+		return -EINVAL;
+	if (size > dom->end_pfn - dom->start_pfn + 1)
+		return -ERANGE;
+	if (limit > dom->end_pfn)
+		limit = dom->end_pfn;
+	if (!dom->rcache || size > IOPT_IOVA_CACHE_MAX_SIZE)
+		return alloc_tree(dom, size, limit, flags, out);
+	return alloc_cached(dom, size, limit, flags, out);
 }
 
 /*
@@ -844,15 +857,9 @@ int iopt_iova_alloc(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit_
 	return alloc_slow(dom, size, limit_pfn, flags, pfn_out);
 }
 
-static iopt_noinline int free_slow(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
+/* A cached size that the fast path could not take back: checked against the live map, then cached under the lock. */
+static iopt_noinline int free_cached(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
 {
-	if (!size)
-		return -EINVAL;
-	if (pfn < dom->start_pfn || pfn > dom->end_pfn || size - 1 > dom->end_pfn - pfn)
-		return -ERANGE;
-	if (!dom->rcache || size > IOPT_IOVA_CACHE_MAX_SIZE)
-		return _iopt_iova_tree_free(dom, pfn, size);
-
 	unsigned c = size_class(size);
 	struct iova_tcache *tc = tc_get(dom);
 	_Atomic uint8_t *b = live_tc(dom, tc, pfn, false);
@@ -873,6 +880,17 @@ static iopt_noinline int free_slow(struct iopt_iova_domain *dom, uint64_t pfn, u
 	k->leaf_base = (uintptr_t)b - pfn;
 	tc_unlock(tc, c);
 	return 0;
+}
+
+static iopt_noinline int free_slow(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
+{
+	if (!size)
+		return -EINVAL;
+	if (pfn < dom->start_pfn || pfn > dom->end_pfn || size - 1 > dom->end_pfn - pfn)
+		return -ERANGE;
+	if (!dom->rcache || size > IOPT_IOVA_CACHE_MAX_SIZE)
+		return _iopt_iova_tree_free(dom, pfn, size);
+	return free_cached(dom, pfn, size);
 }
 
 int iopt_iova_free_check(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
