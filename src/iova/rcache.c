@@ -59,7 +59,15 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static pthread_key_t exit_key;
 static bool use_membarrier;
 
-static __thread struct iova_tcache *t_last IE; /* cache of the last domain used */
+/*
+ * Stands in for "no cache yet", so the fast path needs no NULL test: never
+ * on, and every size maps to its extra class, empty and full, which sends
+ * a call to the slow path before it writes anything to this shared object.
+ */
+static struct iova_tcache tc_none = {
+	.by_size = { [0 ... IOPT_IOVA_CACHE_MAX_SIZE] = &tc_none.cls[IOVA_NR_CLASSES] },
+};
+static __thread struct iova_tcache *t_last IE = &tc_none; /* cache of the last domain used */
 static __thread struct iova_tcache *t_list IE; /* every cache of this thread */
 
 #define ALL_FLAGS (IOPT_IOVA_ALIGN | IOPT_IOVA_NO_RETRY)
@@ -119,13 +127,17 @@ static inline void mag_set_n(struct iova_mag *m, uint64_t n)
 #define FAST_ORDER memory_order_relaxed
 #endif
 
-/* Owner: mark class k busy for one fast-path call; returns its top. */
-static inline uintptr_t cls_enter(struct iova_tclass *k)
+/* Owner: class k's top (only the owner writes it: no mark needed to read it). */
+static inline uintptr_t cls_top(const struct iova_tclass *k)
 {
-	uintptr_t top = atomic_load_explicit(&k->top, memory_order_relaxed);
+	return atomic_load_explicit(&k->top, memory_order_relaxed);
+}
+
+/* Owner: mark class k, whose top is top, busy for one fast-path call. */
+static inline void cls_enter(struct iova_tclass *k, uintptr_t top)
+{
 	atomic_store_explicit(&k->top, top + 1, FAST_ORDER);
 	atomic_signal_fence(memory_order_seq_cst); /* the flusher's membarrier orders the rest */
-	return top;
 }
 
 /* Owner, after cls_enter: may the call go on (this domain's cache, and on)? */
@@ -546,7 +558,8 @@ static void thread_exit(void *arg)
 		}
 		_iopt_free(tc);
 	}
-	t_list = t_last = NULL;
+	t_list = NULL;
+	t_last = &tc_none;
 	pthread_mutex_unlock(&registry);
 }
 
@@ -596,7 +609,7 @@ static iopt_noinline struct iova_tcache *tc_create(struct iopt_iova_domain *dom)
 static iopt_noinline struct iova_tcache *tc_get(struct iopt_iova_domain *dom)
 {
 	struct iova_tcache *tc = t_last;
-	if (tc && atomic_load_explicit(&tc->dom, memory_order_relaxed) == dom)
+	if (atomic_load_explicit(&tc->dom, memory_order_relaxed) == dom)
 		return tc;
 	for (struct iova_tcache **p = &t_list; (tc = *p);) {
 		struct iopt_iova_domain *d = atomic_load_explicit(&tc->dom, memory_order_acquire);
@@ -611,7 +624,7 @@ static iopt_noinline struct iova_tcache *tc_get(struct iopt_iova_domain *dom)
 	}
 	if (!tc)
 		tc = tc_create(dom);
-	t_last = tc;
+	t_last = tc ? tc : &tc_none;
 	return tc;
 }
 
@@ -838,21 +851,23 @@ int iopt_iova_alloc(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit_
 {
 	/* Fast path: pop class k's loaded magazine. */
 	struct iova_tcache *tc = t_last;
-	if (iopt_likely(tc && size <= IOPT_IOVA_CACHE_MAX_SIZE && !(flags & ~ALL_FLAGS))) {
+	if (iopt_likely(size <= IOPT_IOVA_CACHE_MAX_SIZE && !(flags & ~ALL_FLAGS))) {
 		struct iova_tclass *k = tc->by_size[size];
-		uintptr_t top = cls_enter(k);
-		if (iopt_likely(cls_on(tc, dom) && top != k->base)) {
+		uintptr_t top = cls_top(k);
+		if (iopt_likely(top != k->base)) {
+			cls_enter(k, top);
 			struct iova_ment *e = (struct iova_ment *)top - 1;
 			uint64_t pfn = e->pfn;
-			if (iopt_likely((pfn | k->mask) <= limit_pfn)) { /* size-aligned: pfn | mask is its end */
+			/* size-aligned: pfn | mask is its end */
+			if (iopt_likely(cls_on(tc, dom) && (pfn | k->mask) <= limit_pfn)) {
 				atomic_store_explicit(e->live, k->tag, memory_order_relaxed);
 				cls_leave(k, (uintptr_t)e);
 				owner_inc(&k->hits);
 				*pfn_out = pfn;
 				return 0;
 			}
+			cls_leave(k, top);
 		}
-		cls_leave(k, top);
 	}
 	return alloc_slow(dom, size, limit_pfn, flags, pfn_out);
 }
@@ -917,20 +932,22 @@ int iopt_iova_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
 {
 	/* Fast path: the live byte says "live, this class"; push onto class k's loaded magazine. */
 	struct iova_tcache *tc = t_last;
-	if (iopt_likely(tc && size <= IOPT_IOVA_CACHE_MAX_SIZE)) {
+	if (iopt_likely(size <= IOPT_IOVA_CACHE_MAX_SIZE)) {
 		struct iova_tclass *k = tc->by_size[size];
-		uintptr_t top = cls_enter(k);
-		if (iopt_likely(cls_on(tc, dom) && top != k->end && pfn >> LIVE_LEAF_SHIFT == k->leaf_key)) {
+		uintptr_t top = cls_top(k);
+		if (iopt_likely(top != k->end)) {
+			cls_enter(k, top);
 			_Atomic uint8_t *b = (_Atomic uint8_t *)(k->leaf_base + pfn);
-			if (iopt_likely(atomic_load_explicit(b, memory_order_relaxed) == k->tag)) {
+			if (iopt_likely(cls_on(tc, dom) && pfn >> LIVE_LEAF_SHIFT == k->leaf_key &&
+					atomic_load_explicit(b, memory_order_relaxed) == k->tag)) {
 				atomic_store_explicit(b, 0, memory_order_relaxed);
 				struct iova_ment *e = (struct iova_ment *)top;
 				*e = (struct iova_ment){ pfn, b };
 				cls_leave(k, (uintptr_t)(e + 1));
 				return 0;
 			}
+			cls_leave(k, top);
 		}
-		cls_leave(k, top);
 	}
 	return free_slow(dom, pfn, size);
 }
