@@ -138,7 +138,7 @@ struct iova_mag {
 };
 
 struct iova_depot {
-	pthread_spinlock_t lock; /* held for a few pointer moves only */
+	struct iova_lock lock; /* held for a few pointer moves only */
 	uint32_t n;   /* full magazines held */
 	uint32_t low; /* fewest held since the last reclaim: the idle excess */
 	struct iova_mag *mags[IOVA_DEPOT_MAX];

@@ -364,13 +364,13 @@ static bool depot_push(struct iopt_iova_domain *dom, unsigned c, struct iova_mag
 {
 	struct iova_depot *d = &dom->depot[c];
 	bool ok = false;
-	pthread_spin_lock(&d->lock);
+	iova_lock(&d->lock);
 	if (d->n < IOVA_DEPOT_MAX) {
 		d->home[d->n] = home;
 		d->mags[d->n++] = m;
 		ok = true;
 	}
-	pthread_spin_unlock(&d->lock);
+	iova_unlock(&d->lock);
 	maybe_reclaim(dom);
 	return ok;
 }
@@ -384,7 +384,7 @@ static struct iova_mag *depot_pop(struct iopt_iova_domain *dom, unsigned c, cons
 {
 	struct iova_depot *d = &dom->depot[c];
 	struct iova_mag *m = NULL;
-	pthread_spin_lock(&d->lock);
+	iova_lock(&d->lock);
 	if (d->n) {
 		uint32_t i = d->n - 1;
 		while (i && d->home[i] != home)
@@ -399,7 +399,7 @@ static struct iova_mag *depot_pop(struct iopt_iova_domain *dom, unsigned c, cons
 		if (d->n < d->low)
 			d->low = d->n;
 	}
-	pthread_spin_unlock(&d->lock);
+	iova_unlock(&d->lock);
 	maybe_reclaim(dom);
 	return m;
 }
@@ -410,7 +410,7 @@ unsigned int iopt_iova_cache_reclaim(struct iopt_iova_domain *dom)
 	for (unsigned c = 0; dom->rcache && c < IOVA_NR_CLASSES; c++) {
 		struct iova_depot *d = &dom->depot[c];
 		struct iova_mag *idle[IOVA_DEPOT_MAX];
-		pthread_spin_lock(&d->lock);
+		iova_lock(&d->lock);
 		/* The oldest magazines sit at the bottom; the low-water count of them went unused. */
 		uint32_t k = d->low;
 		memcpy(idle, d->mags, k * sizeof(idle[0]));
@@ -418,7 +418,7 @@ unsigned int iopt_iova_cache_reclaim(struct iopt_iova_domain *dom)
 		memmove(d->home, d->home + k, (d->n - k) * sizeof(d->home[0]));
 		d->n -= k;
 		d->low = d->n;
-		pthread_spin_unlock(&d->lock);
+		iova_unlock(&d->lock);
 		for (uint32_t i = 0; i < k; i++) {
 			mag_to_tree(dom, idle[i], c);
 			mag_free(dom, idle[i]);
@@ -660,11 +660,11 @@ void iopt_iova_cache_flush(struct iopt_iova_domain *dom)
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
 		struct iova_depot *d = &dom->depot[c];
 		struct iova_mag *all[IOVA_DEPOT_MAX];
-		pthread_spin_lock(&d->lock);
+		iova_lock(&d->lock);
 		uint32_t n = d->n;
 		memcpy(all, d->mags, n * sizeof(all[0]));
 		d->n = d->low = 0;
-		pthread_spin_unlock(&d->lock);
+		iova_unlock(&d->lock);
 		for (uint32_t i = 0; i < n; i++) {
 			mag_to_tree(dom, all[i], c);
 			mag_free(dom, all[i]);
@@ -679,8 +679,6 @@ void iopt_iova_cache_flush(struct iopt_iova_domain *dom)
 int _iopt_rcache_init(struct iopt_iova_domain *dom)
 {
 	pthread_once(&global_once, global_init);
-	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++)
-		pthread_spin_init(&dom->depot[c].lock, PTHREAD_PROCESS_PRIVATE);
 	atomic_store(&dom->next_reclaim, clock_ns() + IOVA_RECLAIM_NS);
 	return 0;
 }
@@ -697,11 +695,9 @@ void _iopt_rcache_destroy(struct iopt_iova_domain *dom)
 	}
 	dom->tcaches = NULL;
 	pthread_mutex_unlock(&registry);
-	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
+	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++)
 		for (uint32_t i = 0; i < dom->depot[c].n; i++)
 			mag_free(dom, dom->depot[c].mags[i]);
-		pthread_spin_destroy(&dom->depot[c].lock);
-	}
 	live_free(atomic_load_explicit(&dom->live_root, memory_order_relaxed), 0);
 }
 
@@ -724,10 +720,10 @@ void _iopt_rcache_stats(struct iopt_iova_domain *dom, struct iopt_iova_stats *st
 		iova_unlock(&tc->lock);
 	}
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
-		pthread_spin_lock(&dom->depot[c].lock);
+		iova_lock(&dom->depot[c].lock);
 		st->depot_mags += dom->depot[c].n;
 		st->cache_pfns += (uint64_t)dom->depot[c].n * IOVA_MAG_SIZE;
-		pthread_spin_unlock(&dom->depot[c].lock);
+		iova_unlock(&dom->depot[c].lock);
 	}
 	pthread_mutex_unlock(&registry);
 }
