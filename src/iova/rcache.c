@@ -852,15 +852,17 @@ int iopt_iova_alloc(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit_
 		uintptr_t top = cls_top(k);
 		if (iopt_likely(top != k->base)) {
 			cls_enter(k, top);
-			struct iova_ment *e = (struct iova_ment *)top - 1;
-			uint64_t pfn = e->pfn;
-			/* size-aligned: pfn | mask is its end */
-			if (iopt_likely(cls_on(tc, dom) && (pfn | k->mask) <= limit_pfn)) {
-				atomic_store_explicit(e->live, k->tag, memory_order_relaxed);
-				cls_leave(k, (uintptr_t)e);
-				owner_inc(&k->hits);
-				*pfn_out = pfn;
-				return 0;
+			/* Off (or a destroyed domain's cache): the entries may be gone, read none. */
+			if (iopt_likely(cls_on(tc, dom))) {
+				struct iova_ment *e = (struct iova_ment *)top - 1;
+				uint64_t pfn = e->pfn;
+				if (iopt_likely((pfn | k->mask) <= limit_pfn)) { /* size-aligned: its end */
+					atomic_store_explicit(e->live, k->tag, memory_order_relaxed);
+					cls_leave(k, (uintptr_t)e);
+					owner_inc(&k->hits);
+					*pfn_out = pfn;
+					return 0;
+				}
 			}
 			cls_leave(k, top);
 		}
