@@ -254,11 +254,9 @@ static iopt_noinline _Atomic uint8_t *live_slot(struct iopt_iova_domain *dom, ui
 		void *p = atomic_load_explicit(slot, memory_order_acquire);
 		if (!p) {
 			size_t bytes = d < LIVE_LEVELS ? LIVE_FANOUT * sizeof(void *) : LIVE_LEAF_SIZE;
-			/* Line-aligned: two threads' 64-range refill blocks never share a line. */
 			void *fresh;
-			if (!create || !(fresh = _iopt_aligned_alloc(64, bytes)))
+			if (!create || !(fresh = _iopt_calloc(1, bytes)))
 				return NULL;
-			memset(fresh, 0, bytes);
 			if (atomic_compare_exchange_strong_explicit(slot, &p, fresh, memory_order_acq_rel,
 								    memory_order_acquire)) {
 				atomic_fetch_add_explicit(&dom->live_bytes, bytes, memory_order_relaxed);

@@ -17,7 +17,7 @@
  * range's gap is not stored but derived: from the previous range's hi, or
  * for entry 0 from the leaf's region start. Inner nodes hold, per child,
  * the first pfn of its region (key), its summary (largest gap, and largest
- * naturally aligned free block as order+1) and the pointer. Regions tile
+ * gap key: see below) and the pointer. Regions tile
  * [start_pfn, end_pfn + 1]: a child's region ends at its last range's hi,
  * and the next child's starts right after, so a free range never straddles
  * two leaves and keys are absolute (moving entries between siblings never
@@ -31,13 +31,20 @@
  * t->last), then top-down, taking at each level the rightmost child whose
  * region starts at or below the limit and whose summary may hold the
  * request. Only the child straddling the limit can fail for an exact
- * request (one per level), so it is O(height * width). Summaries are
- * updated from the stored old value, rescanning a node only when a field
- * that held its maximum shrank; leaves also record their second largest
- * gap and order, so taking a leaf's largest gap and giving it back (the
- * common alloc/free pair) rescans nothing.
- * A non-power-of-two aligned request prunes by a necessary bound and gives
- * up after MISFIT_MAX misaligned gaps (see _iopt_tree_alloc), also bounded.
+ * request (one per level), so it is O(height * width). Unaligned requests,
+ * power-of-two aligned ones and aligned ones up to 32 pfns are exact; a
+ * larger non-power-of-two aligned request prunes by a necessary bound and
+ * gives up after MISFIT_MAX misaligned gaps (see _iopt_tree_alloc), also
+ * bounded. The search starts on the path the previous one took when
+ * nothing right of it fits (search_path), which skips the descent's chain
+ * of dependent loads but visits what the descent would.
+ *
+ * Updates: summaries are updated from the stored old value, rescanning a
+ * node only when a field that held its maximum shrank; leaves also record
+ * their second largest gap and key. An allocation that needs no split is
+ * left pending on the finger (struct iova_tree) and written by the next
+ * tree call, unless that call frees it: the common alloc/free pair touches
+ * no node but for its search.
  *
  * Occupancy: every node but the root holds 16..32 entries (split 33 into
  * 16 + 17; an underflowing node borrows from a sibling or, when the sibling
@@ -87,9 +94,9 @@
 struct leaf {
 	uint32_t n;
 	uint16_t level;
-	uint8_t g2_ok, o2_ok; /* second's gap / order field is exact (else unknown) */
+	uint8_t g2_ok, o2_ok; /* second's gap / key field is exact (else unknown) */
 	uint64_t start;  /* first pfn of this leaf's region (= parent's key) */
-	uint64_t second; /* summary word of the second largest gap and order (see leaf_changed) */
+	uint64_t second; /* summary word of the second largest gap and key (see leaf_changed) */
 	uint64_t lo[LEAF_CAP];
 	uint64_t hi[LEAF_CAP];
 };
@@ -555,7 +562,7 @@ static void propagate(const struct iova_path *p, int d, uint64_t nsum)
 
 /*
  * Largest (m) and second largest (s, exact when *ok) of a multiset of
- * gap lengths or orders padded with zeros. Removing the largest promotes
+ * gap lengths or keys padded with zeros. Removing the largest promotes
  * the second (then unknown); removing a value >= s makes s unknown;
  * adding a value >= m makes the old m the exact second. Only removing the
  * largest while the second is unknown needs a rescan (returns false).
@@ -1134,7 +1141,7 @@ static int check_leaf(const struct iova_tree *t, const struct leaf *l, bool root
 		return -EFAULT;
 	for (unsigned i = 0; i < l->n; i++) {
 		uint64_t lo = l->lo[i], hi = e_hi(l, i), glo = e_glo(l, i);
-		/* Order, no overlap (each gap starts after the previous range), recorded order. */
+		/* Order, no overlap (each gap starts after the previous range), recorded key. */
 		if (w->anchor_seen || lo < glo || hi < lo || e_key(l, i) != gap_key(glo, lo))
 			return -EFAULT;
 		if (is_anchor(t, l, i)) {
