@@ -37,8 +37,9 @@
  * Memory: under 37 bytes of tree per live range in the worst case (nodes
  * are kept at least half full), ~29 measured; cached ranges are still tree
  * ranges, as in Linux. An rcache domain also keeps one byte per
- * granule of the regions where cached-size allocations live (the live map
- * that lets free detect double and bogus frees without taking a lock).
+ * granule of the 64 Ki-granule regions where cached-size allocations live
+ * (the live map that lets free detect double and bogus frees without taking
+ * a lock), and each thread that uses it 2 KiB per magazine.
  */
 #ifndef IOPT_IOVA_H
 #define IOPT_IOVA_H
@@ -132,11 +133,13 @@ IOPT_API uint64_t iopt_iova_granule(const struct iopt_iova_domain *dom);
  * Exhaustion: when the tree cannot satisfy the request, every thread's
  * magazines and the depot are flushed back to the tree and the tree is
  * searched once more (unless IOPT_IOVA_NO_RETRY).
- * Placement note: a size-aligned request whose size is not a power of two
- * is placed exactly top-down while fewer than 16 misaligned candidate gaps
- * have been seen; past that, the highest free block of the next power of
- * two is used (an O(log n) bound; it can only fail where no free aligned
- * block of that power of two exists below the limit).
+ * Placement note: unaligned requests, power-of-two sizes and size-aligned
+ * requests up to 32 granules are placed exactly top-down. A larger
+ * size-aligned request whose size is not a power of two is placed exactly
+ * while fewer than 16 misaligned candidate gaps have been seen; past that,
+ * the highest free block of the next power of two is used (an O(log n)
+ * bound; it can only fail where no free aligned block of that power of two
+ * exists below the limit).
  * Return: 0; -EINVAL for size 0, unknown flags, or @limit_pfn below the
  * domain's start_pfn; -ERANGE for a size larger than the domain's space;
  * -ENOMEM when no block fits below the limit, or host memory ran out.

@@ -1,10 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /* IOVA domain: creation, the tree-side public calls, statistics. */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "iova_internal.h"
+
+/* ---- the lock's contended half (iova_lock) ---- */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+void _iopt_lock_wait(struct iova_lock *l)
+{
+	for (unsigned i = 1;; i++) {
+		if (!atomic_load_explicit(&l->v, memory_order_relaxed) &&
+		    !atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
+			return;
+		if (i % 128)
+			cpu_relax();
+		else
+			sched_yield(); /* the holder may be preempted: let it run */
+	}
+}
 
 void iopt_iova_config_init(struct iopt_iova_config *cfg)
 {
@@ -39,7 +64,6 @@ int iopt_iova_domain_create(const struct iopt_iova_config *cfg, struct iopt_iova
 		_iopt_free(dom);
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&dom->tree_lock, NULL);
 	if (dom->rcache)
 		_iopt_rcache_init(dom);
 	*out = dom;
@@ -53,7 +77,6 @@ void iopt_iova_domain_destroy(struct iopt_iova_domain *dom)
 	if (dom->rcache)
 		_iopt_rcache_destroy(dom);
 	_iopt_tree_destroy(&dom->tree);
-	pthread_mutex_destroy(&dom->tree_lock);
 	_iopt_free(dom);
 }
 
@@ -62,26 +85,10 @@ uint64_t iopt_iova_granule(const struct iopt_iova_domain *dom)
 	return dom->granule;
 }
 
-int _iopt_iova_tree_alloc(struct iopt_iova_domain *dom, const struct iova_req *q, uint64_t *pfn)
-{
-	pthread_mutex_lock(&dom->tree_lock);
-	int r = _iopt_tree_alloc(&dom->tree, q, pfn);
-	pthread_mutex_unlock(&dom->tree_lock);
-	return r;
-}
-
-int _iopt_iova_tree_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
-{
-	pthread_mutex_lock(&dom->tree_lock);
-	int r = _iopt_tree_free(&dom->tree, pfn, size);
-	pthread_mutex_unlock(&dom->tree_lock);
-	return r;
-}
-
 int iopt_iova_find(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t *lo, uint64_t *hi, bool *reserved)
 {
 	int r = -ENOENT;
-	pthread_mutex_lock(&dom->tree_lock);
+	iova_lock(&dom->tree_lock);
 	struct iova_range rg;
 	if (_iopt_tree_find(&dom->tree, pfn, &rg) && (rg.reserved || _iopt_rcache_is_live(dom, &rg))) {
 		if (lo)
@@ -92,7 +99,7 @@ int iopt_iova_find(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t *lo, uin
 			*reserved = rg.reserved;
 		r = 0;
 	}
-	pthread_mutex_unlock(&dom->tree_lock);
+	iova_unlock(&dom->tree_lock);
 	return r;
 }
 
@@ -149,9 +156,9 @@ int iopt_iova_reserve(struct iopt_iova_domain *dom, uint64_t lo_pfn, uint64_t hi
 
 	for (int attempt = 0;; attempt++) {
 		bool cached = false;
-		pthread_mutex_lock(&dom->tree_lock);
+		iova_lock(&dom->tree_lock);
 		int r = reserve_locked(dom, lo_pfn, hi_pfn, &cached);
-		pthread_mutex_unlock(&dom->tree_lock);
+		iova_unlock(&dom->tree_lock);
 		if (r != -EBUSY || !cached || attempt)
 			return r;
 		iopt_iova_cache_flush(dom); /* the overlap was a freed range in a cache */
@@ -161,19 +168,19 @@ int iopt_iova_reserve(struct iopt_iova_domain *dom, uint64_t lo_pfn, uint64_t hi
 void iopt_iova_stats(struct iopt_iova_domain *dom, struct iopt_iova_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	pthread_mutex_lock(&dom->tree_lock);
+	iova_lock(&dom->tree_lock);
 	st->tree_nodes = dom->tree.count;
 	st->reserved_nodes = dom->tree.reserved;
 	st->bytes_used = sizeof(*dom) + _iopt_tree_bytes(&dom->tree);
-	pthread_mutex_unlock(&dom->tree_lock);
+	iova_unlock(&dom->tree_lock);
 	if (dom->rcache)
 		_iopt_rcache_stats(dom, st);
 }
 
 int iopt_iova_check(struct iopt_iova_domain *dom)
 {
-	pthread_mutex_lock(&dom->tree_lock);
+	iova_lock(&dom->tree_lock);
 	int r = _iopt_tree_check(&dom->tree);
-	pthread_mutex_unlock(&dom->tree_lock);
+	iova_unlock(&dom->tree_lock);
 	return r;
 }

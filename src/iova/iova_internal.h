@@ -13,6 +13,32 @@
 #include "util.h"
 
 /*
+ * The domain's tree lock and each thread cache's lock: a test-and-set
+ * word. Taking it is one atomic exchange and dropping it a plain release
+ * store, inline; a pthread mutex pair is two atomics and ~55 instructions,
+ * a tenth of a whole tree allocation (iova.rbtree_fragmented). Waiters
+ * spin briefly, then yield the CPU between looks, so a preempted holder
+ * costs them no spinning timeslices; the sections are a tree call or a
+ * magazine's worth of them.
+ */
+struct iova_lock {
+	_Atomic uint32_t v;
+};
+
+void _iopt_lock_wait(struct iova_lock *l);
+
+static inline void iova_lock(struct iova_lock *l)
+{
+	if (iopt_unlikely(atomic_exchange_explicit(&l->v, 1, memory_order_acquire)))
+		_iopt_lock_wait(l);
+}
+
+static inline void iova_unlock(struct iova_lock *l)
+{
+	atomic_store_explicit(&l->v, 0, memory_order_release);
+}
+
+/*
  * The gap tree (tree.c): a B+-tree of ranges. Node layout is private to
  * tree.c; iova.c reads count and reserved for statistics.
  */
@@ -37,12 +63,16 @@ struct iova_tree {
 	void *spare_inner[IOVA_TREE_MAX_HEIGHT + 1];
 	uint32_t nspare_inner;
 	/*
-	 * Finger: the path to the range the last insertion placed, kept while
-	 * no other change happened, so that freeing it (the alloc/free pair)
-	 * skips the descent.
+	 * Finger: the path the last search took. While finger_ok, the range it
+	 * placed (finger_lo, finger_hib: its hi word) is pending: counted but
+	 * not yet written into the leaf, which had room. Freeing it (the
+	 * alloc/free pair) just drops it; every other tree call first writes
+	 * it (tree.c, settle), so none of them sees the difference.
 	 */
 	bool finger_ok;
-	uint64_t finger_lo;
+	/* finger's node[] and inner idx[] are a path (no node moved since): the next search starts there. */
+	bool path_ok;
+	uint64_t finger_lo, finger_hib;
 	struct iova_path finger;
 };
 
@@ -68,9 +98,9 @@ int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pf
 /* Remove the allocated (not reserved) range [pfn, pfn + size - 1]; -ENOENT if no such range. */
 int _iopt_tree_free(struct iova_tree *t, uint64_t pfn, uint64_t size);
 /* The range containing pfn. */
-bool _iopt_tree_find(const struct iova_tree *t, uint64_t pfn, struct iova_range *r);
+bool _iopt_tree_find(struct iova_tree *t, uint64_t pfn, struct iova_range *r);
 /* The lowest range that overlaps [lo, hi]. */
-bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi, struct iova_range *r);
+bool _iopt_tree_first_overlap(struct iova_tree *t, uint64_t lo, uint64_t hi, struct iova_range *r);
 /* Remove the range starting at lo (it must exist; reserved or not). */
 void _iopt_tree_erase(struct iova_tree *t, uint64_t lo);
 /* Insert [lo, hi], which must not overlap any range; -ENOMEM; -EINVAL (tree unchanged) if it does. */
@@ -84,23 +114,31 @@ int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool 
 /* Host memory held by the tree. */
 uint64_t _iopt_tree_bytes(const struct iova_tree *t);
 /* Verify every invariant; -EFAULT on the first broken one. */
-int _iopt_tree_check(const struct iova_tree *t);
+int _iopt_tree_check(struct iova_tree *t);
 
 /* ---- rcache ---- */
 
 #define IOVA_NR_CLASSES 6   /* 1, 2, 4, 8, 16, 32 granules */
-#define IOVA_MAG_SIZE 127   /* pfns per magazine: with the count, 1 KiB */
+#define IOVA_MAG_SIZE 127   /* entries per magazine: with the header, 2 KiB */
 #define IOVA_DEPOT_MAX 64   /* full magazines per class in the depot */
 #define IOVA_RECLAIM_NS 100000000ull
-#define IOVA_LEAF_WAYS 8    /* a ring of mixed sizes spans several 4096-pfn leaves */
+#define IOVA_LEAF_WAYS 8    /* a ring of mixed sizes spans several live-map leaves */
+#define IOVA_SPARES 4       /* a thread cycling 512 ranges of one class trades ~3 magazines each way */
+
+/* A cached range and its live-map byte: a pop then needs no lookup. */
+struct iova_ment {
+	uint64_t pfn;
+	_Atomic uint8_t *live;
+};
 
 struct iova_mag {
-	uint64_t n;
-	uint64_t pfns[IOVA_MAG_SIZE];
+	uint64_t n; /* entries; see iova_tclass for a magazine that is loaded */
+	uint64_t pad;
+	struct iova_ment e[IOVA_MAG_SIZE];
 };
 
 struct iova_depot {
-	pthread_spinlock_t lock; /* held for a few pointer moves only */
+	struct iova_lock lock; /* held for a few pointer moves only */
 	uint32_t n;   /* full magazines held */
 	uint32_t low; /* fewest held since the last reclaim: the idle excess */
 	struct iova_mag *mags[IOVA_DEPOT_MAX];
@@ -108,25 +146,49 @@ struct iova_depot {
 };
 
 /*
+ * One size class of a thread cache as the fast path sees it: the loaded
+ * magazine as a stack of entries [base, top), one cache line. While the
+ * cache is on (iova_tcache.key set), top is the loaded magazine's count and
+ * its n is stale; off, n counts and top/base/end are stale. Bit 0 of top is
+ * set while the owner is inside a fast-path call on the class (entries are
+ * 16-byte aligned): the flush handshake in rcache.c. Only top is written
+ * outside the owner's locked slow path, and only the owner writes it.
+ */
+struct iova_tclass {
+	_Atomic uintptr_t top;
+	uintptr_t base, end; /* top == base: empty; top == end: full */
+	uint64_t mask;       /* class size - 1 */
+	uint64_t leaf_key;   /* live-map leaf the last slow free of this class used (pfn >> LIVE_LEAF_SHIFT) */
+	uintptr_t leaf_base; /* that leaf minus leaf_key << LIVE_LEAF_SHIFT: a pfn's byte is leaf_base + pfn */
+	_Atomic uint64_t hits; /* allocations the class served; the owner is the only writer */
+	uint8_t tag;         /* the live byte of an allocation of this class: class + 1 */
+} __attribute__((aligned(64)));
+
+/*
  * Per-thread, per-domain cache. Only its thread touches the magazines on
- * the fast path; it announces that with @busy (a plain store: the remote
- * side pays with membarrier()). A remote flusher takes @lock, raises
- * @steal, makes the owner's stores visible, waits for !busy, and empties
- * the magazines; an owner that sees @steal falls back to its slow path,
- * which always runs under @lock.
+ * the fast path, without a lock; a remote flusher takes @lock, clears @key,
+ * makes the owner's stores visible, waits until no class is marked busy and
+ * empties the magazines. An owner that finds @key cleared takes its slow
+ * path, which always runs under @lock and turns the cache back on.
  */
 struct iova_tcache {
+	/* Read by every fast-path call. */
+	_Atomic(struct iopt_iova_domain *) key; /* dom while the cache is on, else NULL */
+	/* [size]: the class of a cached size; [0]: cls[IOVA_NR_CLASSES], always empty and full. */
+	struct iova_tclass *by_size[IOPT_IOVA_CACHE_MAX_SIZE + 1];
+	struct iova_tclass cls[IOVA_NR_CLASSES + 1];
+
 	_Atomic(struct iopt_iova_domain *) dom; /* NULL once the domain is gone */
-	atomic_int busy;
-	atomic_int steal;
-	pthread_mutex_t lock;
+	struct iova_lock lock;
 	struct iova_mag *loaded[IOVA_NR_CLASSES];
 	struct iova_mag *prev[IOVA_NR_CLASSES];
-	struct iova_mag *spare[IOVA_NR_CLASSES]; /* empty, kept for the next depot push */
-	/* Live-map leaves this thread used last, direct-mapped by leaf key. */
+	/* Empty magazines (of any class) kept for depot pushes: malloc'ing one costs ~250 ns. */
+	struct iova_mag *spare[IOVA_SPARES];
+	unsigned nspare;
+	/* Live-map leaves this thread's slow paths used last, direct-mapped by leaf key. */
 	uint64_t leaf_key[IOVA_LEAF_WAYS];
 	_Atomic uint8_t *leaf[IOVA_LEAF_WAYS];
-	_Atomic uint64_t hits, misses; /* written by the owner only */
+	_Atomic uint64_t misses;                 /* written by the owner only */
 	struct iova_tcache *dom_next, *dom_prev; /* domain's list: registry lock */
 	struct iova_tcache *thr_next;            /* owner thread's list */
 } __attribute__((aligned(64))); /* owner-written: keep other threads' lines apart */
@@ -137,8 +199,8 @@ struct iova_tcache {
  * bogus free without a lock. A 4-level radix of 2048-entry nodes over
  * (pfn >> 12), leaves of 4096 bytes, installed with compare-and-swap.
  */
-#define LIVE_LEAF_SHIFT 12
-#define LIVE_LVL_BITS 11
+#define LIVE_LEAF_SHIFT 16
+#define LIVE_LVL_BITS 10
 #define LIVE_LEVELS 4
 
 struct iopt_iova_domain {
@@ -147,7 +209,7 @@ struct iopt_iova_domain {
 	uint64_t start_pfn, end_pfn;
 	bool rcache;
 
-	pthread_mutex_t tree_lock;
+	struct iova_lock tree_lock;
 	struct iova_tree tree;
 
 	struct iova_depot depot[IOVA_NR_CLASSES];
@@ -169,8 +231,21 @@ int _iopt_rcache_free_slow(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t 
 bool _iopt_rcache_is_live(struct iopt_iova_domain *dom, const struct iova_range *r);
 void _iopt_rcache_stats(struct iopt_iova_domain *dom, struct iopt_iova_stats *st);
 
-/* iova.c */
-int _iopt_iova_tree_alloc(struct iopt_iova_domain *dom, const struct iova_req *q, uint64_t *pfn);
-int _iopt_iova_tree_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size);
+/* One tree call under the domain's tree lock. */
+static inline int _iopt_iova_tree_alloc(struct iopt_iova_domain *dom, const struct iova_req *q, uint64_t *pfn)
+{
+	iova_lock(&dom->tree_lock);
+	int r = _iopt_tree_alloc(&dom->tree, q, pfn);
+	iova_unlock(&dom->tree_lock);
+	return r;
+}
+
+static inline int _iopt_iova_tree_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
+{
+	iova_lock(&dom->tree_lock);
+	int r = _iopt_tree_free(&dom->tree, pfn, size);
+	iova_unlock(&dom->tree_lock);
+	return r;
+}
 
 #endif /* IOPT_IOVA_INTERNAL_H */

@@ -12,13 +12,25 @@
  * idle threads hold ranges: the depot bound, the idle reclaim, the flush on
  * exhaustion and the flush at thread exit return them.
  *
- * Remote flush (exhaustion, iopt_iova_cache_flush) against a lock-free owner:
- * the owner marks itself busy with a plain store and then reads the steal
- * flag; the flusher raises the steal flag, then membarrier(PRIVATE_EXPEDITED)
- * makes every thread's prior stores (its busy flag) visible, then waits for
- * !busy. Either the flusher sees busy, or the owner sees steal and takes its
- * locked slow path. Without membarrier (or under TSan, which does not model
- * it) the owner's busy store is seq_cst instead.
+ * The fast path is one cache line of per-class state (struct iova_tclass):
+ * a pop or push on the loaded magazine, the live byte, and the flush
+ * handshake folded into the magazine's top pointer. Every size maps to its
+ * class through a per-cache table (no bit scan: its latency sat on the
+ * path of every call), and an entry carries its live-map byte's address so
+ * that a pop needs no lookup; a free finds the byte through its class's last
+ * live-map leaf. Everything else is the named slow paths (alloc_slow,
+ * free_slow), under the cache's lock.
+ *
+ * Remote flush (exhaustion, iopt_iova_cache_flush) against a lock-free
+ * owner: the owner marks the class it works on by storing its top + 1, then
+ * reads the cache's key; the flusher clears the key, then
+ * membarrier(PRIVATE_EXPEDITED) makes every thread's prior stores (the
+ * marks) visible, then waits until no class is marked. Either the flusher
+ * sees the mark, or the owner sees the key cleared, puts top back and takes
+ * its locked slow path, which turns the cache back on once the flusher is
+ * done. Under TSan, which does not model membarrier, the owner's mark and
+ * read are seq_cst instead; without membarrier the cache stays off and
+ * every cached-size call takes the slow path.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,7 +59,15 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static pthread_key_t exit_key;
 static bool use_membarrier;
 
-static __thread struct iova_tcache *t_last IE; /* cache of the last domain used */
+/*
+ * Stands in for "no cache yet", so the fast path needs no NULL test: never
+ * on, and every size maps to its extra class, empty and full, which sends
+ * a call to the slow path before it writes anything to this shared object.
+ */
+static struct iova_tcache tc_none = {
+	.by_size = { [0 ... IOPT_IOVA_CACHE_MAX_SIZE] = &tc_none.cls[IOVA_NR_CLASSES] },
+};
+static __thread struct iova_tcache *t_last IE = &tc_none; /* cache of the last domain used */
 static __thread struct iova_tcache *t_list IE; /* every cache of this thread */
 
 #define ALL_FLAGS (IOPT_IOVA_ALIGN | IOPT_IOVA_NO_RETRY)
@@ -87,33 +107,6 @@ static inline uint64_t clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- owner/flusher handshake ---- */
-
-/*
- * Dekker handshake: the owner stores busy then loads steal; the flusher
- * stores steal then loads busy. With membarrier the owner's pair needs only
- * a compiler barrier; without it both sides use seq_cst store and load.
- */
-static inline void tc_enter(struct iova_tcache *tc)
-{
-	if (iopt_likely(use_membarrier)) {
-		atomic_store_explicit(&tc->busy, 1, memory_order_relaxed);
-		atomic_signal_fence(memory_order_seq_cst);
-	} else {
-		atomic_store_explicit(&tc->busy, 1, memory_order_seq_cst);
-	}
-}
-
-static inline bool tc_stolen(struct iova_tcache *tc)
-{
-	return atomic_load_explicit(&tc->steal, memory_order_seq_cst); /* a plain load on x86 */
-}
-
-static inline void tc_exit(struct iova_tcache *tc)
-{
-	atomic_store_explicit(&tc->busy, 0, memory_order_release);
-}
-
 /* ---- magazine counts are read by stats from other threads: relaxed atomics ---- */
 
 static inline uint64_t mag_n(const struct iova_mag *m)
@@ -124,6 +117,130 @@ static inline uint64_t mag_n(const struct iova_mag *m)
 static inline void mag_set_n(struct iova_mag *m, uint64_t n)
 {
 	atomic_store_explicit((_Atomic uint64_t *)&m->n, n, memory_order_relaxed);
+}
+
+/* ---- owner/flusher handshake (see the top of the file) ---- */
+
+#ifdef IOPT_TSAN
+#define FAST_ORDER memory_order_seq_cst
+#else
+#define FAST_ORDER memory_order_relaxed
+#endif
+
+/* Owner: class k's top (only the owner writes it: no mark needed to read it). */
+static inline uintptr_t cls_top(const struct iova_tclass *k)
+{
+	return atomic_load_explicit(&k->top, memory_order_relaxed);
+}
+
+/* Owner: mark class k, whose top is top, busy for one fast-path call. */
+static inline void cls_enter(struct iova_tclass *k, uintptr_t top)
+{
+	atomic_store_explicit(&k->top, top + 1, FAST_ORDER);
+	atomic_signal_fence(memory_order_seq_cst); /* the flusher's membarrier orders the rest */
+}
+
+/* Owner, after cls_enter: may the call go on (this domain's cache, and on)? */
+static inline bool cls_on(struct iova_tcache *tc, const struct iopt_iova_domain *dom)
+{
+	return atomic_load_explicit(&tc->key, FAST_ORDER) == dom;
+}
+
+/* Owner: end the call with the class's new top (unmarked). */
+static inline void cls_leave(struct iova_tclass *k, uintptr_t top)
+{
+	atomic_store_explicit(&k->top, top, memory_order_release);
+}
+
+/* Under tc->lock (key changes only under it): is the cache on (top counts the loaded magazines)? */
+static inline bool tc_on(struct iova_tcache *tc)
+{
+	return atomic_load_explicit(&tc->key, memory_order_relaxed) != NULL;
+}
+
+/* Entries below class k's top (read from the owner or, with it out, under tc->lock). */
+static uint64_t cls_count(struct iova_tclass *k)
+{
+	uintptr_t top = atomic_load_explicit(&k->top, memory_order_relaxed) & ~(uintptr_t)1;
+	return (top - k->base) / sizeof(struct iova_ment);
+}
+
+/* Under tc->lock: entries in class c's loaded magazine. */
+static uint64_t loaded_n(struct iova_tcache *tc, unsigned c)
+{
+	return tc_on(tc) ? cls_count(&tc->cls[c]) : mag_n(tc->loaded[c]);
+}
+
+/* Under tc->lock, the owner out of the fast path: make class c's magazine count exact. */
+static void cls_sync(struct iova_tcache *tc, unsigned c)
+{
+	mag_set_n(tc->loaded[c], cls_count(&tc->cls[c]));
+}
+
+/* Under tc->lock: point class c's fast path at its loaded magazine. */
+static void cls_load(struct iova_tcache *tc, unsigned c)
+{
+	struct iova_tclass *k = &tc->cls[c];
+	struct iova_mag *m = tc->loaded[c];
+	k->base = (uintptr_t)m->e;
+	k->end = (uintptr_t)(m->e + IOVA_MAG_SIZE);
+	atomic_store_explicit(&k->top, (uintptr_t)(m->e + mag_n(m)), memory_order_relaxed);
+}
+
+/* The fast path exists where a flusher can see the owner's marks. */
+#ifdef IOPT_TSAN
+#define FAST_PATH true
+#else
+#define FAST_PATH use_membarrier
+#endif
+
+/*
+ * Owner: lock the cache for a slow-path change of class c, whose loaded
+ * magazine then counts in n (the cache may be on or flushed off).
+ */
+static void tc_lock(struct iova_tcache *tc, unsigned c)
+{
+	iova_lock(&tc->lock);
+	if (tc_on(tc))
+		cls_sync(tc, c);
+}
+
+/* Owner: hand class c back to the fast path; after a flush, every class and the key. */
+static void tc_unlock(struct iova_tcache *tc, unsigned c)
+{
+	if (tc_on(tc)) {
+		cls_load(tc, c);
+	} else if (FAST_PATH) {
+		for (unsigned i = 0; i < IOVA_NR_CLASSES; i++)
+			cls_load(tc, i);
+		atomic_store_explicit(&tc->key, atomic_load_explicit(&tc->dom, memory_order_relaxed),
+				      memory_order_release);
+	}
+	iova_unlock(&tc->lock);
+}
+
+/* Under tc->lock: turn the cache off so that every count is in n (thread exit). */
+static void tc_off(struct iova_tcache *tc)
+{
+	if (!tc_on(tc))
+		return;
+	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++)
+		cls_sync(tc, c);
+	atomic_store_explicit(&tc->key, NULL, memory_order_relaxed);
+}
+
+/*
+ * Hit counter: the owner is its only writer, so one add to memory does.
+ * The relaxed load and store C offers compile to three instructions on the
+ * fast path; TSan needs to see the store.
+ */
+static inline void owner_inc(_Atomic uint64_t *c)
+{
+#if defined(__x86_64__) && !defined(IOPT_TSAN)
+	__asm__("addq $1, %0" : "+m"(*(uint64_t *)c));
+#else
+	relaxed_inc(c, 1);
+#endif
 }
 
 /* ---- live map ---- */
@@ -227,10 +344,10 @@ static void mag_to_tree(struct iopt_iova_domain *dom, struct iova_mag *m, unsign
 	uint64_t n = m ? mag_n(m) : 0;
 	if (!n)
 		return;
-	pthread_mutex_lock(&dom->tree_lock);
+	iova_lock(&dom->tree_lock);
 	for (uint64_t i = 0; i < n; i++)
-		(void)_iopt_tree_free(&dom->tree, m->pfns[i], 1ull << c); /* cached ranges are tree nodes */
-	pthread_mutex_unlock(&dom->tree_lock);
+		(void)_iopt_tree_free(&dom->tree, m->e[i].pfn, 1ull << c); /* cached ranges are tree nodes */
+	iova_unlock(&dom->tree_lock);
 	mag_set_n(m, 0);
 }
 
@@ -245,13 +362,13 @@ static bool depot_push(struct iopt_iova_domain *dom, unsigned c, struct iova_mag
 {
 	struct iova_depot *d = &dom->depot[c];
 	bool ok = false;
-	pthread_spin_lock(&d->lock);
+	iova_lock(&d->lock);
 	if (d->n < IOVA_DEPOT_MAX) {
 		d->home[d->n] = home;
 		d->mags[d->n++] = m;
 		ok = true;
 	}
-	pthread_spin_unlock(&d->lock);
+	iova_unlock(&d->lock);
 	maybe_reclaim(dom);
 	return ok;
 }
@@ -265,7 +382,7 @@ static struct iova_mag *depot_pop(struct iopt_iova_domain *dom, unsigned c, cons
 {
 	struct iova_depot *d = &dom->depot[c];
 	struct iova_mag *m = NULL;
-	pthread_spin_lock(&d->lock);
+	iova_lock(&d->lock);
 	if (d->n) {
 		uint32_t i = d->n - 1;
 		while (i && d->home[i] != home)
@@ -280,7 +397,7 @@ static struct iova_mag *depot_pop(struct iopt_iova_domain *dom, unsigned c, cons
 		if (d->n < d->low)
 			d->low = d->n;
 	}
-	pthread_spin_unlock(&d->lock);
+	iova_unlock(&d->lock);
 	maybe_reclaim(dom);
 	return m;
 }
@@ -291,7 +408,7 @@ unsigned int iopt_iova_cache_reclaim(struct iopt_iova_domain *dom)
 	for (unsigned c = 0; dom->rcache && c < IOVA_NR_CLASSES; c++) {
 		struct iova_depot *d = &dom->depot[c];
 		struct iova_mag *idle[IOVA_DEPOT_MAX];
-		pthread_spin_lock(&d->lock);
+		iova_lock(&d->lock);
 		/* The oldest magazines sit at the bottom; the low-water count of them went unused. */
 		uint32_t k = d->low;
 		memcpy(idle, d->mags, k * sizeof(idle[0]));
@@ -299,7 +416,7 @@ unsigned int iopt_iova_cache_reclaim(struct iopt_iova_domain *dom)
 		memmove(d->home, d->home + k, (d->n - k) * sizeof(d->home[0]));
 		d->n -= k;
 		d->low = d->n;
-		pthread_spin_unlock(&d->lock);
+		iova_unlock(&d->lock);
 		for (uint32_t i = 0; i < k; i++) {
 			mag_to_tree(dom, idle[i], c);
 			mag_free(dom, idle[i]);
@@ -309,9 +426,24 @@ unsigned int iopt_iova_cache_reclaim(struct iopt_iova_domain *dom)
 	return total;
 }
 
+/* Owner, under tc->lock: an empty magazine, a kept one if any. */
+static struct iova_mag *spare_get(struct iopt_iova_domain *dom, struct iova_tcache *tc)
+{
+	return tc->nspare ? tc->spare[--tc->nspare] : mag_new(dom);
+}
+
+/* Owner, under tc->lock: keep the empty magazine m for a later depot push. */
+static void spare_put(struct iopt_iova_domain *dom, struct iova_tcache *tc, struct iova_mag *m)
+{
+	if (tc->nspare < IOVA_SPARES)
+		tc->spare[tc->nspare++] = m;
+	else
+		mag_free(dom, m);
+}
+
 /* Owner, under tc->lock: pop a cached range of class c whose end is <= limit. */
 static bool mag_get(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsigned c, uint64_t limit,
-		    uint64_t *pfn)
+		    struct iova_ment *e)
 {
 	struct iova_mag *m = tc->loaded[c];
 	if (!mag_n(m)) {
@@ -322,10 +454,7 @@ static bool mag_get(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsign
 			struct iova_mag *full = depot_pop(dom, c, tc);
 			if (!full)
 				return false;
-			if (tc->spare[c])
-				mag_free(dom, m);
-			else
-				tc->spare[c] = m; /* the next depot push needs an empty one */
+			spare_put(dom, tc, m); /* the next depot push needs an empty one */
 			tc->loaded[c] = full;
 		}
 		m = tc->loaded[c];
@@ -333,9 +462,9 @@ static bool mag_get(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsign
 	/* Scan from the top for a range under the caller's limit (a 32-bit device asking). */
 	uint64_t n = mag_n(m), sz = 1ull << c;
 	for (uint64_t i = n; i-- > 0;) {
-		if (m->pfns[i] + sz - 1 <= limit) {
-			*pfn = m->pfns[i];
-			m->pfns[i] = m->pfns[n - 1];
+		if (m->e[i].pfn + sz - 1 <= limit) {
+			*e = m->e[i];
+			m->e[i] = m->e[n - 1];
 			mag_set_n(m, n - 1);
 			return true;
 		}
@@ -343,8 +472,9 @@ static bool mag_get(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsign
 	return false;
 }
 
-/* Owner, under tc->lock: cache pfn in class c (never fails: overflow goes to the tree). */
-static void mag_put(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsigned c, uint64_t pfn)
+/* Owner, under tc->lock: cache pfn, live byte b, in class c (never fails: overflow goes to the tree). */
+static void mag_put(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsigned c, uint64_t pfn,
+		    _Atomic uint8_t *b)
 {
 	struct iova_mag *m = tc->loaded[c];
 	if (mag_n(m) == IOVA_MAG_SIZE) {
@@ -352,23 +482,31 @@ static void mag_put(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsign
 			tc->loaded[c] = tc->prev[c];
 			tc->prev[c] = m;
 		} else {
-			struct iova_mag *empty = tc->spare[c] ? tc->spare[c] : mag_new(dom);
-			tc->spare[c] = NULL;
+			struct iova_mag *empty = spare_get(dom, tc);
 			if (empty && depot_push(dom, c, m, tc)) {
 				tc->loaded[c] = empty;
 			} else {
-				tc->spare[c] = empty;
+				if (empty)
+					spare_put(dom, tc, empty);
 				mag_to_tree(dom, m, c); /* depot full or no memory */
 			}
 		}
 		m = tc->loaded[c];
 	}
 	uint64_t n = mag_n(m);
-	m->pfns[n] = pfn;
+	m->e[n] = (struct iova_ment){ pfn, b };
 	mag_set_n(m, n + 1);
 }
 
 /* ---- per-thread caches ---- */
+
+static uint64_t tc_hits(struct iova_tcache *tc)
+{
+	uint64_t n = 0;
+	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++)
+		n += atomic_load_explicit(&tc->cls[c].hits, memory_order_relaxed);
+	return n;
+}
 
 static void tc_free_mags(struct iopt_iova_domain *dom, struct iova_tcache *tc, bool to_tree)
 {
@@ -383,9 +521,10 @@ static void tc_free_mags(struct iopt_iova_domain *dom, struct iova_tcache *tc, b
 				mag_free(dom, ms[j]);
 			}
 		}
-		mag_free(dom, tc->spare[c]);
-		tc->loaded[c] = tc->prev[c] = tc->spare[c] = NULL;
+		tc->loaded[c] = tc->prev[c] = NULL;
 	}
+	while (tc->nspare)
+		mag_free(dom, tc->spare[--tc->nspare]);
 }
 
 static void tc_unlink(struct iopt_iova_domain *dom, struct iova_tcache *tc)
@@ -407,17 +546,18 @@ static void thread_exit(void *arg)
 		struct iopt_iova_domain *dom = atomic_load_explicit(&tc->dom, memory_order_acquire);
 		next = tc->thr_next;
 		if (dom) {
-			pthread_mutex_lock(&tc->lock);
+			iova_lock(&tc->lock);
+			tc_off(tc);
 			tc_free_mags(dom, tc, true);
-			pthread_mutex_unlock(&tc->lock);
-			relaxed_inc(&dom->gone_hits, atomic_load_explicit(&tc->hits, memory_order_relaxed));
+			iova_unlock(&tc->lock);
+			relaxed_inc(&dom->gone_hits, tc_hits(tc));
 			relaxed_inc(&dom->gone_misses, atomic_load_explicit(&tc->misses, memory_order_relaxed));
 			tc_unlink(dom, tc);
 		}
-		pthread_mutex_destroy(&tc->lock);
 		_iopt_free(tc);
 	}
-	t_list = t_last = NULL;
+	t_list = NULL;
+	t_last = &tc_none;
 	pthread_mutex_unlock(&registry);
 }
 
@@ -427,23 +567,31 @@ static iopt_noinline struct iova_tcache *tc_create(struct iopt_iova_domain *dom)
 	if (!tc)
 		return NULL;
 	memset(tc, 0, sizeof(*tc));
-	pthread_mutex_init(&tc->lock, NULL);
 	memset(tc->leaf_key, 0xff, sizeof(tc->leaf_key));
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
 		if (!(tc->loaded[c] = mag_new(dom)) || !(tc->prev[c] = mag_new(dom))) {
 			tc_free_mags(dom, tc, false);
-			pthread_mutex_destroy(&tc->lock);
 			_iopt_free(tc);
 			return NULL;
 		}
+		tc->cls[c].mask = (1ull << c) - 1;
+		tc->cls[c].tag = (uint8_t)(c + 1);
+		tc->cls[c].leaf_key = UINT64_MAX; /* no pfn's leaf */
+		cls_load(tc, c);
 	}
+	/* The extra class stays empty and full: top == base == end sends size 0 to the slow paths. */
+	tc->cls[IOVA_NR_CLASSES].leaf_key = UINT64_MAX;
+	tc->by_size[0] = &tc->cls[IOVA_NR_CLASSES];
+	for (unsigned s = 1; s <= IOPT_IOVA_CACHE_MAX_SIZE; s++)
+		tc->by_size[s] = &tc->cls[size_class(s)];
 	if (pthread_setspecific(exit_key, (void *)1)) {
 		tc_free_mags(dom, tc, false);
-		pthread_mutex_destroy(&tc->lock);
 		_iopt_free(tc);
 		return NULL;
 	}
 	atomic_store_explicit(&tc->dom, dom, memory_order_relaxed);
+	if (FAST_PATH)
+		atomic_store_explicit(&tc->key, dom, memory_order_relaxed);
 	pthread_mutex_lock(&registry);
 	tc->dom_next = dom->tcaches;
 	if (dom->tcaches)
@@ -459,7 +607,7 @@ static iopt_noinline struct iova_tcache *tc_create(struct iopt_iova_domain *dom)
 static iopt_noinline struct iova_tcache *tc_get(struct iopt_iova_domain *dom)
 {
 	struct iova_tcache *tc = t_last;
-	if (tc && atomic_load_explicit(&tc->dom, memory_order_relaxed) == dom)
+	if (atomic_load_explicit(&tc->dom, memory_order_relaxed) == dom)
 		return tc;
 	for (struct iova_tcache **p = &t_list; (tc = *p);) {
 		struct iopt_iova_domain *d = atomic_load_explicit(&tc->dom, memory_order_acquire);
@@ -467,7 +615,6 @@ static iopt_noinline struct iova_tcache *tc_get(struct iopt_iova_domain *dom)
 			break;
 		if (!d) { /* its domain was destroyed: the destroyer is done with it */
 			*p = tc->thr_next;
-			pthread_mutex_destroy(&tc->lock);
 			_iopt_free(tc);
 			continue;
 		}
@@ -475,25 +622,30 @@ static iopt_noinline struct iova_tcache *tc_get(struct iopt_iova_domain *dom)
 	}
 	if (!tc)
 		tc = tc_create(dom);
-	t_last = tc;
+	t_last = tc ? tc : &tc_none;
 	return tc;
 }
 
 /* Take a running thread's magazines (see the handshake at the top). Registry lock held. */
 static void tc_steal(struct iopt_iova_domain *dom, struct iova_tcache *tc)
 {
-	pthread_mutex_lock(&tc->lock);
-	atomic_store_explicit(&tc->steal, 1, memory_order_seq_cst);
-	if (use_membarrier) /* makes every owner's busy store visible before we look */
-		syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-	while (atomic_load_explicit(&tc->busy, memory_order_seq_cst))
-		sched_yield();
+	iova_lock(&tc->lock);
+	if (tc_on(tc)) {
+		atomic_store_explicit(&tc->key, NULL, memory_order_seq_cst);
+		if (use_membarrier) /* makes every owner's marks visible before we look */
+			syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+		for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
+			while (atomic_load_explicit(&tc->cls[c].top, memory_order_seq_cst) & 1)
+				sched_yield();
+			/* An owner call that starts from here on puts top back untouched. */
+			cls_sync(tc, c);
+		}
+	}
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
 		mag_to_tree(dom, tc->loaded[c], c);
 		mag_to_tree(dom, tc->prev[c], c);
 	}
-	atomic_store_explicit(&tc->steal, 0, memory_order_release);
-	pthread_mutex_unlock(&tc->lock);
+	iova_unlock(&tc->lock);
 }
 
 void iopt_iova_cache_flush(struct iopt_iova_domain *dom)
@@ -506,11 +658,11 @@ void iopt_iova_cache_flush(struct iopt_iova_domain *dom)
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
 		struct iova_depot *d = &dom->depot[c];
 		struct iova_mag *all[IOVA_DEPOT_MAX];
-		pthread_spin_lock(&d->lock);
+		iova_lock(&d->lock);
 		uint32_t n = d->n;
 		memcpy(all, d->mags, n * sizeof(all[0]));
 		d->n = d->low = 0;
-		pthread_spin_unlock(&d->lock);
+		iova_unlock(&d->lock);
 		for (uint32_t i = 0; i < n; i++) {
 			mag_to_tree(dom, all[i], c);
 			mag_free(dom, all[i]);
@@ -525,8 +677,6 @@ void iopt_iova_cache_flush(struct iopt_iova_domain *dom)
 int _iopt_rcache_init(struct iopt_iova_domain *dom)
 {
 	pthread_once(&global_once, global_init);
-	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++)
-		pthread_spin_init(&dom->depot[c].lock, PTHREAD_PROCESS_PRIVATE);
 	atomic_store(&dom->next_reclaim, clock_ns() + IOVA_RECLAIM_NS);
 	return 0;
 }
@@ -536,16 +686,16 @@ void _iopt_rcache_destroy(struct iopt_iova_domain *dom)
 	pthread_mutex_lock(&registry);
 	for (struct iova_tcache *tc = dom->tcaches; tc; tc = tc->dom_next) {
 		tc_free_mags(dom, tc, false);
+		/* Off for good: a later domain at the same address must not match. */
+		atomic_store_explicit(&tc->key, NULL, memory_order_relaxed);
 		/* Last touch: once the owner reads NULL it may free tc. */
 		atomic_store_explicit(&tc->dom, NULL, memory_order_release);
 	}
 	dom->tcaches = NULL;
 	pthread_mutex_unlock(&registry);
-	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
+	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++)
 		for (uint32_t i = 0; i < dom->depot[c].n; i++)
 			mag_free(dom, dom->depot[c].mags[i]);
-		pthread_spin_destroy(&dom->depot[c].lock);
-	}
 	live_free(atomic_load_explicit(&dom->live_root, memory_order_relaxed), 0);
 }
 
@@ -558,20 +708,20 @@ void _iopt_rcache_stats(struct iopt_iova_domain *dom, struct iopt_iova_stats *st
 			  atomic_load_explicit(&dom->mags, memory_order_relaxed) * sizeof(struct iova_mag);
 	pthread_mutex_lock(&registry);
 	for (struct iova_tcache *tc = dom->tcaches; tc; tc = tc->dom_next) {
-		st->cache_hits += atomic_load_explicit(&tc->hits, memory_order_relaxed);
+		st->cache_hits += tc_hits(tc);
 		st->cache_misses += atomic_load_explicit(&tc->misses, memory_order_relaxed);
 		st->bytes_used += sizeof(*tc);
 		/* The owner may swap its magazines concurrently: lock them still for this read. */
-		pthread_mutex_lock(&tc->lock);
+		iova_lock(&tc->lock);
 		for (unsigned c = 0; c < IOVA_NR_CLASSES; c++)
-			st->cache_pfns += mag_n(tc->loaded[c]) + mag_n(tc->prev[c]);
-		pthread_mutex_unlock(&tc->lock);
+			st->cache_pfns += loaded_n(tc, c) + mag_n(tc->prev[c]);
+		iova_unlock(&tc->lock);
 	}
 	for (unsigned c = 0; c < IOVA_NR_CLASSES; c++) {
-		pthread_spin_lock(&dom->depot[c].lock);
+		iova_lock(&dom->depot[c].lock);
 		st->depot_mags += dom->depot[c].n;
 		st->cache_pfns += (uint64_t)dom->depot[c].n * IOVA_MAG_SIZE;
-		pthread_spin_unlock(&dom->depot[c].lock);
+		iova_unlock(&dom->depot[c].lock);
 	}
 	pthread_mutex_unlock(&registry);
 }
@@ -597,37 +747,30 @@ static int tree_alloc_retry(struct iopt_iova_domain *dom, const struct iova_req 
 static void refill(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsigned c,
 		   const struct iova_req *q);
 
-static iopt_noinline int alloc_slow(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit,
-				    unsigned flags, uint64_t *out)
+/* A size the cache does not hold (or no cache): straight to the tree. */
+static iopt_noinline int alloc_tree(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit, unsigned flags,
+				    uint64_t *out)
 {
-	if (!size || (flags & ~ALL_FLAGS) || limit < dom->start_pfn)
-		return -EINVAL;
-	if (size > dom->end_pfn - dom->start_pfn + 1)
-		return -ERANGE;
-	if (limit > dom->end_pfn)
-		limit = dom->end_pfn;
-	if (!dom->rcache || size > IOPT_IOVA_CACHE_MAX_SIZE) {
-		struct iova_req q = { size, (flags & IOPT_IOVA_ALIGN) ? iopt_roundup_pow2(size) : 1, limit };
-		return tree_alloc_retry(dom, &q, flags, out);
-	}
+	struct iova_req q = { size, (flags & IOPT_IOVA_ALIGN) ? iopt_roundup_pow2(size) : 1, limit };
+	return tree_alloc_retry(dom, &q, flags, out);
+}
 
+/* A cached size that the fast path could not serve: the cache under its lock, else the tree and a refill. */
+static iopt_noinline int alloc_cached(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit,
+				      unsigned flags, uint64_t *out)
+{
 	unsigned c = size_class(size);
 	uint64_t pfn;
 	struct iova_tcache *tc = tc_get(dom);
 	if (tc) {
-		pthread_mutex_lock(&tc->lock);
-		bool hit = mag_get(dom, tc, c, limit, &pfn);
-		/* A refilled range may be the first user of its live-map leaf. */
-		_Atomic uint8_t *b = hit ? live_tc(dom, tc, pfn, true) : NULL;
-		if (hit && !b)
-			mag_put(dom, tc, c, pfn);
-		pthread_mutex_unlock(&tc->lock);
-		if (hit && !b)
-			return -ENOMEM;
-		relaxed_inc(hit ? &tc->hits : &tc->misses, 1);
+		struct iova_ment e;
+		tc_lock(tc, c);
+		bool hit = mag_get(dom, tc, c, limit, &e);
+		tc_unlock(tc, c);
+		relaxed_inc(hit ? &tc->cls[c].hits : &tc->misses, 1);
 		if (hit) {
-			atomic_store_explicit(b, c + 1, memory_order_relaxed);
-			*out = pfn;
+			atomic_store_explicit(e.live, c + 1, memory_order_relaxed);
+			*out = e.pfn;
 			return 0;
 		}
 	}
@@ -647,12 +790,28 @@ static iopt_noinline int alloc_slow(struct iopt_iova_domain *dom, uint64_t size,
 	return 0;
 }
 
+/* Everything the fast path does not do: arguments checked, then the cache's or the tree's slow path. */
+static iopt_noinline int alloc_slow(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit,
+				    unsigned flags, uint64_t *out)
+{
+	if (!size || (flags & ~ALL_FLAGS) || limit < dom->start_pfn)
+		return -EINVAL;
+	if (size > dom->end_pfn - dom->start_pfn + 1)
+		return -ERANGE;
+	if (limit > dom->end_pfn)
+		limit = dom->end_pfn;
+	if (!dom->rcache || size > IOPT_IOVA_CACHE_MAX_SIZE)
+		return alloc_tree(dom, size, limit, flags, out);
+	return alloc_cached(dom, size, limit, flags, out);
+}
+
 /*
  * After a miss, take up to 64 granules' worth of ranges of the class from
  * the tree in one lock hold and cache them. Besides amortizing the lock,
  * this keeps each thread's ranges (and their live-map bytes) contiguous:
  * interleaved single ranges made two threads' live-map stores share cache
- * lines, which cost 6x in iova.threads2_ring512.
+ * lines, which cost 6x in iova.threads2_ring512. A range whose live-map
+ * leaf cannot be allocated goes back to the tree.
  */
 #define REFILL_GRANULES 64
 
@@ -660,76 +819,58 @@ static void refill(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsigne
 		   const struct iova_req *q)
 {
 	uint64_t pfns[REFILL_GRANULES];
+	_Atomic uint8_t *live[REFILL_GRANULES];
 	unsigned want = REFILL_GRANULES >> c, got = 0;
 
-	pthread_mutex_lock(&tc->lock);
+	tc_lock(tc, c);
 	uint64_t room = IOVA_MAG_SIZE - mag_n(tc->loaded[c]);
+	tc_unlock(tc, c);
 	want = want - 1 < room ? want - 1 : (unsigned)room;
-	pthread_mutex_unlock(&tc->lock);
-	pthread_mutex_lock(&dom->tree_lock);
+	iova_lock(&dom->tree_lock);
 	while (got < want && !_iopt_tree_alloc(&dom->tree, q, &pfns[got]))
 		got++;
-	pthread_mutex_unlock(&dom->tree_lock);
-	pthread_mutex_lock(&tc->lock);
-	while (got)
-		mag_put(dom, tc, c, pfns[--got]); /* the highest comes out first: top-down kept */
-	pthread_mutex_unlock(&tc->lock);
-}
-
-/*
- * Fast-path entry: this thread's cache for dom, marked busy, for a cached
- * size; NULL sends the caller to its slow path (no cache yet, another
- * domain, a size the cache does not hold, or a flush in progress).
- */
-static inline struct iova_tcache *fast_enter(struct iopt_iova_domain *dom, uint64_t size)
-{
-	struct iova_tcache *tc = t_last;
-	if (iopt_unlikely(size - 1 >= IOPT_IOVA_CACHE_MAX_SIZE || !tc ||
-			  atomic_load_explicit(&tc->dom, memory_order_relaxed) != dom))
-		return NULL;
-	tc_enter(tc);
-	if (iopt_unlikely(tc_stolen(tc))) {
-		tc_exit(tc);
-		return NULL;
-	}
-	return tc;
+	iova_unlock(&dom->tree_lock);
+	for (unsigned i = 0; i < got; i++)
+		if (!(live[i] = live_tc(dom, tc, pfns[i], true)))
+			(void)_iopt_iova_tree_free(dom, pfns[i], 1ull << c);
+	tc_lock(tc, c);
+	while (got--)
+		if (live[got]) /* the highest comes out first: top-down kept */
+			mag_put(dom, tc, c, pfns[got], live[got]);
+	tc_unlock(tc, c);
 }
 
 int iopt_iova_alloc(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit_pfn, unsigned int flags,
 		    uint64_t *pfn_out)
 {
-	struct iova_tcache *tc = iopt_likely(!(flags & ~ALL_FLAGS)) ? fast_enter(dom, size) : NULL;
-	/* Fast path: pop from this thread's loaded magazine. */
-	if (iopt_likely(tc)) {
-		unsigned c = size_class(size);
-		struct iova_mag *m = tc->loaded[c];
-		uint64_t n = mag_n(m);
-		if (iopt_likely(n)) {
-			uint64_t pfn = m->pfns[n - 1];
-			_Atomic uint8_t *b = live_fast(tc, pfn);
-			if (iopt_likely(b && pfn + (1ull << c) - 1 <= limit_pfn)) {
-				mag_set_n(m, n - 1);
-				atomic_store_explicit(b, c + 1, memory_order_relaxed);
-				tc_exit(tc);
-				relaxed_inc(&tc->hits, 1);
-				*pfn_out = pfn;
-				return 0;
+	/* Fast path: pop class k's loaded magazine. */
+	struct iova_tcache *tc = t_last;
+	if (iopt_likely(size <= IOPT_IOVA_CACHE_MAX_SIZE && !(flags & ~ALL_FLAGS))) {
+		struct iova_tclass *k = tc->by_size[size];
+		uintptr_t top = cls_top(k);
+		if (iopt_likely(top != k->base)) {
+			cls_enter(k, top);
+			/* Off (or a destroyed domain's cache): the entries may be gone, read none. */
+			if (iopt_likely(cls_on(tc, dom))) {
+				struct iova_ment *e = (struct iova_ment *)top - 1;
+				uint64_t pfn = e->pfn;
+				if (iopt_likely((pfn | k->mask) <= limit_pfn)) { /* size-aligned: its end */
+					atomic_store_explicit(e->live, k->tag, memory_order_relaxed);
+					cls_leave(k, (uintptr_t)e);
+					owner_inc(&k->hits);
+					*pfn_out = pfn;
+					return 0;
+				}
 			}
+			cls_leave(k, top);
 		}
-		tc_exit(tc);
 	}
-	return alloc_slow(dom, size, limit_pfn, flags, pfn_out); /* slow path */
+	return alloc_slow(dom, size, limit_pfn, flags, pfn_out);
 }
 
-static iopt_noinline int free_slow(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
+/* A cached size that the fast path could not take back: checked against the live map, then cached under the lock. */
+static iopt_noinline int free_cached(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
 {
-	if (!size)
-		return -EINVAL;
-	if (pfn < dom->start_pfn || pfn > dom->end_pfn || size - 1 > dom->end_pfn - pfn)
-		return -ERANGE;
-	if (!dom->rcache || size > IOPT_IOVA_CACHE_MAX_SIZE)
-		return _iopt_iova_tree_free(dom, pfn, size);
-
 	unsigned c = size_class(size);
 	struct iova_tcache *tc = tc_get(dom);
 	_Atomic uint8_t *b = live_tc(dom, tc, pfn, false);
@@ -741,11 +882,26 @@ static iopt_noinline int free_slow(struct iopt_iova_domain *dom, uint64_t pfn, u
 			atomic_store_explicit(b, 0, memory_order_relaxed);
 		return r;
 	}
-	pthread_mutex_lock(&tc->lock);
+	tc_lock(tc, c);
 	atomic_store_explicit(b, 0, memory_order_relaxed);
-	mag_put(dom, tc, c, pfn);
-	pthread_mutex_unlock(&tc->lock);
+	mag_put(dom, tc, c, pfn, b);
+	/* The fast path's leaf for this class from now on. */
+	struct iova_tclass *k = &tc->cls[c];
+	k->leaf_key = pfn >> LIVE_LEAF_SHIFT;
+	k->leaf_base = (uintptr_t)b - pfn;
+	tc_unlock(tc, c);
 	return 0;
+}
+
+static iopt_noinline int free_slow(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
+{
+	if (!size)
+		return -EINVAL;
+	if (pfn < dom->start_pfn || pfn > dom->end_pfn || size - 1 > dom->end_pfn - pfn)
+		return -ERANGE;
+	if (!dom->rcache || size > IOPT_IOVA_CACHE_MAX_SIZE)
+		return _iopt_iova_tree_free(dom, pfn, size);
+	return free_cached(dom, pfn, size);
 }
 
 int iopt_iova_free_check(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
@@ -770,21 +926,24 @@ int iopt_iova_free_check(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t si
 
 int iopt_iova_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
 {
-	struct iova_tcache *tc = fast_enter(dom, size);
-	/* Fast path: the live byte says "live, this class"; push to the loaded magazine. */
-	if (iopt_likely(tc)) {
-		unsigned c = size_class(size);
-		struct iova_mag *m = tc->loaded[c];
-		uint64_t n = mag_n(m);
-		_Atomic uint8_t *b = live_fast(tc, pfn);
-		if (iopt_likely(n < IOVA_MAG_SIZE && b && atomic_load_explicit(b, memory_order_relaxed) == c + 1)) {
-			atomic_store_explicit(b, 0, memory_order_relaxed);
-			m->pfns[n] = pfn;
-			mag_set_n(m, n + 1);
-			tc_exit(tc);
-			return 0;
+	/* Fast path: the live byte says "live, this class"; push onto class k's loaded magazine. */
+	struct iova_tcache *tc = t_last;
+	if (iopt_likely(size <= IOPT_IOVA_CACHE_MAX_SIZE)) {
+		struct iova_tclass *k = tc->by_size[size];
+		uintptr_t top = cls_top(k);
+		if (iopt_likely(top != k->end)) {
+			cls_enter(k, top);
+			_Atomic uint8_t *b = (_Atomic uint8_t *)(k->leaf_base + pfn);
+			if (iopt_likely(cls_on(tc, dom) && pfn >> LIVE_LEAF_SHIFT == k->leaf_key &&
+					atomic_load_explicit(b, memory_order_relaxed) == k->tag)) {
+				atomic_store_explicit(b, 0, memory_order_relaxed);
+				struct iova_ment *e = (struct iova_ment *)top;
+				*e = (struct iova_ment){ pfn, b };
+				cls_leave(k, (uintptr_t)(e + 1));
+				return 0;
+			}
+			cls_leave(k, top);
 		}
-		tc_exit(tc);
 	}
-	return free_slow(dom, pfn, size); /* slow path */
+	return free_slow(dom, pfn, size);
 }

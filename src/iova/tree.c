@@ -17,7 +17,7 @@
  * range's gap is not stored but derived: from the previous range's hi, or
  * for entry 0 from the leaf's region start. Inner nodes hold, per child,
  * the first pfn of its region (key), its summary (largest gap, and largest
- * naturally aligned free block as order+1) and the pointer. Regions tile
+ * gap key: see below) and the pointer. Regions tile
  * [start_pfn, end_pfn + 1]: a child's region ends at its last range's hi,
  * and the next child's starts right after, so a free range never straddles
  * two leaves and keys are absolute (moving entries between siblings never
@@ -31,13 +31,20 @@
  * t->last), then top-down, taking at each level the rightmost child whose
  * region starts at or below the limit and whose summary may hold the
  * request. Only the child straddling the limit can fail for an exact
- * request (one per level), so it is O(height * width). Summaries are
- * updated from the stored old value, rescanning a node only when a field
- * that held its maximum shrank; leaves also record their second largest
- * gap and order, so taking a leaf's largest gap and giving it back (the
- * common alloc/free pair) rescans nothing.
- * A non-power-of-two aligned request prunes by a necessary bound and gives
- * up after MISFIT_MAX misaligned gaps (see _iopt_tree_alloc), also bounded.
+ * request (one per level), so it is O(height * width). Unaligned requests,
+ * power-of-two aligned ones and aligned ones up to 32 pfns are exact; a
+ * larger non-power-of-two aligned request prunes by a necessary bound and
+ * gives up after MISFIT_MAX misaligned gaps (see _iopt_tree_alloc), also
+ * bounded. The search starts on the path the previous one took when
+ * nothing right of it fits (search_path), which skips the descent's chain
+ * of dependent loads but visits what the descent would.
+ *
+ * Updates: summaries are updated from the stored old value, rescanning a
+ * node only when a field that held its maximum shrank; leaves also record
+ * their second largest gap and key. An allocation that needs no split is
+ * left pending on the finger (struct iova_tree) and written by the next
+ * tree call, unless that call frees it: the common alloc/free pair touches
+ * no node but for its search.
  *
  * Occupancy: every node but the root holds 16..32 entries (split 33 into
  * 16 + 17; an underflowing node borrows from a sibling or, when the sibling
@@ -59,23 +66,37 @@
 
 /*
  * pfns are below 2^55 (granule >= 512 B), so the top bits of a leaf's hi
- * word hold small fields: bits 0..55 last pfn; 56..61 order+1 of the
- * largest aligned block in the gap below; bit 63 reserved range.
- * A summary word: bits 0..57 largest gap; 58..63 largest order+1.
+ * word hold small fields: bits 0..55 last pfn; 56 reserved range; 57..63
+ * the key of the gap below the range (on top: one compare tests it).
+ *
+ * A gap's key encodes o, order+1 of its largest naturally aligned free
+ * block (0 for an empty gap), and for o <= 5 also f, the free run from the
+ * gap's first 2^o-aligned pfn on (below 2^o, or there would be an aligned
+ * 2^o block). A request of s pfns aligned to 2^j fits a gap exactly when
+ * o > j (an aligned 2^j block holds it), or o == j and f >= s (the gap has
+ * an aligned 2^(j-1) block but no 2^j one, which leaves only the first
+ * 2^j-aligned start); o < j cannot (s > 2^(j-1) pfns from an aligned start
+ * hold an aligned 2^(j-1) block). The encoding (key_code) keeps that order
+ * as numbers, so a subtree's largest key answers for all of it, in 7 bits.
+ * Above 32 pfns f is not kept and o >= j is only necessary (the misfit
+ * bound below).
+ *
+ * A summary word: bits 0..56 largest gap; 57..63 largest key.
  */
 #define PFN_MASK ((1ull << 56) - 1)
-#define ORD_SHIFT 56
-#define RESERVED (1ull << 63)
-#define GAP_MASK ((1ull << 58) - 1)
-#define SUM_ORD_SHIFT 58
+#define RESERVED (1ull << 56)
+#define KEY_SHIFT 57
+#define KEY_MASK (127ull << KEY_SHIFT)
+#define KEY_F_ORDERS 5 /* f kept for o <= 5: aligned sizes up to 32 are exact */
+#define GAP_MASK ((1ull << 57) - 1)
 
 /* Both kinds start with n and level (0: leaf), so the checker can tell them apart. */
 struct leaf {
 	uint32_t n;
 	uint16_t level;
-	uint8_t g2_ok, o2_ok; /* second's gap / order field is exact (else unknown) */
+	uint8_t g2_ok, o2_ok; /* second's gap / key field is exact (else unknown) */
 	uint64_t start;  /* first pfn of this leaf's region (= parent's key) */
-	uint64_t second; /* summary word of the second largest gap and order (see leaf_changed) */
+	uint64_t second; /* summary word of the second largest gap and key (see leaf_changed) */
 	uint64_t lo[LEAF_CAP];
 	uint64_t hi[LEAF_CAP];
 };
@@ -109,10 +130,6 @@ static inline uint64_t e_hi(const struct leaf *l, unsigned i)
 	return l->hi[i] & PFN_MASK;
 }
 
-static inline unsigned e_ord(const struct leaf *l, unsigned i)
-{
-	return (unsigned)(l->hi[i] >> ORD_SHIFT) & 63;
-}
 
 /* First pfn of the gap below entry i. */
 static inline uint64_t e_glo(const struct leaf *l, unsigned i)
@@ -120,11 +137,43 @@ static inline uint64_t e_glo(const struct leaf *l, unsigned i)
 	return i ? e_hi(l, i - 1) + 1 : l->start;
 }
 
-static inline void set_ord(struct leaf *l, unsigned i)
+/* Key of (o, f): 0; 2^o - 1 + f for o <= 5 (f < 2^o); 63 + o - 6 above. Monotone, below 128. */
+static inline uint64_t key_code(unsigned o, uint64_t f)
 {
-	uint64_t glo = e_glo(l, i);
-	l->hi[i] = (l->hi[i] & ~(63ull << ORD_SHIFT)) |
-		   (uint64_t)gap_order1(glo, l->lo[i] - glo) << ORD_SHIFT;
+	return o <= KEY_F_ORDERS ? (1ull << o) - 1 + f : 63 + o - (KEY_F_ORDERS + 1);
+}
+
+/* The key of the free range [glo, lo - 1] (see the top of the file). */
+static inline uint64_t gap_key(uint64_t glo, uint64_t lo)
+{
+	unsigned o = gap_order1(glo, lo - glo);
+	uint64_t f = 0;
+	if (o && o <= KEY_F_ORDERS) {
+		uint64_t a = 1ull << o, x = (glo + a - 1) & ~(a - 1);
+		f = x < lo ? lo - x : 0;
+	}
+	return key_code(o, f);
+}
+
+static inline uint64_t e_key(const struct leaf *l, unsigned i)
+{
+	return l->hi[i] >> KEY_SHIFT;
+}
+
+static inline void set_key(struct leaf *l, unsigned i)
+{
+	l->hi[i] = (l->hi[i] & ~KEY_MASK) | gap_key(e_glo(l, i), l->lo[i]) << KEY_SHIFT;
+}
+
+/* Smallest key of a gap that holds s pfns aligned to a = 2^j (a = 1: unaligned, any key). */
+static uint64_t key_need(uint64_t s, uint64_t a)
+{
+	unsigned j = iopt_fls64(a) - 1;
+	if (a == 1)
+		return 0;
+	if (s == a)
+		return key_code(j + 1, 0);
+	return key_code(j, j <= KEY_F_ORDERS ? s : 0);
 }
 
 static inline bool is_anchor(const struct iova_tree *t, const struct leaf *l, unsigned i)
@@ -136,8 +185,8 @@ static inline bool is_anchor(const struct iova_tree *t, const struct leaf *l, un
 static inline uint64_t smax(uint64_t a, uint64_t b)
 {
 	uint64_t g = (a & GAP_MASK) > (b & GAP_MASK) ? a & GAP_MASK : b & GAP_MASK;
-	uint64_t o = a >> SUM_ORD_SHIFT > b >> SUM_ORD_SHIFT ? a >> SUM_ORD_SHIFT : b >> SUM_ORD_SHIFT;
-	return g | o << SUM_ORD_SHIFT;
+	uint64_t k = a >> KEY_SHIFT > b >> KEY_SHIFT ? a >> KEY_SHIFT : b >> KEY_SHIFT;
+	return g | k << KEY_SHIFT;
 }
 
 /* Entry i's gap as a summary word; 0 for the anchor, whose gap summaries leave out. */
@@ -145,7 +194,7 @@ static inline uint64_t e_part(const struct iova_tree *t, const struct leaf *l, u
 {
 	if (iopt_unlikely(is_anchor(t, l, i)))
 		return 0;
-	return (l->lo[i] - e_glo(l, i)) | (uint64_t)e_ord(l, i) << SUM_ORD_SHIFT;
+	return (l->lo[i] - e_glo(l, i)) | (l->hi[i] & KEY_MASK);
 }
 
 /* Largest and second largest of each field over l's gaps (0 where none), as summary words. */
@@ -154,7 +203,7 @@ static uint64_t leaf_scan(const struct iova_tree *t, const struct leaf *l, uint6
 	unsigned n = l->n - is_anchor(t, l, l->n - 1);
 	uint64_t g1 = 0, g2 = 0, o1 = 0, o2 = 0;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t g = l->lo[i] - e_glo(l, i), o = e_ord(l, i);
+		uint64_t g = l->lo[i] - e_glo(l, i), o = e_key(l, i);
 		if (g > g1) {
 			g2 = g1;
 			g1 = g;
@@ -168,8 +217,8 @@ static uint64_t leaf_scan(const struct iova_tree *t, const struct leaf *l, uint6
 			o2 = o;
 		}
 	}
-	*second = g2 | o2 << SUM_ORD_SHIFT;
-	return g1 | o1 << SUM_ORD_SHIFT;
+	*second = g2 | o2 << KEY_SHIFT;
+	return g1 | o1 << KEY_SHIFT;
 }
 
 /* Rescan l: its summary, with the exact second largest values recorded. */
@@ -184,11 +233,11 @@ static uint64_t inner_sum(const struct inner *in)
 {
 	uint64_t g = 0, o = 0;
 	for (unsigned c = 0; c < in->n; c++) {
-		uint64_t gc = in->sum[c] & GAP_MASK, oc = in->sum[c] >> SUM_ORD_SHIFT;
+		uint64_t gc = in->sum[c] & GAP_MASK, oc = in->sum[c] >> KEY_SHIFT;
 		g = gc > g ? gc : g;
 		o = oc > o ? oc : o;
 	}
-	return g | o << SUM_ORD_SHIFT;
+	return g | o << KEY_SHIFT;
 }
 
 static inline uint64_t node_sum(const struct iova_tree *t, void *nd, bool is_leaf)
@@ -241,7 +290,7 @@ int _iopt_tree_init(struct iova_tree *t, uint64_t start_pfn, uint64_t end_pfn)
 	l->g2_ok = l->o2_ok = 0;
 	l->lo[0] = end_pfn + 1;
 	l->hi[0] = end_pfn + 1;
-	set_ord(l, 0);
+	set_key(l, 0);
 	t->root = l;
 	t->last = l;
 	t->height = 1;
@@ -300,11 +349,14 @@ static inline unsigned leaf_rank(const struct leaf *l, uint64_t pfn)
 /* ---- search ---- */
 
 /*
- * Pass 1 prunes by largest gap (exact for unaligned requests); pass 2 by
- * largest aligned order (exact for power-of-two aligned requests). A
- * non-power-of-two aligned request starts in pass 1 and gives up on it
+ * Subtrees are pruned by largest gap and largest key. For unaligned
+ * requests, power-of-two aligned ones and aligned ones up to 64 pfns that
+ * is exact: a pruned-in subtree holds a fit unless the limit cuts it (only
+ * the child straddling the limit). A larger non-power-of-two aligned
+ * request starts with the necessary bound (key_need) and gives up on it
  * after MISFIT_MAX gaps that were long enough but misaligned, which bounds
- * the search.
+ * the search; the second pass asks for a whole aligned next-power-of-two
+ * block, which is sufficient.
  */
 #define MISFIT_MAX 16
 #define FOUND 1
@@ -313,17 +365,22 @@ static inline unsigned leaf_rank(const struct leaf *l, uint64_t pfn)
 
 struct search {
 	const struct iova_req *q;
-	unsigned need_ord; /* order+1 a subtree must hold (pass 1: a necessary bound) */
-	bool pass2;
+	uint64_t need; /* key a gap or subtree must reach, shifted to KEY_SHIFT */
+	bool exact;    /* need is exact: misfits only at the limit, never give up */
 	unsigned misfits;
 	uint64_t pfn;
 };
 
-/* Highest entry in [from, upto] of l whose gap holds the request (s->pfn: where), NONE or GAVE_UP. */
+/*
+ * Highest entry in [from, upto] of l whose gap holds the request (s->pfn:
+ * where), NONE or GAVE_UP. A key below s->need rules a gap out at once.
+ */
 static int leaf_search(const struct leaf *l, int from, int upto, struct search *s)
 {
 	const struct iova_req *q = s->q;
 	for (int i = upto; i >= from; i--) {
+		if (l->hi[i] < s->need) /* the key is on top */
+			continue;
 		uint64_t glo = e_glo(l, (unsigned)i), lo = l->lo[i];
 		if (lo - glo < q->size || glo > q->limit)
 			continue;
@@ -332,7 +389,7 @@ static int leaf_search(const struct leaf *l, int from, int upto, struct search *
 			continue;
 		uint64_t pfn = (top - q->size + 1) & ~(q->align - 1);
 		if (pfn < glo) {
-			if (++s->misfits > MISFIT_MAX && !s->pass2)
+			if (++s->misfits > MISFIT_MAX && !s->exact)
 				return GAVE_UP;
 			continue;
 		}
@@ -342,44 +399,99 @@ static int leaf_search(const struct leaf *l, int from, int upto, struct search *
 	return NONE;
 }
 
-static int search_at(const struct iova_tree *t, void *nd, unsigned d, struct search *s, struct iova_path *p)
+/* Children of in that start at or below the limit: the rest hold nothing usable. */
+static inline int top_child(const struct inner *in, uint64_t limit)
 {
-	const struct iova_req *q = s->q;
-	if (d + 1 == t->height) {
-		const struct leaf *l = nd;
-		/* search() has tried the anchor already. */
-		int i = leaf_search(l, 0, (int)l->n - 1 - (l == t->last), s);
-		if (i < 0)
-			return i;
-		p->node[d] = nd;
-		p->idx[d] = (unsigned)i;
-		return FOUND;
-	}
-	const struct inner *in = nd;
-	/* Children whose region starts above the limit hold nothing usable. */
 	int c = (int)in->n - 1;
-	while (c > 0 && in->key[c] > q->limit)
+	while (c > 0 && in->key[c] > limit)
 		c--;
-	for (; c >= 0; c--) {
-		uint64_t sm = in->sum[c];
-		if ((sm & GAP_MASK) < q->size || (sm >> SUM_ORD_SHIFT) < s->need_ord)
-			continue;
-		int r = search_at(t, in->child[c], d + 1, s, p);
-		if (r == NONE)
-			continue; /* only the child straddling the limit, or a misfit */
-		if (r == FOUND) {
-			p->node[d] = nd;
-			p->idx[d] = (unsigned)c;
+	return c;
+}
+
+static inline bool sum_fits(const struct search *s, uint64_t sm)
+{
+	return (sm & GAP_MASK) >= s->q->size && sm >= s->need; /* the key is on top */
+}
+
+/* The leaf on p at depth d: FOUND (p->idx[d] set), NONE or GAVE_UP. */
+static inline int search_leaf(const struct iova_tree *t, struct search *s, struct iova_path *p, unsigned d)
+{
+	const struct leaf *l = p->node[d];
+	/* search() has tried the anchor already. */
+	int i = leaf_search(l, 0, (int)l->n - 1 - (l == t->last), s);
+	if (i < 0)
+		return i;
+	p->idx[d] = (unsigned)i;
+	return FOUND;
+}
+
+/*
+ * Top-down over the summaries: at each level the rightmost child whose
+ * summary may hold the request; a leaf that does not (only the one
+ * straddling the limit, or a misfit) sends the search back up to the next
+ * child to the left. Iterative, with the path as the stack: this goes on
+ * from child c of p->node[d], with p valid above it.
+ */
+static int search_from(const struct iova_tree *t, struct search *s, struct iova_path *p, unsigned d, int c)
+{
+	unsigned ld = t->height - 1;
+	for (;;) {
+		while (c < 0) {
+			if (!d)
+				return NONE;
+			c = (int)p->idx[--d] - 1;
 		}
-		return r;
+		const struct inner *in = p->node[d];
+		if (!sum_fits(s, in->sum[c])) {
+			c--;
+			continue;
+		}
+		p->idx[d] = (unsigned)c;
+		p->node[++d] = in->child[c];
+		if (d < ld) {
+			c = top_child(p->node[d], s->q->limit);
+			continue;
+		}
+		int r = search_leaf(t, s, p, d);
+		if (r != NONE)
+			return r;
+		c = (int)p->idx[--d] - 1;
 	}
-	return NONE;
+}
+
+/*
+ * The same search started on the finger's path (t->path_ok), which the
+ * last search left and the pair's free kept: where no child right of the
+ * path fits and the path's own children do, the search above would walk
+ * exactly this path, so it starts at its leaf and takes over from the
+ * first level where that stops being true. Saves the descent's chain of
+ * dependent loads, not a single check.
+ */
+static int search_path(const struct iova_tree *t, struct search *s, struct iova_path *p)
+{
+	unsigned ld = t->height - 1;
+	for (unsigned d = 0; d < ld; d++) {
+		const struct inner *in = p->node[d];
+		int c = top_child(in, s->q->limit), c0 = (int)p->idx[d];
+		while (c > c0 && !sum_fits(s, in->sum[c]))
+			c--;
+		/* A fitting child right of the path, or the path's above the limit: go on from there. */
+		if (c != c0)
+			return search_from(t, s, p, d, c);
+		if (!sum_fits(s, in->sum[c0]))
+			return search_from(t, s, p, d, c0 - 1);
+	}
+	int r = search_leaf(t, s, p, ld);
+	if (r != NONE || !ld)
+		return r;
+	return search_from(t, s, p, ld - 1, (int)p->idx[ld - 1] - 1);
 }
 
 /*
  * The anchor's gap is the highest and is in no summary: try it first, from
  * the last leaf directly, and walk the rightmost path only on a hit. Then
- * the summaries guide the search over everything else.
+ * the summaries guide the search over everything else. p is garbage unless
+ * FOUND.
  */
 static int search(const struct iova_tree *t, struct search *s, struct iova_path *p)
 {
@@ -387,8 +499,14 @@ static int search(const struct iova_tree *t, struct search *s, struct iova_path 
 	int r = leaf_search(last, (int)last->n - 1, (int)last->n - 1, s);
 	if (r == GAVE_UP)
 		return r;
-	if (r == NONE)
-		return search_at(t, t->root, 0, s, p);
+	if (r == NONE) {
+		if (t->path_ok)
+			return search_path(t, s, p);
+		p->node[0] = t->root;
+		if (t->height == 1)
+			return search_leaf(t, s, p, 0);
+		return search_from(t, s, p, 0, top_child(t->root, s->q->limit));
+	}
 	void *nd = t->root;
 	for (unsigned d = 0; d + 1 < t->height; d++) {
 		const struct inner *in = nd;
@@ -437,14 +555,14 @@ static void propagate(const struct iova_path *p, int d, uint64_t nsum)
 			return;
 		uint64_t tot = ((const struct inner *)p->node[d - 1])->sum[p->idx[d - 1]];
 		bool shrank = ((nsum & GAP_MASK) < (old & GAP_MASK) && (old & GAP_MASK) == (tot & GAP_MASK)) ||
-			      (nsum >> SUM_ORD_SHIFT < old >> SUM_ORD_SHIFT && old >> SUM_ORD_SHIFT == tot >> SUM_ORD_SHIFT);
+			      (nsum >> KEY_SHIFT < old >> KEY_SHIFT && old >> KEY_SHIFT == tot >> KEY_SHIFT);
 		nsum = shrank ? inner_sum(in) : smax(tot, nsum);
 	}
 }
 
 /*
  * Largest (m) and second largest (s, exact when *ok) of a multiset of
- * gap lengths or orders padded with zeros. Removing the largest promotes
+ * gap lengths or keys padded with zeros. Removing the largest promotes
  * the second (then unknown); removing a value >= s makes s unknown;
  * adding a value >= m makes the old m the exact second. Only removing the
  * largest while the second is unknown needs a rescan (returns false).
@@ -490,32 +608,56 @@ static void leaf_changed(struct iova_tree *t, const struct iova_path *p, const u
 		return; /* a root leaf's summary is stored nowhere; a split rescans it */
 	struct leaf *l = p->node[ld];
 	uint64_t tot = ((const struct inner *)p->node[ld - 1])->sum[p->idx[ld - 1]];
-	uint64_t mg = tot & GAP_MASK, mo = tot >> SUM_ORD_SHIFT;
-	uint64_t sg = l->second & GAP_MASK, so = l->second >> SUM_ORD_SHIFT;
+	uint64_t mg = tot & GAP_MASK, mo = tot >> KEY_SHIFT;
+	uint64_t sg = l->second & GAP_MASK, so = l->second >> KEY_SHIFT;
 	for (int k = 0; k < 2; k++) {
 		if (!top2_remove(&mg, &sg, &l->g2_ok, gone[k] & GAP_MASK) ||
-		    !top2_remove(&mo, &so, &l->o2_ok, gone[k] >> SUM_ORD_SHIFT)) {
+		    !top2_remove(&mo, &so, &l->o2_ok, gone[k] >> KEY_SHIFT)) {
 			propagate(p, (int)ld - 1, leaf_sum(t, l));
 			return;
 		}
 	}
 	for (int k = 0; k < 2; k++) {
 		top2_add(&mg, &sg, &l->g2_ok, added[k] & GAP_MASK);
-		top2_add(&mo, &so, &l->o2_ok, added[k] >> SUM_ORD_SHIFT);
+		top2_add(&mo, &so, &l->o2_ok, added[k] >> KEY_SHIFT);
 	}
-	l->second = sg | so << SUM_ORD_SHIFT;
-	propagate(p, (int)ld - 1, mg | mo << SUM_ORD_SHIFT);
+	l->second = sg | so << KEY_SHIFT;
+	propagate(p, (int)ld - 1, mg | mo << KEY_SHIFT);
 }
 
-static void leaf_put(struct leaf *l, unsigned h, uint64_t lo, uint64_t hib)
+/*
+ * Open (close) slot h (i) of a leaf. These move a few entries (allocation
+ * is near the top of a leaf); as one loop over both arrays they cost one
+ * mispredicted exit, where two memmove calls branch on their sizes (~15%
+ * of iova.rbtree_fragmented). The empty asm hides the index from GCC,
+ * which would otherwise turn each loop back into memmove calls.
+ */
+static inline void ents_up(struct leaf *l, unsigned h)
 {
-	memmove(&l->lo[h + 1], &l->lo[h], (l->n - h) * sizeof(l->lo[0]));
-	memmove(&l->hi[h + 1], &l->hi[h], (l->n - h) * sizeof(l->hi[0]));
+	for (unsigned k = l->n; k > h; k--) {
+		__asm__("" : "+r"(k));
+		l->lo[k] = l->lo[k - 1];
+		l->hi[k] = l->hi[k - 1];
+	}
+}
+
+static inline void ents_down(struct leaf *l, unsigned i)
+{
+	for (unsigned k = i; k + 1 < l->n; k++) {
+		__asm__("" : "+r"(k));
+		l->lo[k] = l->lo[k + 1];
+		l->hi[k] = l->hi[k + 1];
+	}
+}
+
+static inline void leaf_put(struct leaf *l, unsigned h, uint64_t lo, uint64_t hib)
+{
+	ents_up(l, h);
 	l->lo[h] = lo;
 	l->hi[h] = hib;
 	l->n++;
-	set_ord(l, h);
-	set_ord(l, h + 1); /* the owner of the gap, now above the new range */
+	set_key(l, h);
+	set_key(l, h + 1); /* the owner of the gap, now above the new range */
 }
 
 static void inner_put(struct inner *in, unsigned c, uint64_t key, uint64_t sum, void *child)
@@ -559,46 +701,54 @@ static void inner_move_tail(struct inner *in, struct inner *r, unsigned from)
 }
 
 /*
- * Insert range [lo, hib & PFN_MASK] (hib: the hi word, flags included)
- * before entry p->idx[leaf] of the path's leaf, in whose gap it lies.
- * Every node a split needs is allocated first: -ENOMEM leaves the tree as
- * it was.
+ * Write the finger's pending insertion into its leaf (struct iova_tree):
+ * every tree call but the free of that range does this first. Entry h's
+ * gap splits in two: the new range's and what is left of h's.
  */
-static int leaf_insert(struct iova_tree *t, struct iova_path *p, uint64_t lo, uint64_t hib)
+static void settle(struct iova_tree *t)
+{
+	if (!t->finger_ok)
+		return;
+	t->finger_ok = false;
+	unsigned ld = t->height - 1, h = t->finger.idx[ld];
+	struct leaf *l = t->finger.node[ld];
+	uint64_t gone[2] = { e_part(t, l, h), 0 };
+	leaf_put(l, h, t->finger_lo, t->finger_hib);
+	uint64_t added[2] = { e_part(t, l, h), e_part(t, l, h + 1) };
+	leaf_changed(t, &t->finger, gone, added);
+}
+
+/*
+ * Insert range [lo, hib & PFN_MASK] (hib: the hi word, flags included)
+ * before entry p->idx[leaf] of the path's leaf, in whose gap it lies; p is
+ * t->finger. Without a split the insertion is left pending on the finger
+ * (settle); a split is done at once. Every node a split needs is allocated
+ * first: -ENOMEM leaves the tree as it was.
+ */
+static iopt_noinline int leaf_insert_split(struct iova_tree *t, struct iova_path *p, uint64_t lo, uint64_t hib)
 {
 	unsigned ld = t->height - 1, nspare = 0, used = 0;
 	void *spare[IOVA_TREE_MAX_HEIGHT + 1];
 	struct leaf *l = p->node[ld];
 
-	t->finger_ok = false;
-
-	if (iopt_unlikely(l->n == LEAF_CAP)) {
-		/* Full nodes from the leaf up split once each; a full root also needs a new root. */
-		for (unsigned d = ld;; d--) {
-			if (!(spare[nspare] = node_alloc(t, d == ld)))
+	t->path_ok = false; /* nodes move */
+	/* Full nodes from the leaf up split once each; a full root also needs a new root. */
+	for (unsigned d = ld;; d--) {
+		if (!(spare[nspare] = node_alloc(t, d == ld)))
+			goto oom;
+		nspare++;
+		if (!d) {
+			if (t->height == IOVA_TREE_MAX_HEIGHT || !(spare[nspare] = node_alloc(t, false)))
 				goto oom;
 			nspare++;
-			if (!d) {
-				if (t->height == IOVA_TREE_MAX_HEIGHT || !(spare[nspare] = node_alloc(t, false)))
-					goto oom;
-				nspare++;
-				break;
-			}
-			if (((struct inner *)p->node[d - 1])->n < INNER_CAP)
-				break;
+			break;
 		}
+		if (((struct inner *)p->node[d - 1])->n < INNER_CAP)
+			break;
 	}
 
 	unsigned h = p->idx[ld];
 	struct leaf *nl, *tl = l;
-	if (iopt_likely(!nspare)) {
-		/* h's gap splits in two: the new range's and what is left of h's. */
-		uint64_t gone[2] = { e_part(t, l, h), 0 };
-		leaf_put(l, h, lo, hib);
-		uint64_t added[2] = { e_part(t, l, h), e_part(t, l, h + 1) };
-		leaf_changed(t, p, gone, added);
-		return 0;
-	}
 	nl = spare[used++];
 	nl->level = 0;
 	t->leaves++;
@@ -668,6 +818,18 @@ oom:
 	return -ENOMEM;
 }
 
+static inline int leaf_insert(struct iova_tree *t, struct iova_path *p, uint64_t lo, uint64_t hib)
+{
+	const struct leaf *l = p->node[t->height - 1];
+
+	if (iopt_unlikely(l->n == LEAF_CAP))
+		return leaf_insert_split(t, p, lo, hib);
+	t->finger_lo = lo;
+	t->finger_hib = hib;
+	t->finger_ok = true;
+	return 0;
+}
+
 /*
  * The leaf on p lost its last range: its region now ends at b - 1 and the
  * freed space joins the next leaf's first gap. Move the boundary there.
@@ -694,7 +856,7 @@ static void move_boundary(struct iova_tree *t, const struct iova_path *p, uint64
 	}
 	struct leaf *nl = nd;
 	nl->start = b;
-	set_ord(nl, 0);
+	set_key(nl, 0);
 	q.node[ld] = nl;
 	fix_sums(t, &q);
 }
@@ -796,16 +958,15 @@ static void leaf_remove(struct iova_tree *t, struct iova_path *p)
 	struct leaf *l = p->node[ld];
 	unsigned i = p->idx[ld];
 
-	t->finger_ok = false;
+	t->path_ok = false; /* a merge or borrow moves nodes */
 	t->count--;
 	t->reserved -= !!(l->hi[i] & RESERVED);
 	bool last = i + 1 == l->n;
 	uint64_t gone[2] = { e_part(t, l, i), last ? 0 : e_part(t, l, i + 1) };
-	memmove(&l->lo[i], &l->lo[i + 1], (l->n - i - 1) * sizeof(l->lo[0]));
-	memmove(&l->hi[i], &l->hi[i + 1], (l->n - i - 1) * sizeof(l->hi[0]));
+	ents_down(l, i);
 	l->n--;
 	if (iopt_likely(!last)) {
-		set_ord(l, i);
+		set_key(l, i);
 		if (iopt_likely(l->n >= LEAF_MIN || !ld)) {
 			/* i's range and gap join i + 1's gap. */
 			uint64_t added[2] = { e_part(t, l, i), 0 };
@@ -842,34 +1003,23 @@ static void leaf_remove(struct iova_tree *t, struct iova_path *p)
 
 int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pfn)
 {
-	/*
-	 * A block of size s aligned to A = 2^k (s > A/2) contains an aligned
-	 * A/2 block: pass 1 prunes by that order and by length, both
-	 * necessary. Pass 2 asks for a whole aligned A block: sufficient, and
-	 * exact when s == A.
-	 */
-	struct search s = { .q = q, .need_ord = iopt_fls64(q->align) - 1 };
+	struct search s = { .q = q, .need = key_need(q->size, q->align) << KEY_SHIFT };
 	struct iova_path *p = &t->finger; /* searched in place: no copy to keep it */
-	uint32_t leaves = t->leaves;
-	int r = NONE;
-	bool pow2 = q->align == q->size;
 
-	if (q->align == 1 || !pow2)
-		r = search(t, &s, p);
-	/* Pass 1 that ended without giving up was exhaustive: no second pass. */
-	if (r != FOUND && q->align > 1 && (pow2 || r == GAVE_UP)) {
-		s.need_ord = iopt_fls64(q->align); /* log2(align) + 1 */
-		s.pass2 = true;
-		r = search(t, &s, p);
+	settle(t);
+	s.exact = q->align == 1 || q->align == q->size || q->align <= 1ull << KEY_F_ORDERS;
+	int r;
+	/* Only the bounded pass gives up; ask for a whole aligned block then. */
+	while ((r = search(t, &s, p)) == GAVE_UP) {
+		s.need = key_need(q->align, q->align) << KEY_SHIFT;
+		s.exact = true;
 	}
-	if (r != FOUND) /* the path is written only on FOUND: the finger stands */
+	t->path_ok = r == FOUND;
+	if (r != FOUND)
 		return -ENOSPC; /* no fit: unlike -ENOMEM (host memory), worth a cache flush */
 	int e = leaf_insert(t, p, s.pfn, s.pfn + q->size - 1);
 	if (e)
 		return e;
-	/* Without a split, the path still leads to the new range. */
-	t->finger_ok = t->leaves == leaves;
-	t->finger_lo = s.pfn;
 	t->count++;
 	*pfn = s.pfn;
 	return 0;
@@ -877,13 +1027,15 @@ int _iopt_tree_alloc(struct iova_tree *t, const struct iova_req *q, uint64_t *pf
 
 int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool reserved)
 {
-	struct iova_path p;
-	struct leaf *l = route(t, lo, &p);
+	settle(t);
+	struct leaf *l = route(t, lo, &t->finger);
+	t->path_ok = true;
 	unsigned h = leaf_rank(l, lo); /* the range goes below entry h, in its gap */
 	if (hi < lo || h == l->n || lo < e_glo(l, h) || hi >= l->lo[h])
 		return -EINVAL; /* overlap: a caller bug, refused rather than corrupting */
-	p.idx[t->height - 1] = h;
-	int e = leaf_insert(t, &p, lo, hi | (reserved ? RESERVED : 0));
+	t->finger.idx[t->height - 1] = h;
+	int e = leaf_insert(t, &t->finger, lo, hi | (reserved ? RESERVED : 0));
+	settle(t); /* the finger is for allocations only */
 	if (e)
 		return e;
 	t->count++;
@@ -894,24 +1046,27 @@ int _iopt_tree_insert_range(struct iova_tree *t, uint64_t lo, uint64_t hi, bool 
 int _iopt_tree_free(struct iova_tree *t, uint64_t pfn, uint64_t size)
 {
 	unsigned ld = t->height - 1, i;
-	struct iova_path path, *p = &t->finger;
+	struct iova_path p;
 	struct leaf *l;
 
 	if (t->finger_ok && t->finger_lo == pfn) {
-		l = p->node[ld];
-		i = p->idx[ld];
-	} else {
-		p = &path;
-		l = route(t, pfn, p);
-		unsigned r = leaf_rank(l, pfn);
-		if (!r)
+		/* The last allocation, not written yet: dropping it restores the tree exactly. */
+		if ((t->finger_hib & PFN_MASK) != pfn + size - 1)
 			return -ENOENT;
-		i = r - 1;
+		t->finger_ok = false;
+		t->count--;
+		return 0;
 	}
+	settle(t);
+	l = route(t, pfn, &p);
+	unsigned r = leaf_rank(l, pfn);
+	if (!r)
+		return -ENOENT;
+	i = r - 1;
 	if (l->lo[i] != pfn || (l->hi[i] & RESERVED) || e_hi(l, i) != pfn + size - 1 || is_anchor(t, l, i))
 		return -ENOENT;
-	p->idx[ld] = i;
-	leaf_remove(t, p);
+	p.idx[ld] = i;
+	leaf_remove(t, &p);
 	return 0;
 }
 
@@ -922,9 +1077,11 @@ static void to_range(const struct leaf *l, unsigned i, struct iova_range *r)
 	r->reserved = l->hi[i] & RESERVED;
 }
 
-bool _iopt_tree_find(const struct iova_tree *t, uint64_t pfn, struct iova_range *r)
+bool _iopt_tree_find(struct iova_tree *t, uint64_t pfn, struct iova_range *r)
 {
 	struct iova_path p;
+
+	settle(t);
 	const struct leaf *l = route(t, pfn, &p);
 	unsigned k = leaf_rank(l, pfn);
 	if (!k || e_hi(l, k - 1) < pfn || is_anchor(t, l, k - 1))
@@ -933,9 +1090,11 @@ bool _iopt_tree_find(const struct iova_tree *t, uint64_t pfn, struct iova_range 
 	return true;
 }
 
-bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t hi, struct iova_range *r)
+bool _iopt_tree_first_overlap(struct iova_tree *t, uint64_t lo, uint64_t hi, struct iova_range *r)
 {
 	struct iova_path p;
+
+	settle(t);
 	/* Ranges in earlier leaves end below this leaf's region, which holds lo. */
 	const struct leaf *l = route(t, lo, &p);
 	unsigned i = 0;
@@ -950,6 +1109,8 @@ bool _iopt_tree_first_overlap(const struct iova_tree *t, uint64_t lo, uint64_t h
 void _iopt_tree_erase(struct iova_tree *t, uint64_t lo)
 {
 	struct iova_path p;
+
+	settle(t);
 	struct leaf *l = route(t, lo, &p);
 	unsigned r = leaf_rank(l, lo);
 	if (!r || l->lo[r - 1] != lo || is_anchor(t, l, r - 1))
@@ -980,10 +1141,8 @@ static int check_leaf(const struct iova_tree *t, const struct leaf *l, bool root
 		return -EFAULT;
 	for (unsigned i = 0; i < l->n; i++) {
 		uint64_t lo = l->lo[i], hi = e_hi(l, i), glo = e_glo(l, i);
-		/* Order, no overlap (each gap starts after the previous range), recorded order. */
-		if (w->anchor_seen || lo < glo || hi < lo || (l->hi[i] & (1ull << 62)))
-			return -EFAULT;
-		if (e_ord(l, i) != gap_order1(glo, lo - glo))
+		/* Order, no overlap (each gap starts after the previous range), recorded key. */
+		if (w->anchor_seen || lo < glo || hi < lo || e_key(l, i) != gap_key(glo, lo))
 			return -EFAULT;
 		if (is_anchor(t, l, i)) {
 			if (hi != lo || (l->hi[i] & RESERVED))
@@ -1014,7 +1173,7 @@ static int check_at(const struct iova_tree *t, const void *nd, unsigned d, struc
 		*sum = leaf_scan(t, l, &second);
 		/* A root leaf's are not kept; elsewhere, what is marked exact must be. */
 		if (d && ((l->g2_ok && (l->second & GAP_MASK) != (second & GAP_MASK)) ||
-			  (l->o2_ok && l->second >> SUM_ORD_SHIFT != second >> SUM_ORD_SHIFT)))
+			  (l->o2_ok && l->second >> KEY_SHIFT != second >> KEY_SHIFT)))
 			return -EFAULT;
 		return 0;
 	}
@@ -1032,8 +1191,9 @@ static int check_at(const struct iova_tree *t, const void *nd, unsigned d, struc
 	return 0;
 }
 
-int _iopt_tree_check(const struct iova_tree *t)
+int _iopt_tree_check(struct iova_tree *t)
 {
+	settle(t);
 	struct walk w = { .prev_end = t->start_pfn, .budget = t->leaves + t->inners };
 	uint64_t sum;
 	if (!t->root || !t->height || t->height > IOVA_TREE_MAX_HEIGHT || check_at(t, t->root, 0, &w, &sum))

@@ -3,6 +3,7 @@
 #ifndef IOPT_TESTS_IOVA_TEST_H
 #define IOPT_TESTS_IOVA_TEST_H
 
+#include <pthread.h>
 #include <string.h>
 
 #include <iopt/iova.h>
@@ -33,6 +34,23 @@ static inline struct iopt_iova_stats stats(struct iopt_iova_domain *d)
 	memset(&s, 0xA5, sizeof(s));
 	iopt_iova_stats(d, &s);
 	return s;
+}
+
+static inline void *flush_main(void *d)
+{
+	iopt_iova_cache_flush(d);
+	return NULL;
+}
+
+/* Flush d's caches from another thread, with every range of d free: then nothing is left at all. */
+static inline void flush_all_elsewhere(struct iopt_iova_domain *d)
+{
+	pthread_t th;
+
+	REQUIRE(pthread_create(&th, NULL, flush_main, d) == 0);
+	pthread_join(th, NULL);
+	CHECK_EQ(stats(d).cache_pfns, 0);
+	CHECK_EQ(stats(d).tree_nodes, 0);
 }
 
 #endif /* IOPT_TESTS_IOVA_TEST_H */

@@ -2,8 +2,9 @@
 /*
  * Unit tests for every rule of include/iopt/iova.h, through the public API:
  * configuration, placement (top-down, alignment, limits), reservations,
- * lookups, the rcache (rounding, hits, limits, flush-and-retry, thread-exit
- * flush, idle reclaim), statistics, and every bad input with its errno and
+ * lookups, the rcache (rounding, hits, limits, flush-and-retry, a flush
+ * from another thread, thread-exit flush, idle reclaim, live-map leaves),
+ * statistics, and every bad input with its errno and
  * the proof that nothing changed.
  */
 #include <pthread.h>
@@ -365,6 +366,70 @@ static void test_rcache(void)
 	iopt_iova_domain_destroy(d);
 }
 
+static void test_flush_from_another_thread(void)
+{
+	struct iopt_iova_domain *d = mk(1, 0, 0);
+	uint64_t a[40], b[40];
+
+	TEST("after another thread flushes this thread's cache, no flushed range comes back from it");
+	for (int i = 0; i < 40; i++) {
+		REQUIRE(iopt_iova_alloc(d, 1, LIMIT32, 0, &a[i]) == 0);
+		REQUIRE(iopt_iova_alloc(d, 2, LIMIT32, 0, &b[i]) == 0);
+	}
+	for (int i = 0; i < 40; i++) {
+		REQUIRE(iopt_iova_free(d, a[i], 1) == 0);
+		REQUIRE(iopt_iova_free(d, b[i], 2) == 0);
+	}
+	CHECK(stats(d).cache_pfns >= 80);
+	flush_all_elsewhere(d);
+	/* The first call turns the cache back on; the other class must not pop what the flush took. */
+	unsigned stale = 0;
+	for (int i = 0; i < 40; i++) {
+		REQUIRE(iopt_iova_alloc(d, 1, LIMIT32, 0, &a[i]) == 0);
+		REQUIRE(iopt_iova_alloc(d, 2, LIMIT32, 0, &b[i]) == 0);
+		stale += iopt_iova_find(d, a[i], NULL, NULL, NULL) != 0;
+		stale += iopt_iova_find(d, b[i], NULL, NULL, NULL) != 0;
+	}
+	CHECK_EQ(stale, 0);
+	CHECK_EQ(stats(d).tree_nodes, 80 + stats(d).cache_pfns);
+	CHECK_EQ(iopt_iova_check(d), 0);
+	for (int i = 0; i < 40; i++) {
+		CHECK_EQ(iopt_iova_free(d, a[i], 1), 0);
+		CHECK_EQ(iopt_iova_free(d, b[i], 2), 0);
+	}
+	iopt_iova_domain_destroy(d);
+}
+
+static void test_live_map_leaves(void)
+{
+	struct iopt_iova_domain *d = mk(1, 0, 0);
+	uint64_t a, b, c, again;
+
+	/* The free fast path keeps one live-map leaf (65536 granules) per class. */
+	TEST("frees alternating between two live-map leaves: each refused twice, sizes checked");
+	CHECK_EQ(iopt_iova_alloc(d, 1, LIMIT32, 0, &a), 0);
+	CHECK_EQ(iopt_iova_alloc(d, 1, 0xEFFFF, 0, &b), 0);
+	CHECK_EQ(iopt_iova_alloc(d, 2, 0xDFFFF, 0, &c), 0);
+	CHECK(a >> 16 != b >> 16 && b >> 16 != c >> 16);
+	for (int round = 0; round < 3; round++) {
+		CHECK_EQ(iopt_iova_free(d, a, 1), 0);
+		CHECK_EQ(iopt_iova_free(d, b, 1), 0);
+		CHECK_EQ(iopt_iova_free(d, c, 1), -ENOENT); /* class 1, not 0 */
+		CHECK_EQ(iopt_iova_free(d, a, 1), -ENOENT);
+		CHECK_EQ(iopt_iova_free(d, b, 1), -ENOENT);
+		CHECK_EQ(iopt_iova_free(d, c, 2), 0);
+		CHECK_EQ(iopt_iova_free(d, c, 2), -ENOENT);
+		CHECK_EQ(iopt_iova_alloc(d, 2, 0xDFFFF, 0, &again), 0);
+		CHECK_EQ(again, c);
+		CHECK_EQ(iopt_iova_alloc(d, 1, 0xEFFFF, 0, &again), 0);
+		CHECK_EQ(again, b);
+		CHECK_EQ(iopt_iova_alloc(d, 1, LIMIT32, 0, &again), 0);
+		CHECK_EQ(again, a);
+	}
+	CHECK_EQ(iopt_iova_check(d), 0);
+	iopt_iova_domain_destroy(d);
+}
+
 static void test_exhaustion_retry(void)
 {
 	struct iopt_iova_domain *d = mk(1, 64, 0);
@@ -579,6 +644,8 @@ int main(void)
 	test_free_check(0);
 	test_free_check(IOPT_IOVA_NO_RCACHE);
 	test_rcache();
+	test_flush_from_another_thread();
+	test_live_map_leaves();
 	test_exhaustion_retry();
 	test_thread_exit();
 	test_reclaim();
