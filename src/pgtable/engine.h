@@ -730,8 +730,10 @@ static pt_noinline int NS(map_slow)(struct iopt_pt *pt, uint64_t iova, uint64_t 
  * A run that needs a new table (the next table of a sequential map): the
  * table above it is this thread's cached parent (pc) and the run lies in
  * one of its entries, which is empty. The provider's pages are zeroed, so
- * the leaves go into the new table with no conflict check and no pre-pass;
- * one release CAS publishes table and leaves together. -ENOMEM changes
+ * once the release CAS has installed the table the leaves go in with no
+ * conflict check and no pre-pass (nothing else maps into our run). The
+ * CAS comes first, as in the slow path: a locked operation after the leaf
+ * stores would wait for all of them to reach the cache. -ENOMEM changes
  * nothing. 1: not this case (entry in use, lost race), the slow path
  * decides.
  */
@@ -752,13 +754,13 @@ static pt_noinline int NS(map_fresh)(struct iopt_pt *pt, uint64_t iova, uint64_t
 	uint64_t s = NS(shift)(pt, level), n = ((last - iova) >> s) + 1;
 	uint64_t *slots = &nt[(iova >> s) & ((1ull << pt_bpl(pt)) - 1)];
 
-	pt_install(pt, slots, level, lg2, paddr, attrs, pgcount);
-	_pt_written(pt, slots, n * 8);
 	if (!pt_cas_release(slot, &e, pt_make_table(pt, pa, level + 1))) {
 		pt->p_free(pt->p_ctx, nt, (size_t)8 << pt_bpl(pt));
 		return 1;
 	}
 	_pt_written(pt, slot, 8);
+	pt_install(pt, slots, level, lg2, paddr, attrs, pgcount);
+	_pt_written(pt, slots, n * 8);
 	NS(cache_set)(pt, &NS(wc), gen, nt, level, iova);
 	return 0;
 }

@@ -43,41 +43,48 @@ struct pt_ops {
 };
 
 struct iopt_pt {
-	const struct pt_ops *ops;
 	/*
-	 * Root physical address | level count, published together so a
-	 * lock-free reader never pairs a new root with an old count (AMD v1
-	 * grows the top while others map; the root is at least 4 KiB aligned).
+	 * First cache line: everything a fast path reads (dispatch, cache
+	 * stamp, argument limits, the written hook); the object is 64-byte
+	 * aligned (api.c).
 	 */
-	_Atomic uint64_t top;
-	unsigned granule_lg2;  /* log2 bytes mapped by a level-0 entry */
-	unsigned bpl;          /* index bits of a non-top table */
-	unsigned max_levels;   /* levels the ias needs (AMD may start lower) */
-	uint64_t top_mask;     /* index mask of the top table */
-	unsigned top_bits;     /* popcount(top_mask) */
-	size_t root_size;      /* bytes of the top table (S2 concatenation) */
-	unsigned ias, oas, flags;
-	bool sign_extend;
-	bool dirty_tracking;
-	uint64_t va_last;      /* last valid IOVA (lower half when sign-extended) */
-	uint64_t oa_last;      /* last valid output address */
-	uint64_t pgsize_bitmap;           /* effective map_pages sizes */
-	uint64_t lvl_sizes[PT_MAX_LEVELS];/* leaf sizes possible per level (format) */
-	int8_t lvl_of_lg2[64];            /* leaf level of a size, -1 = none */
-	uint64_t uid;                     /* never 0, unique per object */
+	const struct pt_ops *ops;
 	/*
 	 * Bumped whenever a table is detached; starts at uid << 32 so a cache
 	 * stamp also names the object (stale after 2^32 detaches of one
 	 * object at the earliest).
 	 */
 	_Atomic uint64_t gen;
+	uint64_t pgsize_bitmap;           /* effective map_pages sizes */
+	uint64_t va_last;      /* last valid IOVA (lower half when sign-extended) */
+	uint64_t oa_last;      /* last valid output address */
+	void (*p_written)(void *ctx, void *virt, size_t len);
+	void *(*p_p2v)(void *ctx, uint64_t phys);
+	unsigned flags;
+	bool sign_extend;
+	bool dirty_tracking;
+
+	/*
+	 * Root physical address | level count, published together so a
+	 * lock-free reader never pairs a new root with an old count (AMD v1
+	 * grows the top while others map; the root is at least 4 KiB aligned).
+	 */
+	_Atomic uint64_t top;
+	int8_t lvl_of_lg2[64];            /* leaf level of a size, -1 = none */
+	unsigned granule_lg2;  /* log2 bytes mapped by a level-0 entry */
+	unsigned bpl;          /* index bits of a non-top table */
+	unsigned max_levels;   /* levels the ias needs (AMD may start lower) */
+	uint64_t top_mask;     /* index mask of the top table */
+	unsigned top_bits;     /* popcount(top_mask) */
+	size_t root_size;      /* bytes of the top table (S2 concatenation) */
+	unsigned ias, oas;
+	uint64_t lvl_sizes[PT_MAX_LEVELS];/* leaf sizes possible per level (format) */
+	uint64_t uid;                     /* never 0, unique per object */
 	unsigned fmt_u;                   /* format private (LPAE stage etc.) */
 
-	/* Provider, copied so the hot path reads one cache line. */
+	/* The rest of the provider. */
 	void *(*p_alloc)(void *ctx, size_t size, uint64_t *phys);
 	void (*p_free)(void *ctx, void *virt, size_t size);
-	void *(*p_p2v)(void *ctx, uint64_t phys);
-	void (*p_written)(void *ctx, void *virt, size_t len);
 	void *p_ctx;
 
 	pthread_mutex_t grow_lock;
@@ -87,7 +94,7 @@ struct iopt_pt {
 	void *flush_ctx;
 };
 
-/* Per-thread cache of the last table a path ended in (see engine.h). */
+/* Per-thread cache of the last table a path ended in (see engine.h); one line. */
 struct pt_tcache {
 	uint64_t gen;      /* pt->gen when filled: object + generation */
 	uint64_t base;     /* first IOVA the cached table translates */

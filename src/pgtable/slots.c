@@ -26,92 +26,50 @@
 
 #if !defined(__SANITIZE_THREAD__)
 
+typedef uint64_t pt_v2 __attribute__((vector_size(16), aligned(8), may_alias));
 typedef uint64_t pt_v4 __attribute__((vector_size(32), aligned(8), may_alias));
 
-/* The loops, inlined into each variant below (and so compiled for its ISA). */
-#define PT_BODY static inline __attribute__((always_inline))
-
+/* Prefetch the lines of n slots (GCC drops unrolled prefetch-only loops: keep it plain). */
 static inline void pt_prefetch_lines(const uint64_t *p, uint64_t n)
 {
-	for (uint64_t i = 0; i < n; i += 8)
-		__builtin_prefetch(&p[i], 1);
+	for (const char *c = (const char *)p, *e = (const char *)(p + n); c < e; c += 64)
+		__builtin_prefetch(c, 1);
 }
 
-PT_BODY uint64_t slots_or(const uint64_t *p, uint64_t n)
-{
-	pt_v4 a = { 0, 0, 0, 0 }, b = a;
-	uint64_t i = 0, r;
-
-	pt_prefetch_lines(p, n);
-	for (; i + 8 <= n; i += 8) {
-		a |= *(const pt_v4 *)&p[i];
-		b |= *(const pt_v4 *)&p[i + 4];
-	}
-	a |= b;
-	r = a[0] | a[1] | a[2] | a[3];
-	for (; i < n; i++)
-		r |= p[i];
-	return r;
-}
-
-PT_BODY void slots_fill(uint64_t *p, uint64_t n, uint64_t v, uint64_t step)
-{
-	pt_v4 x0 = { v, v + step, v + 2 * step, v + 3 * step };
-	pt_v4 d4 = { 4 * step, 4 * step, 4 * step, 4 * step }, x1 = x0 + d4, d8 = d4 + d4;
-	uint64_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		*(pt_v4 *)&p[i] = x0;
-		*(pt_v4 *)&p[i + 4] = x1;
-		x0 += d8;
-		x1 += d8;
-	}
-	for (; i < n; i++)
-		p[i] = v + i * step;
-}
-
-/* Zero n slots, return how many were non-zero (counted as n - zeros). */
-PT_BODY uint64_t slots_clear(uint64_t *p, uint64_t n)
-{
-	const pt_v4 z = { 0, 0, 0, 0 };
-	pt_v4 a = z, b = z;
-	uint64_t i = 0, zeros;
-
-	pt_prefetch_lines(p, n);
-	for (; i + 8 <= n; i += 8) {
-		pt_v4 x0 = *(pt_v4 *)&p[i], x1 = *(pt_v4 *)&p[i + 4];
-
-		a += (pt_v4)(x0 == z); /* -1 per zero entry */
-		b += (pt_v4)(x1 == z);
-		*(pt_v4 *)&p[i] = z;
-		*(pt_v4 *)&p[i + 4] = z;
-	}
-	a += b;
-	zeros = -(a[0] + a[1] + a[2] + a[3]);
-	for (; i < n; i++) {
-		zeros += p[i] == 0;
-		p[i] = 0;
-	}
-	return n - zeros;
-}
+/* Baseline: 16-byte vectors (SSE2, NEON). */
+#define SLOTS_V         pt_v2
+#define SLOTS_FN(x)     x##_base
+#define SLOTS_ATTR
+#if defined(__x86_64__)
+/* SSE2 has no 64-bit compare: the sign of x | -x is set iff x != 0. */
+#define SLOTS_ISZERO(x, z) ((((x) | ((z) - (x))) >> 63) - 1)
+#else
+#define SLOTS_ISZERO(x, z) ((pt_v2)((x) == (z)))
+#endif
+#include "pgtable/slots_loops.h"
+#undef SLOTS_V
+#undef SLOTS_FN
+#undef SLOTS_ATTR
+#undef SLOTS_ISZERO
 
 #if defined(__x86_64__)
-/*
- * NAME: an ifunc that the loader binds to NAME_avx2 or NAME_base, both the
- * body above compiled for their ISA (RET: "return", or nothing for void).
- */
+#define SLOTS_V         pt_v4
+#define SLOTS_FN(x)     x##_avx2
+#define SLOTS_ATTR      __attribute__((target("avx2")))
+#define SLOTS_ISZERO(x, z) ((pt_v4)((x) == (z)))
+#include "pgtable/slots_loops.h"
+
+/* NAME: an ifunc the loader binds to BODY_avx2 or BODY_base (RET: return, or nothing). */
 #define PT_VARIANTS(type, RET, name, body, params, args)                                    \
-	static __attribute__((target("avx2"))) type name##_avx2 params { RET body args; }    \
-	static type name##_base params { RET body args; }                                    \
 	static __attribute__((used)) type (*name##_pick(void)) params                        \
 	{                                                                                     \
 		__builtin_cpu_init();                                                         \
-		return __builtin_cpu_supports("avx2") ? name##_avx2 : name##_base;            \
+		return __builtin_cpu_supports("avx2") ? body##_avx2 : body##_base;            \
 	}                                                                                     \
 	type name params __attribute__((ifunc(#name "_pick")));
 #else
 #define PT_VARIANTS(type, RET, name, body, params, args) \
-	type name params { RET body args; }
+	type name params { RET body##_base args; }
 #endif
 
 PT_VARIANTS(uint64_t, return, _iopt_pt_slots_or_bulk, slots_or, (const uint64_t *p, uint64_t n),

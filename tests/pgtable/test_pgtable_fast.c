@@ -12,8 +12,8 @@
  *     translations and table count, a parent entry that holds a leaf or a
  *     table (-EBUSY where they conflict, nothing changed), -ENOMEM (nothing
  *     changed, one allocation tried), another thread installing the table
- *     first (its table is used, ours freed), and entries_written order
- *     (the leaves before the entry that makes them reachable);
+ *     first (its table is used, ours freed), and entries_written for the
+ *     entry that installs the table and for the leaves;
  *   - the bulk slot loops (src/pgtable/slots.c), every variant this CPU
  *     runs, against scalar loops for many lengths and alignments, and the
  *     inline helpers in front of them.
@@ -289,12 +289,12 @@ static void fresh_case(const struct fcase *fc)
 	CHECK_EQ(bad, 0);
 	CHECK_EQ(look(pt, B + 8 * l1), ~0ull);
 
-	/* The leaves are reported before the entry that makes them reachable. */
+	/* entries_written sees the entry that installs the table, then the leaves. */
 	log.n = 0;
 	CHECK_EQ(iopt_pt_map_pages(pt, B + 8 * l1, PA + 8 * l1, gr, n, RW, &got), 0);
 	CHECK_EQ(log.n, 2);
-	CHECK(log.w[0].a == (uintptr_t)slot_of(pt, fc, B + 8 * l1, 0) && log.w[0].len == n * 8);
-	CHECK(log.w[1].a == (uintptr_t)slot_of(pt, fc, B + 8 * l1, 1) && log.w[1].len == 8);
+	CHECK(log.w[0].a == (uintptr_t)slot_of(pt, fc, B + 8 * l1, 1) && log.w[0].len == 8);
+	CHECK(log.w[1].a == (uintptr_t)slot_of(pt, fc, B + 8 * l1, 0) && log.w[1].len == n * 8);
 	CHECK_EQ(iopt_pt_map_pages(pt, B + 8 * l1 + half, PA + 8 * l1 + half, gr, n, RW, &got), 0);
 
 	/* Next parent entry holds a level-1 leaf: -EBUSY, nothing changed. */
@@ -471,15 +471,15 @@ int main(void)
 
 	TEST("slot loops");
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
-	const struct variant base = { "baseline", _iopt_pt_slots_or_bulk_base,
-				      _iopt_pt_slots_fill_bulk_base, _iopt_pt_slots_clear_bulk_base };
+	const struct variant base = { "baseline", slots_or_base,
+				      slots_fill_base, slots_clear_base };
 
 	slots_variant(&base);
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("avx2")) {
-		const struct variant avx2 = { "avx2", _iopt_pt_slots_or_bulk_avx2,
-					      _iopt_pt_slots_fill_bulk_avx2,
-					      _iopt_pt_slots_clear_bulk_avx2 };
+		const struct variant avx2 = { "avx2", slots_or_avx2,
+					      slots_fill_avx2,
+					      slots_clear_avx2 };
 
 		slots_variant(&avx2);
 	}
