@@ -4,16 +4,25 @@
  * host pages, one free stack per power-of-two size (4 KiB .. 1 MiB), with a
  * small per-thread magazine in front of the 4 KiB stack. Pages are zeroed
  * when they come back (free), so alloc is a pop and one store; chunks are
- * carved 1 MiB at a time and never returned to the OS. A free page on a
+ * carved 2 MiB at a time and never returned to the OS. A free page on a
  * shared stack links it through its first word (nobody's table then).
+ *
+ * Chunks are 2 MiB aligned and asked for as transparent huge pages: the
+ * CPU walks these pages too (lookups, every map and unmap), and a kernel's
+ * tables sit in its large-page direct map. One TLB entry then covers 512
+ * tables instead of one (lpae_s1_4k.map_256x4k, A/B: 13-16% faster, a new
+ * 4 KiB table per 2 MiB mapped otherwise costs a TLB miss, a nested walk
+ * under virtualization). Without THP (or when the kernel has no huge page
+ * at hand) the chunk is ordinary memory.
  */
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "pgtable/pt_internal.h"
 
 #define POOL_MIN_LG2 12
 #define POOL_MAX_LG2 20
-#define POOL_CHUNK   (1u << 20)
+#define POOL_CHUNK   (2u << 20)
 
 struct pool_class {
 	pthread_mutex_t lock;
@@ -39,10 +48,12 @@ static pt_noinline bool pool_refill(struct pool_class *c, size_t sz)
 {
 	/* Chunks live as long as the process (a cache, not an object), so
 	 * they honour fault injection but stay out of the live count. */
-	char *chunk = _iopt_fault() ? NULL : aligned_alloc(sz, POOL_CHUNK);
+	char *chunk = _iopt_fault() ? NULL : aligned_alloc(POOL_CHUNK, POOL_CHUNK);
 
 	if (!chunk)
 		return false;
+	/* Before the first touch, so the fault can take a huge page; advice only. */
+	(void)madvise(chunk, POOL_CHUNK, MADV_HUGEPAGE);
 	memset(chunk, 0, POOL_CHUNK);
 	for (size_t off = POOL_CHUNK; off > 0; off -= sz) {
 		*(void **)(chunk + off - sz) = c->head;
