@@ -1279,7 +1279,8 @@ static int NS(iova_to_phys)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys)
 	const struct pt_tcache *c = &NS(rc);
 	const uint64_t m = (1ull << pt_bpl(pt)) - 1;
 
-	if (pt_likely(c->gen == NS(gen)(pt) && !((iova ^ c->base) >> NS(shift)(pt, 2)))) {
+	/* One branch for both: same object and generation, iova inside the table. */
+	if (pt_likely(!((c->gen ^ NS(gen)(pt)) | ((iova ^ c->base) >> NS(shift)(pt, 2))))) {
 		uint64_t e = pt_load(&c->table[(iova >> NS(shift)(pt, 1)) & m]);
 
 		if (pt_likely(pt_is_table(pt, e, 1) && e)) {
