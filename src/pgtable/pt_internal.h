@@ -156,14 +156,15 @@ static inline bool pt_cas_release(uint64_t *p, uint64_t *old, uint64_t v)
 
 /*
  * Slot helpers for the runs of leaves written by one call. Outside TSan
- * builds they use plain (vectorisable) aligned 8-byte accesses instead of
+ * builds they use plain (vectorised) aligned 8-byte accesses instead of
  * the relaxed atomics: every aligned 64-bit element access is single-copy
  * atomic on the hosts we build for (x86-64, arm64), and the slots belong to
  * this call's range (disjoint-range contract). One slot is an atomic
- * access; short runs are plain loops; runs of PT_SLOTS_BULK and more go to
- * the vector loops of slots.c.
+ * access; shorter runs than PT_SLOTS_BULK take the 16-byte loops of
+ * slots_loops.h inline; longer ones go out of line to slots.c, which on
+ * x86-64 runs the AVX2 build of the same loops where the CPU has it.
  */
-#define PT_SLOTS_BULK 16
+#define PT_SLOTS_BULK 32
 
 #if defined(__SANITIZE_THREAD__)
 /*
@@ -195,6 +196,43 @@ static inline uint64_t pt_slots_clear(uint64_t *p, uint64_t n)
 	return r;
 }
 #else
+typedef uint64_t pt_v2 __attribute__((vector_size(16), aligned(8), may_alias));
+
+/*
+ * Prefetch the lines of n slots, from 8 lines on: then every miss of the
+ * range is outstanding at once (prefetches retire at once), where the loop
+ * alone has as many as the load/store queues hold. A plain loop: GCC drops
+ * unrolled prefetch-only loops.
+ */
+static inline void pt_prefetch_lines(const uint64_t *p, uint64_t n)
+{
+	if (n < 64)
+		return;
+	for (const char *c = (const char *)p, *e = (const char *)(p + n); c < e; c += 64)
+		__builtin_prefetch(c, 1);
+}
+
+/* The loops over 16-byte vectors (SSE2, NEON): slots_or_v2 & co. */
+#define SLOTS_V          pt_v2
+#define SLOTS_FN(x)      x##_v2
+#define SLOTS_ATTR       inline
+#if defined(__x86_64__)
+/* SSE2 has no 64-bit compare: the sign of x | -x is set iff x != 0. */
+#define SLOTS_TALLY(x, z)   (((x) | ((z) - (x))) >> 63)
+#define SLOTS_TALLY_FROM(k) 0
+#else
+#define SLOTS_TALLY(x, z)   ((pt_v2)((x) == (z)))
+#define SLOTS_TALLY_FROM(k) (k)
+#endif
+#define SLOTS_RAMP(v, s) { (v), (v) + (s) }
+#include "pgtable/slots_loops.h"
+#undef SLOTS_V
+#undef SLOTS_FN
+#undef SLOTS_ATTR
+#undef SLOTS_TALLY
+#undef SLOTS_TALLY_FROM
+#undef SLOTS_RAMP
+
 /* slots.c */
 uint64_t _iopt_pt_slots_or_bulk(const uint64_t *p, uint64_t n);
 void _iopt_pt_slots_fill_bulk(uint64_t *p, uint64_t n, uint64_t v, uint64_t step);
@@ -203,49 +241,32 @@ uint64_t _iopt_pt_slots_clear_bulk(uint64_t *p, uint64_t n);
 /* OR of n slots (0: all empty). */
 static inline uint64_t pt_slots_or(const uint64_t *p, uint64_t n)
 {
-	uint64_t r = 0;
-
 	if (n == 1)
 		return pt_load(p);
-	if (n >= PT_SLOTS_BULK)
-		return _iopt_pt_slots_or_bulk(p, n);
-	for (uint64_t i = 0; i < n; i++)
-		r |= p[i];
-	return r;
+	return n < PT_SLOTS_BULK ? slots_or_v2(p, n) : _iopt_pt_slots_or_bulk(p, n);
 }
 
 /* p[i] = v + i * step for i < n. */
 static inline void pt_slots_fill(uint64_t *p, uint64_t n, uint64_t v, uint64_t step)
 {
-	if (n == 1) {
+	if (n == 1)
 		pt_store(p, v);
-		return;
-	}
-	if (n >= PT_SLOTS_BULK) {
+	else if (n < PT_SLOTS_BULK)
+		slots_fill_v2(p, n, v, step);
+	else
 		_iopt_pt_slots_fill_bulk(p, n, v, step);
-		return;
-	}
-	for (uint64_t i = 0; i < n; i++)
-		p[i] = v + i * step;
 }
 
 /* Zero n slots, return how many were non-zero. */
 static inline uint64_t pt_slots_clear(uint64_t *p, uint64_t n)
 {
-	uint64_t r = 0;
-
 	if (n == 1) {
-		r = pt_load(p) != 0;
+		uint64_t r = pt_load(p) != 0;
+
 		pt_store(p, 0);
 		return r;
 	}
-	if (n >= PT_SLOTS_BULK)
-		return _iopt_pt_slots_clear_bulk(p, n);
-	for (uint64_t i = 0; i < n; i++) {
-		r += p[i] != 0;
-		p[i] = 0;
-	}
-	return r;
+	return n < PT_SLOTS_BULK ? slots_clear_v2(p, n) : _iopt_pt_slots_clear_bulk(p, n);
 }
 #endif /* __SANITIZE_THREAD__ */
 
