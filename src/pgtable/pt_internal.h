@@ -94,7 +94,7 @@ struct iopt_pt {
 	void *flush_ctx;
 };
 
-/* Per-thread cache of the last table a path ended in (see engine.h); one line. */
+/* Per-thread cache of the last table a path ended in (see engine.h). */
 struct pt_tcache {
 	uint64_t gen;      /* pt->gen when filled: object + generation */
 	uint64_t base;     /* first IOVA the cached table translates */
