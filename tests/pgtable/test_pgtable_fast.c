@@ -363,7 +363,7 @@ static void fresh_case(const struct fcase *fc)
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
 /*
  * slots.c itself, for its per-ISA variants (file-local); its exported
- * ifuncs get other names here.
+ * entry points get other names here.
  */
 #define _iopt_pt_slots_or_bulk    test_or_bulk
 #define _iopt_pt_slots_fill_bulk  test_fill_bulk
