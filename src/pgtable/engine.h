@@ -109,8 +109,13 @@ static inline size_t NS(table_size)(const struct iopt_pt *pt, unsigned level, un
 /* ------------------------------------------------------------------ */
 /* Per-thread caches                                                   */
 
-/* wc: table of the last leaves mapped/unmapped; rc: level-1 table of the last lookup. */
+/*
+ * wc: table of the last leaves mapped/unmapped; pc: the table above the
+ * last leaves mapped (where the next table of a sequential map goes);
+ * rc: level-1 table of the last lookup.
+ */
 static PT_TLS struct pt_tcache NS(wc);
+static PT_TLS struct pt_tcache NS(pc);
 static PT_TLS struct pt_tcache NS(rc);
 
 static inline uint64_t NS(gen)(const struct iopt_pt *pt)
@@ -490,6 +495,8 @@ static int NS(map_level)(struct iopt_pt *pt, uint64_t *table, unsigned level, un
 	uint64_t i1 = NS(idx)(pt, last, level, toplevel);
 	uint64_t base = NS(ebase)(pt, va, level);
 
+	if (level == sg->level + 1 && level != toplevel)
+		NS(cache_set)(pt, &NS(pc), mc->gen, table, level, va);
 	for (uint64_t i = i0; i <= i1; i++, base += 1ull << s) {
 		uint64_t e = pt_load(&table[i]);
 		uint64_t a = i == i0 ? va : base;
@@ -720,9 +727,50 @@ static pt_noinline int NS(map_slow)(struct iopt_pt *pt, uint64_t iova, uint64_t 
 }
 
 /*
+ * A run that needs a new table (the next table of a sequential map): the
+ * table above it is this thread's cached parent (pc) and the run lies in
+ * one of its entries, which is empty. The provider's pages are zeroed, so
+ * once the release CAS has installed the table the leaves go in with no
+ * conflict check and no pre-pass (nothing else maps into our run). The
+ * CAS comes first, as in the slow path: a locked operation after the leaf
+ * stores would wait for all of them to reach the cache. -ENOMEM changes
+ * nothing. 1: not this case (entry in use, lost race), the slow path
+ * decides.
+ */
+static pt_noinline int NS(map_fresh)(struct iopt_pt *pt, uint64_t iova, uint64_t last,
+				     uint64_t paddr, unsigned lg2, uint64_t pgcount,
+				     uint64_t attrs, unsigned level)
+{
+	const struct pt_tcache *p = &NS(pc);
+	uint64_t gen = p->gen, *slot = &p->table[(iova >> p->shift) & ((1ull << pt_bpl(pt)) - 1)];
+	uint64_t e = 0, pa;
+
+	if (((iova ^ last) >> p->shift) || pt_load(slot))
+		return 1;
+	uint64_t *nt = pt->p_alloc(pt->p_ctx, (size_t)8 << pt_bpl(pt), &pa);
+
+	if (pt_unlikely(!nt))
+		return -ENOMEM;
+	uint64_t s = NS(shift)(pt, level), n = ((last - iova) >> s) + 1;
+	uint64_t *slots = &nt[(iova >> s) & ((1ull << pt_bpl(pt)) - 1)];
+
+	if (!pt_cas_release(slot, &e, pt_make_table(pt, pa, level + 1))) {
+		pt->p_free(pt->p_ctx, nt, (size_t)8 << pt_bpl(pt));
+		return 1;
+	}
+	_pt_written(pt, slot, 8);
+	pt_install(pt, slots, level, lg2, paddr, attrs, pgcount);
+	_pt_written(pt, slots, n * 8);
+	NS(cache_set)(pt, &NS(wc), gen, nt, level, iova);
+	return 0;
+}
+
+/*
  * Fast path for a run (mimalloc style): the run lands in the table the last
- * call of this thread ended in, validated by gen (object and generation) + span; anything
- * else (including every error) goes to the slow path.
+ * call of this thread ended in, validated by gen (object and generation) +
+ * span, or in a new table under its parent (map_fresh); anything else
+ * (including every error) goes to the slow path. A hit implies [iova, last]
+ * is valid IOVA: a non-top table's span is.
  */
 static pt_noinline int NS(map_run)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr,
 				   uint64_t pgsize, uint64_t pgcount, unsigned prot,
@@ -734,27 +782,39 @@ static pt_noinline int NS(map_run)(struct iopt_pt *pt, uint64_t iova, uint64_t p
 	if (pt_likely(pgcount && !(pgsize & (pgsize - 1)) && (pgsize & pt->pgsize_bitmap) &&
 		      !((iova | paddr) & (pgsize - 1)))) {
 		unsigned lg2 = (unsigned)__builtin_ctzll(pgsize);
+		unsigned level = (unsigned)pt->lvl_of_lg2[lg2];
 		uint64_t len = pgcount << lg2, last = iova + len - 1;
 
-		/* The hit implies [iova, last] is valid IOVA: a non-top table's span is. */
-		if (pt_likely(pgcount <= (UINT64_MAX >> lg2) &&
-			      c->level == (unsigned)pt->lvl_of_lg2[lg2] &&
-			      NS(cache_hit)(pt, c, iova, last) &&
-			      paddr + len - 1 >= paddr && paddr + len - 1 <= pt->oa_last &&
-			      pt_prot_attrs(pt, prot, &attrs) == 0)) {
+		if (pt_unlikely(pgcount > (UINT64_MAX >> lg2) || paddr + len - 1 < paddr ||
+				paddr + len - 1 > pt->oa_last || pt_prot_attrs(pt, prot, &attrs)))
+			goto slow;
+		if (pt_likely(c->level == level && NS(cache_hit)(pt, c, iova, last))) {
 			unsigned s = c->shift;
 			uint64_t *slots = &c->table[(iova >> s) & ((1ull << pt_bpl(pt)) - 1)];
 			uint64_t n = len >> s;
 
-			if (pt_likely(!pt_slots_or(slots, n))) {
-				pt_install(pt, slots, c->level, lg2, paddr, attrs, pgcount);
-				_pt_written(pt, slots, n * 8);
+			if (pt_unlikely(pt_slots_or(slots, n)))
+				goto slow;
+			pt_install(pt, slots, level, lg2, paddr, attrs, pgcount);
+			_pt_written(pt, slots, n * 8);
+		} else if (NS(pc).level != level + 1 || !NS(cache_hit)(pt, &NS(pc), iova, last)) {
+			goto slow;
+		} else {
+			int r = NS(map_fresh)(pt, iova, last, paddr, lg2, pgcount, attrs, level);
+
+			if (r > 0)
+				goto slow;
+			if (r) {
 				if (mapped)
-					*mapped = len;
-				return 0;
+					*mapped = 0;
+				return r;
 			}
 		}
+		if (mapped)
+			*mapped = len;
+		return 0;
 	}
+slow:
 	return NS(map_slow)(pt, iova, paddr, pgsize, pgcount, prot, mapped);
 }
 
@@ -1249,7 +1309,11 @@ static int NS(unmap_leaf)(struct iopt_pt *pt, uint64_t iova)
 /* ------------------------------------------------------------------ */
 /* Lookup                                                              */
 
-/* Cache miss: full walk from the root, refilling the level-1 cache. */
+/*
+ * Everything but a cache hit that ends in a leaf: validation, the walk from
+ * the root, refilling the level-1 cache (only without phys_to_virt, so a hit
+ * may follow table entries as host pointers), -ENOENT.
+ */
 static pt_noinline int NS(iova_to_phys_slow)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys)
 {
 	struct pt_tcache *c = &NS(rc);
@@ -1272,7 +1336,7 @@ static pt_noinline int NS(iova_to_phys_slow)(struct iopt_pt *pt, uint64_t iova, 
 		if (level && pt_is_table(pt, e, level)) {
 			table = NS(child)(pt, e);
 			level--;
-			if (level == 1 && toplevel > 1)
+			if (level == 1 && toplevel > 1 && !pt->p_p2v)
 				NS(cache_set)(pt, c, gen, table, 1, iova);
 			continue;
 		}
@@ -1283,29 +1347,31 @@ static pt_noinline int NS(iova_to_phys_slow)(struct iopt_pt *pt, uint64_t iova, 
 
 /*
  * Fast path: this thread's cached level-1 table covers iova (a hit also
- * proves the IOVA valid: the cached table's whole span is); at most one
- * more step. A leaf function; misses tail-call the walk.
+ * proves the IOVA valid: the cached table's whole span is) and the walk
+ * ends in a level-0 leaf: two loads. The level-1 geometry is constant per
+ * instantiation, so nothing of the cache but gen, base and table is read.
+ * A leaf function; everything else (a miss, a hole, a level-1 leaf) goes
+ * to the slow path, which walks again.
  */
 static int NS(iova_to_phys)(struct iopt_pt *pt, uint64_t iova, uint64_t *phys)
 {
 	const struct pt_tcache *c = &NS(rc);
+	const uint64_t m = (1ull << pt_bpl(pt)) - 1;
 
-	if (pt_likely(NS(cache_hit)(pt, c, iova, iova))) {
-		const uint64_t m = (1ull << pt_bpl(pt)) - 1;
-		uint64_t e = pt_load(&c->table[(iova >> c->shift) & m]);
+	/* One branch for both: same object and generation, iova inside the table. */
+	if (pt_likely(!((c->gen ^ NS(gen)(pt)) | ((iova ^ c->base) >> NS(shift)(pt, 2))))) {
+		uint64_t e = pt_load(&c->table[(iova >> NS(shift)(pt, 1)) & m]);
 
-		if (pt_unlikely(!e))
-			return -ENOENT;
-		if (pt_likely(pt_is_table(pt, e, 1))) {
-			uint64_t e0 = pt_load_leaf(&NS(child)(pt, e)[(iova >> pt_granule_lg2(pt)) & m]);
+		if (pt_likely(pt_is_table(pt, e, 1) && e)) {
+			const uint64_t *t = (const uint64_t *)(uintptr_t)pt_table_pa(pt, e);
+			uint64_t e0 = pt_load_leaf(&t[(iova >> pt_granule_lg2(pt)) & m]);
 
-			if (pt_unlikely(!e0))
-				return -ENOENT;
-			*phys = pt_leaf_oa(pt, e0, 0) + (iova & pt_mask_lg2(pt_oa_lg2(pt, e0, 0)));
-			return 0;
+			if (pt_likely(e0)) {
+				*phys = pt_leaf_oa(pt, e0, 0) +
+					(iova & pt_mask_lg2(pt_oa_lg2(pt, e0, 0)));
+				return 0;
+			}
 		}
-		*phys = pt_leaf_oa(pt, e, 1) + (iova & pt_mask_lg2(pt_oa_lg2(pt, e, 1)));
-		return 0;
 	}
 	return NS(iova_to_phys_slow)(pt, iova, phys);
 }

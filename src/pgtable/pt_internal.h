@@ -45,41 +45,48 @@ struct pt_ops {
 };
 
 struct iopt_pt {
-	const struct pt_ops *ops;
 	/*
-	 * Root physical address | level count, published together so a
-	 * lock-free reader never pairs a new root with an old count (AMD v1
-	 * grows the top while others map; the root is at least 4 KiB aligned).
+	 * First cache line: everything a fast path reads (dispatch, cache
+	 * stamp, argument limits, the written hook); the object is 64-byte
+	 * aligned (api.c).
 	 */
-	_Atomic uint64_t top;
-	unsigned granule_lg2;  /* log2 bytes mapped by a level-0 entry */
-	unsigned bpl;          /* index bits of a non-top table */
-	unsigned max_levels;   /* levels the ias needs (AMD may start lower) */
-	uint64_t top_mask;     /* index mask of the top table */
-	unsigned top_bits;     /* popcount(top_mask) */
-	size_t root_size;      /* bytes of the top table (S2 concatenation) */
-	unsigned ias, oas, flags;
-	bool sign_extend;
-	bool dirty_tracking;
-	uint64_t va_last;      /* last valid IOVA (lower half when sign-extended) */
-	uint64_t oa_last;      /* last valid output address */
-	uint64_t pgsize_bitmap;           /* effective map_pages sizes */
-	uint64_t lvl_sizes[PT_MAX_LEVELS];/* leaf sizes possible per level (format) */
-	int8_t lvl_of_lg2[64];            /* leaf level of a size, -1 = none */
-	uint64_t uid;                     /* never 0, unique per object */
+	const struct pt_ops *ops;
 	/*
 	 * Bumped whenever a table is detached; starts at uid << 32 so a cache
 	 * stamp also names the object (stale after 2^32 detaches of one
 	 * object at the earliest).
 	 */
 	_Atomic uint64_t gen;
+	uint64_t pgsize_bitmap;           /* effective map_pages sizes */
+	uint64_t va_last;      /* last valid IOVA (lower half when sign-extended) */
+	uint64_t oa_last;      /* last valid output address */
+	void (*p_written)(void *ctx, void *virt, size_t len);
+	void *(*p_p2v)(void *ctx, uint64_t phys);
+	unsigned flags;
+	bool sign_extend;
+	bool dirty_tracking;
+
+	/*
+	 * Root physical address | level count, published together so a
+	 * lock-free reader never pairs a new root with an old count (AMD v1
+	 * grows the top while others map; the root is at least 4 KiB aligned).
+	 */
+	_Atomic uint64_t top;
+	int8_t lvl_of_lg2[64];            /* leaf level of a size, -1 = none */
+	unsigned granule_lg2;  /* log2 bytes mapped by a level-0 entry */
+	unsigned bpl;          /* index bits of a non-top table */
+	unsigned max_levels;   /* levels the ias needs (AMD may start lower) */
+	uint64_t top_mask;     /* index mask of the top table */
+	unsigned top_bits;     /* popcount(top_mask) */
+	size_t root_size;      /* bytes of the top table (S2 concatenation) */
+	unsigned ias, oas;
+	uint64_t lvl_sizes[PT_MAX_LEVELS];/* leaf sizes possible per level (format) */
+	uint64_t uid;                     /* never 0, unique per object */
 	unsigned fmt_u;                   /* format private (LPAE stage etc.) */
 
-	/* Provider, copied so the hot path reads one cache line. */
+	/* The rest of the provider. */
 	void *(*p_alloc)(void *ctx, size_t size, uint64_t *phys);
 	void (*p_free)(void *ctx, void *virt, size_t size);
-	void *(*p_p2v)(void *ctx, uint64_t phys);
-	void (*p_written)(void *ctx, void *virt, size_t len);
 	void *p_ctx;
 
 	pthread_mutex_t grow_lock;
@@ -150,18 +157,22 @@ static inline bool pt_cas_release(uint64_t *p, uint64_t *old, uint64_t v)
 }
 
 /*
- * Bulk slot helpers for the runs of leaves written by one call. They use
- * plain (vectorisable) aligned 8-byte accesses instead of the relaxed
- * atomics: every aligned 64-bit element access is single-copy atomic on
- * the hosts we build for (x86-64, arm64), and the slots belong to this
- * call's range (disjoint-range contract). 16-byte vectors are baseline
- * SSE2/NEON. Measured: map_256x4k went from ~220 to well under 100 ns.
+ * Slot helpers for the runs of leaves written by one call. Outside TSan
+ * builds they use plain (vectorised) aligned 8-byte accesses instead of
+ * the relaxed atomics: every aligned 64-bit element access is single-copy
+ * atomic on the hosts we build for (x86-64, arm64), and the slots belong to
+ * this call's range (disjoint-range contract). One slot is an atomic
+ * access; shorter runs than PT_SLOTS_BULK take the 16-byte loops of
+ * slots_loops.h inline; longer ones go out of line to slots.c, which on
+ * x86-64 runs the AVX2 build of the same loops where the CPU has it.
  */
+#define PT_SLOTS_BULK 32
+
 #if defined(__SANITIZE_THREAD__)
 /*
- * TSan cannot see that the vector accesses below are per-element atomic:
- * under it, the same helpers are loops of relaxed atomics, so the checker
- * judges the real access pattern instead of reporting the vector stores.
+ * TSan cannot see that the vector accesses are per-element atomic: under
+ * it, the helpers are loops of relaxed atomics, so the checker judges the
+ * real access pattern instead of reporting the vector stores.
  */
 static inline uint64_t pt_slots_or(const uint64_t *p, uint64_t n)
 {
@@ -189,84 +200,75 @@ static inline uint64_t pt_slots_clear(uint64_t *p, uint64_t n)
 #else
 typedef uint64_t pt_v2 __attribute__((vector_size(16), aligned(8), may_alias));
 
+/*
+ * Prefetch the lines of n slots, from 8 lines on: then every miss of the
+ * range is outstanding at once (prefetches retire at once), where the loop
+ * alone has as many as the load/store queues hold. A plain loop: GCC drops
+ * unrolled prefetch-only loops.
+ */
+static inline void pt_prefetch_lines(const uint64_t *p, uint64_t n)
+{
+	if (n < 64)
+		return;
+	for (const char *c = (const char *)p, *e = (const char *)(p + n); c < e; c += 64)
+		__builtin_prefetch(c, 1);
+}
+
+/* The loops over 16-byte vectors (SSE2, NEON): slots_or_v2 & co. */
+#define SLOTS_V          pt_v2
+#define SLOTS_FN(x)      x##_v2
+#define SLOTS_ATTR       inline
+#if defined(__x86_64__)
+/* SSE2 has no 64-bit compare: the sign of x | -x is set iff x != 0. */
+#define SLOTS_TALLY(x, z)   (((x) | ((z) - (x))) >> 63)
+#define SLOTS_TALLY_FROM(k) 0
+#else
+#define SLOTS_TALLY(x, z)   ((pt_v2)((x) == (z)))
+#define SLOTS_TALLY_FROM(k) (k)
+#endif
+#define SLOTS_RAMP(v, s) { (v), (v) + (s) }
+#include "pgtable/slots_loops.h"
+#undef SLOTS_V
+#undef SLOTS_FN
+#undef SLOTS_ATTR
+#undef SLOTS_TALLY
+#undef SLOTS_TALLY_FROM
+#undef SLOTS_RAMP
+
+/* slots.c */
+uint64_t _iopt_pt_slots_or_bulk(const uint64_t *p, uint64_t n);
+void _iopt_pt_slots_fill_bulk(uint64_t *p, uint64_t n, uint64_t v, uint64_t step);
+uint64_t _iopt_pt_slots_clear_bulk(uint64_t *p, uint64_t n);
+
+/* OR of n slots (0: all empty). */
 static inline uint64_t pt_slots_or(const uint64_t *p, uint64_t n)
 {
 	if (n == 1)
 		return pt_load(p);
-	pt_v2 a = { 0, 0 }, b = a, c = a, d = a;
-	uint64_t i = 0, r;
-
-	/* Four accumulators: no loop-carried dependency on one register. */
-	for (; i + 8 <= n; i += 8) {
-		a |= *(const pt_v2 *)&p[i];
-		b |= *(const pt_v2 *)&p[i + 2];
-		c |= *(const pt_v2 *)&p[i + 4];
-		d |= *(const pt_v2 *)&p[i + 6];
-	}
-	a |= b | c | d;
-	r = a[0] | a[1];
-	for (; i < n; i++)
-		r |= p[i];
-	return r;
+	return n < PT_SLOTS_BULK ? slots_or_v2(p, n) : _iopt_pt_slots_or_bulk(p, n);
 }
 
 /* p[i] = v + i * step for i < n. */
 static inline void pt_slots_fill(uint64_t *p, uint64_t n, uint64_t v, uint64_t step)
 {
-	if (n == 1) {
+	if (n == 1)
 		pt_store(p, v);
-		return;
-	}
-	pt_v2 d2 = { 2 * step, 2 * step }, x0 = { v, v + step };
-	pt_v2 x1 = x0 + d2, x2 = x1 + d2, x3 = x2 + d2, d8 = d2 * 4;
-	uint64_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		*(pt_v2 *)&p[i] = x0;
-		*(pt_v2 *)&p[i + 2] = x1;
-		*(pt_v2 *)&p[i + 4] = x2;
-		*(pt_v2 *)&p[i + 6] = x3;
-		x0 += d8;
-		x1 += d8;
-		x2 += d8;
-		x3 += d8;
-	}
-	for (; i < n; i++)
-		p[i] = v + i * step;
+	else if (n < PT_SLOTS_BULK)
+		slots_fill_v2(p, n, v, step);
+	else
+		_iopt_pt_slots_fill_bulk(p, n, v, step);
 }
 
-/* Zero n slots, return how many were non-zero ((x | -x) >> 63 is SSE2-friendly). */
+/* Zero n slots, return how many were non-zero. */
 static inline uint64_t pt_slots_clear(uint64_t *p, uint64_t n)
 {
 	if (n == 1) {
-		uint64_t c = pt_load(p) != 0;
+		uint64_t r = pt_load(p) != 0;
 
 		pt_store(p, 0);
-		return c;
+		return r;
 	}
-	pt_v2 a = { 0, 0 }, b = a, c = a, d = a, z = a;
-	uint64_t i = 0, r;
-
-	for (; i + 8 <= n; i += 8) {
-		pt_v2 x0 = *(pt_v2 *)&p[i], x1 = *(pt_v2 *)&p[i + 2];
-		pt_v2 x2 = *(pt_v2 *)&p[i + 4], x3 = *(pt_v2 *)&p[i + 6];
-
-		a += (x0 | (z - x0)) >> 63;
-		b += (x1 | (z - x1)) >> 63;
-		c += (x2 | (z - x2)) >> 63;
-		d += (x3 | (z - x3)) >> 63;
-		*(pt_v2 *)&p[i] = z;
-		*(pt_v2 *)&p[i + 2] = z;
-		*(pt_v2 *)&p[i + 4] = z;
-		*(pt_v2 *)&p[i + 6] = z;
-	}
-	a += b + c + d;
-	r = a[0] + a[1];
-	for (; i < n; i++) {
-		r += p[i] != 0;
-		p[i] = 0;
-	}
-	return r;
+	return n < PT_SLOTS_BULK ? slots_clear_v2(p, n) : _iopt_pt_slots_clear_bulk(p, n);
 }
 #endif /* __SANITIZE_THREAD__ */
 
