@@ -242,6 +242,25 @@ static uint64_t m_bytes(struct model *m, uint64_t a, uint64_t b)
 	return bytes;
 }
 
+/*
+ * Smallest and largest leaf descriptor in [a, b] (leaf boundaries): a run's
+ * slots are descriptors of the largest level size within the run.
+ * 64 / 0 when nothing is mapped there.
+ */
+static void m_desc_span(const struct model *m, uint64_t a, uint64_t b, unsigned *lo, unsigned *hi)
+{
+	*lo = 64;
+	*hi = 0;
+	for (unsigned i = 0; i < m->ne; i++) {
+		const struct ext *x = &m->e[i];
+		if (x->va < a || x->va > b)
+			continue;
+		unsigned d = m_shift(m, m_level(m, x->lg2));
+		*lo = d < *lo ? d : *lo;
+		*hi = d > *hi ? d : *hi;
+	}
+}
+
 /* Remove [a, b] (leaf boundaries) from the model; return the bytes removed. */
 static uint64_t m_remove(struct model *m, uint64_t a, uint64_t b)
 {
@@ -729,16 +748,30 @@ static void op_unmap(struct model *m, struct in *in)
 		m_cut(m, last + 1);
 	if (nogot)
 		got = m_bytes(m, iova, last);
+	unsigned dlo, dhi;
+	m_desc_span(m, iova, last, &dlo, &dhi);
 	uint64_t want_bytes = m_remove(m, iova, last);
 	if (got != want_bytes)
 		FAIL("unmap_pages(%#llx, %#llx x %#llx) removed %#llx, model %#llx", (unsigned long long)iova,
 		     (unsigned long long)pgsize, (unsigned long long)cnt, (unsigned long long)got,
 		     (unsigned long long)want_bytes);
-	if (m->g.start > iova || m->g.end < last || m->g.pgsize != pgsize)
-		FAIL("gather [%#llx, %#llx] stride %#llx misses unmap [%#llx, %#llx] stride %#llx",
+	/*
+	 * The gather covers the range with a stride it is aligned to, no leaf
+	 * removed is smaller than the stride, and a larger one marks it mixed
+	 * (include/iopt/gather.h): a stride above a leaf would let an SMMU
+	 * without RIL keep it, an unmarked larger leaf a TTL hint skip it.
+	 */
+	uint64_t gs = m->g.pgsize;
+	if (m->g.start > iova || m->g.end < last || !gs || (gs & (gs - 1)) ||
+	    ((iova | (last + 1)) & (gs - 1)))
+		FAIL("gather [%#llx, %#llx] stride %#llx misses unmap [%#llx, %#llx] asked %#llx",
 		     (unsigned long long)m->g.start, (unsigned long long)m->g.end,
-		     (unsigned long long)m->g.pgsize, (unsigned long long)iova, (unsigned long long)last,
+		     (unsigned long long)gs, (unsigned long long)iova, (unsigned long long)last,
 		     (unsigned long long)pgsize);
+	if (dhi && ((1ull << dlo) < gs || ((1ull << dhi) > gs && !m->g.mixed)))
+		FAIL("gather stride %#llx (mixed %d) for leaves of 2^%u..2^%u removed from [%#llx, %#llx]",
+		     (unsigned long long)gs, m->g.mixed, dlo, dhi, (unsigned long long)iova,
+		     (unsigned long long)last);
 	check_xlate(m, iova, last);
 }
 

@@ -82,6 +82,7 @@ struct sim {
 	struct iopt_inv_target inv;
 	uint64_t tag;
 	unsigned ias;
+	uint64_t req_pgsize;     /* page size the last IOMMU-API unmap asked for */
 	struct iopt_pt *pt;
 	struct iopt_iova_domain *iovad;
 	struct iopt_dma_domain *dom;
@@ -324,13 +325,17 @@ static void drv_wait(void *ctx)
 
 /*
  * SIM_BREAK_TLBI_PER_RUN: of a plan without RIL keep only the TG=0 commands
- * at stride-aligned addresses, one per stride step: what the SMMU planner
- * emitted for a contiguous run before it stepped per descriptor.
+ * at addresses aligned to the page size the unmap asked for, one per run:
+ * what the SMMU planner emitted for a contiguous run before it stepped per
+ * descriptor (then the gather's stride was the page size asked for; it is
+ * now the descriptor removed).
  */
 static int tlbi_per_run(const struct sim *s, struct iopt_inv_cmd *c, int n, uint64_t stride)
 {
 	int w = 0;
 
+	if (s->req_pgsize > stride)
+		stride = s->req_pgsize;
 	for (int i = 0; i < n; i++) {
 		struct sim_cmd d = sim_cmd_decode(s->vendor, &s->caps, &c[i]);
 		if (d.kind != SIM_CMD_RANGE || d.start != d.end || !(d.start & (stride - 1)))
@@ -735,6 +740,7 @@ static int unmap_pages_at(struct sim *s, uint64_t iova, uint64_t last, struct io
 		while (end - va + 1 > n * pg &&
 		       leaf_size(bitmap, va + n * pg, pa + n * pg, end - va + 1 - n * pg) == pg)
 			n++;
+		s->req_pgsize = pg;
 		r = iopt_pt_unmap_pages(s->pt, va, pg, n, g, &unmapped);
 		if (!r)
 			va += n * pg;

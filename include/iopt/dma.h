@@ -119,7 +119,8 @@ struct iopt_dma_cfg {
 	 * IOMMU (copied). vendor 0 selects range mode. Ranges the planner
 	 * cannot express are invalidated with the scope-wide command. The
 	 * leaf-only hint (VT-d IH, AMD PDE=0, SMMU LEAF/TTL) is used when no
-	 * table was freed and the buffer was too short for a leaf above the
+	 * table was freed, no leaf above the gather's stride was removed
+	 * (gather mixed) and the buffer was too short for a leaf above the
 	 * granule.
 	 */
 	struct iopt_inv_target inv;

@@ -8,7 +8,14 @@
  * Contract:
  *   - [start, end] is inclusive. An empty gather has start = UINT64_MAX,
  *     end = 0 (so "end != 0" means non-empty).
- *   - pgsize is the flush stride: the page size of the leaves removed.
+ *   - pgsize is the flush stride: every leaf entry (descriptor) removed
+ *     in the batch maps at least pgsize bytes, and every range is aligned
+ *     to it. The page-table code sets it to the smallest leaf it actually
+ *     removed (a slot of a contiguous run counts as one descriptor of the
+ *     slot's size), whatever page size the caller asked to unmap with.
+ *   - mixed: some leaf removed maps more than pgsize. Then no leaf-size
+ *     hint may be derived from pgsize (SMMU TTL, a per-leaf-size flush):
+ *     the planners get leaf_only = false from the DMA layer.
  *   - freelist holds table pages detached from a page table. They may still
  *     be walked by the IOMMU (paging-structure caches) until the flush and by
  *     iopt_pt_iova_to_phys readers until an RCU grace period has passed, so
@@ -84,6 +91,7 @@ struct iopt_gather {
 	uint64_t start;                      /* first byte, UINT64_MAX if empty */
 	uint64_t end;                        /* last byte (inclusive), 0 if empty */
 	uint64_t pgsize;                     /* flush stride, 0 = not set yet */
+	bool mixed;                          /* a leaf removed is larger than pgsize */
 	struct iopt_gather_freed *freelist;  /* pages to release after flush */
 	size_t nr_freed;                     /* length of freelist */
 	bool queued;                         /* a flush-all will come later */
@@ -183,16 +191,21 @@ static inline void iopt_gather_add_range(struct iopt_gather *g, uint64_t iova, u
  * (hw-facts §6.3), so one flush never covers a gap it would have to
  * over-invalidate. In list mode a disjoint range is kept as another range
  * instead (see iopt_gather_add_range).
+ * Return: true when the range starts a new batch (nothing was pending, or
+ * the pending batch was synced first).
  * Context: as iopt_gather_sync when a sync can happen.
  */
-static inline void iopt_gather_add_page(struct iopt_gather *g, uint64_t iova, uint64_t size,
+static inline bool iopt_gather_add_page(struct iopt_gather *g, uint64_t iova, uint64_t size,
 					uint64_t pgsize)
 {
 	if ((g->pgsize && g->pgsize != pgsize) ||
 	    (!g->max_ranges && iopt_gather_is_disjoint(g, iova, size)))
 		iopt_gather_sync(g);
+	bool fresh = !g->end && !g->nr_ranges;
+
 	g->pgsize = pgsize;
 	iopt_gather_add_range(g, iova, size);
+	return fresh;
 }
 
 /* Queue a detached table page; released by the next iopt_gather_sync(). */

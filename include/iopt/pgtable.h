@@ -196,8 +196,10 @@ IOPT_API int iopt_pt_map_range(struct iopt_pt *pt, uint64_t iova, uint64_t paddr
  * iopt_pt_unmap_pages - remove the leaves in [iova, iova + pgsize*pgcount).
  * Holes are skipped. Tables entirely inside the range are detached and put
  * on g's freelist (released after g's flush and a grace period); the whole
- * range is added to g with stride pgsize (iopt_gather_add_page, which may
- * sync g first). A large or contiguous leaf that straddles either end is
+ * range is added to g (iopt_gather_add_page with pgsize, which may sync g
+ * first), and g's stride then becomes the smallest leaf descriptor this
+ * call removed, with g->mixed set when a larger one was removed too
+ * (include/iopt/gather.h). A large or contiguous leaf that straddles either end is
  * refused (-EINVAL, nothing changed) unless the table was created with
  * IOPT_PT_F_SPLIT, in which case it is first split into smaller leaves
  * with the same translation (runs into single slots, a large slot into a

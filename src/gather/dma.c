@@ -57,11 +57,11 @@ static inline bool _iopt_dma_blk_cmd(const struct iopt_dma_domain *dom, uint64_t
  */
 static iopt_noinline void _iopt_dma_invalidate(struct iopt_dma_domain *dom,
 					       const struct iopt_gather_range *r, unsigned nr,
-					       uint64_t pgsize, bool freed)
+					       uint64_t pgsize, bool not_leaf)
 {
 	struct iopt_inv_cmd cmds[IOPT_INV_MAX_BUDGET];
 	struct iopt_inv_range ir[IOPT_GATHER_MAX_RANGES + 1];
-	bool leaf_only = !freed;
+	bool leaf_only = !not_leaf; /* no table freed, no leaf above the stride */
 	int n = -EINVAL;
 
 	if (nr == 1 && leaf_only && pgsize == dom->granule &&
@@ -120,7 +120,7 @@ static void _iopt_dma_gather_flush(struct iopt_gather *g, void *ctx)
 	if (g->queued && !g->freelist)
 		return;
 	if (dom->inv.vendor)
-		_iopt_dma_invalidate(dom, g->ranges, g->nr_ranges, g->pgsize, g->freelist);
+		_iopt_dma_invalidate(dom, g->ranges, g->nr_ranges, g->pgsize, g->freelist || g->mixed);
 	else if (g->nr_ranges)
 		dom->ops.flush_range(dom->ops.ctx, g->ranges, g->nr_ranges, g->pgsize);
 	else

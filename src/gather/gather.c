@@ -13,6 +13,7 @@ void iopt_gather_init_list(struct iopt_gather *g, bool queued, unsigned max_rang
 	g->start = UINT64_MAX;
 	g->end = 0;
 	g->pgsize = 0;
+	g->mixed = false;
 	g->freelist = NULL;
 	g->nr_freed = 0;
 	g->queued = queued;

@@ -235,9 +235,12 @@ static bool NS(take_nodes)(const struct iopt_pt *pt, uint64_t *table, unsigned l
 	return true;
 }
 
-/* Count the leaf bytes below a detached table and queue every sub-table. */
+/*
+ * Count the leaf bytes below a detached table and queue every sub-table;
+ * *lv gets bit L for every level L that held a leaf (NULL: not wanted).
+ */
 static uint64_t NS(collect)(const struct iopt_pt *pt, uint64_t *table, unsigned level,
-			    struct iopt_gather *g, struct iopt_gather_freed **spare)
+			    struct iopt_gather *g, struct iopt_gather_freed **spare, unsigned *lv)
 {
 	uint64_t bytes = 0, n = 1ull << pt_bpl(pt);
 	uint64_t sz = 1ull << NS(shift)(pt, level);
@@ -250,13 +253,46 @@ static uint64_t NS(collect)(const struct iopt_pt *pt, uint64_t *table, unsigned 
 		if (level && pt_is_table(pt, e, level)) {
 			uint64_t *c = NS(child)(pt, e);
 
-			bytes += NS(collect)(pt, c, level - 1, g, spare);
+			bytes += NS(collect)(pt, c, level - 1, g, spare, lv);
 			NS(queue_free)(pt, g, c, (size_t)8 << pt_bpl(pt), spare);
 		} else {
 			bytes += sz;
+			if (lv)
+				*lv |= 1u << level;
 		}
 	}
 	return bytes;
+}
+
+/*
+ * After an unmap that removed leaves at the levels in lv (bit L = a leaf
+ * at level L) from [iova, iova + len): make the gather's stride the
+ * smallest leaf descriptor removed, and mark it mixed when a larger one was
+ * removed too (include/iopt/gather.h). The caller's pgsize says nothing
+ * about the leaves: unmapping 2 MiB over 4K leaves, a stride of 2 MiB
+ * would let an SMMU without range invalidation keep 511 of them, and a 4K
+ * stride over a 2 MiB block gives a TTL hint that skips the block.
+ * fresh: this call started the batch, so only its leaves count.
+ */
+static void NS(gather_leaves)(const struct iopt_pt *pt, struct iopt_gather *g, bool fresh,
+			      unsigned lv, uint64_t iova, uint64_t len)
+{
+	if (!lv)
+		return;
+	uint64_t lo = 1ull << NS(shift)(pt, (unsigned)__builtin_ctz(lv));
+	uint64_t hi = 1ull << NS(shift)(pt, 31 - (unsigned)__builtin_clz(lv));
+
+	if (fresh && !((iova | len) & (lo - 1))) {
+		g->pgsize = lo;
+		g->mixed = lo != hi;
+		return;
+	}
+	if (lo < g->pgsize) {
+		g->pgsize = lo; /* earlier ranges stay aligned; their leaves are larger */
+		g->mixed = true;
+	}
+	if (hi > g->pgsize)
+		g->mixed = true;
 }
 
 static bool NS(subtree_empty)(const struct iopt_pt *pt, const uint64_t *table, unsigned level)
@@ -459,7 +495,7 @@ static pt_noinline int NS(clear_empty_tables)(struct iopt_pt *pt, uint64_t *slot
 			return -EBUSY;
 		atomic_fetch_add(&pt->gen, 1);
 		iopt_gather_add_range(&mc->fg, va + (i << s), 1ull << s);
-		NS(collect)(pt, c, level - 1, &mc->fg, &mc->pool.spare);
+		NS(collect)(pt, c, level - 1, &mc->fg, &mc->pool.spare, NULL); /* empty */
 		NS(queue_free)(pt, &mc->fg, c, (size_t)8 << pt_bpl(pt), &mc->pool.spare);
 	}
 	return 0;
@@ -534,7 +570,7 @@ static int NS(map_level)(struct iopt_pt *pt, uint64_t *table, unsigned level, un
 
 static uint64_t NS(unmap_level)(struct iopt_pt *pt, uint64_t *table, unsigned level,
 				unsigned toplevel, uint64_t va, uint64_t last,
-				struct iopt_gather *g, bool *freed, uint64_t gen);
+				struct iopt_gather *g, bool *freed, unsigned *lv, uint64_t gen);
 
 #ifdef PT_FMT_DYNAMIC_TOP
 /* Grow the top until it reaches last (hw-facts §7.2); tables from the pool. */
@@ -579,7 +615,10 @@ static void NS(undo)(struct iopt_pt *pt, uint64_t va, uint64_t done)
 	iopt_gather_init(&g, false, pt->flush, pt->flush_ctx);
 	NS(load_top)(pt, &root, &toplevel);
 	iopt_gather_add_range(&g, va, done - va);
-	NS(unmap_level)(pt, root, toplevel, toplevel, va, done - 1, &g, &freed, NS(gen)(pt));
+	unsigned lv = 0;
+
+	NS(unmap_level)(pt, root, toplevel, toplevel, va, done - 1, &g, &freed, &lv, NS(gen)(pt));
+	NS(gather_leaves)(pt, &g, true, lv, va, done - va);
 	if (freed)
 		atomic_fetch_add(&pt->gen, 1);
 	iopt_gather_sync(&g);
@@ -972,9 +1011,14 @@ static int NS(map_range)(struct iopt_pt *pt, uint64_t iova, uint64_t paddr, uint
 /* ------------------------------------------------------------------ */
 /* Unmap                                                               */
 
+/*
+ * Clear the leaves of [va, last] below table (at level), detaching tables
+ * the range covers whole. *lv gets bit L for every level L a leaf was
+ * removed at (NS(gather_leaves) turns that into the gather's stride).
+ */
 static uint64_t NS(unmap_level)(struct iopt_pt *pt, uint64_t *table, unsigned level,
 				unsigned toplevel, uint64_t va, uint64_t last,
-				struct iopt_gather *g, bool *freed, uint64_t gen)
+				struct iopt_gather *g, bool *freed, unsigned *lv, uint64_t gen)
 {
 	unsigned s = NS(shift)(pt, level);
 	uint64_t i0 = NS(idx)(pt, va, level, toplevel), i1 = NS(idx)(pt, last, level, toplevel);
@@ -983,6 +1027,8 @@ static uint64_t NS(unmap_level)(struct iopt_pt *pt, uint64_t *table, unsigned le
 
 	if (!level) {
 		bytes = pt_slots_clear(&table[i0], i1 - i0 + 1) << s;
+		if (bytes)
+			*lv |= 1;
 	} else {
 		uint64_t base = NS(ebase)(pt, va, level);
 
@@ -994,6 +1040,7 @@ static uint64_t NS(unmap_level)(struct iopt_pt *pt, uint64_t *table, unsigned le
 			if (!pt_is_table(pt, e, level)) {
 				pt_store(&table[i], 0);
 				bytes += sz;
+				*lv |= 1u << level;
 				continue;
 			}
 			uint64_t a = i == i0 ? va : base, b = i == i1 ? last : base + sz - 1;
@@ -1003,12 +1050,13 @@ static uint64_t NS(unmap_level)(struct iopt_pt *pt, uint64_t *table, unsigned le
 			if (a == base && b == base + sz - 1 && NS(take_nodes)(pt, c, level - 1, &spare)) {
 				/* Whole table covered: detach, count, free after flush. */
 				pt_store(&table[i], 0);
-				bytes += NS(collect)(pt, c, level - 1, g, &spare);
+				bytes += NS(collect)(pt, c, level - 1, g, &spare, lv);
 				NS(queue_free)(pt, g, c, (size_t)8 << pt_bpl(pt), &spare);
 				*freed = true;
 			} else {
 				/* (Or no memory for the nodes: clear it, keep the empty table.) */
-				bytes += NS(unmap_level)(pt, c, level - 1, toplevel, a, b, g, freed, gen);
+				bytes += NS(unmap_level)(pt, c, level - 1, toplevel, a, b, g, freed, lv,
+							 gen);
 				descended = true;
 			}
 		}
@@ -1137,8 +1185,8 @@ static pt_noinline int NS(unmap_slow)(struct iopt_pt *pt, uint64_t iova, uint64_
 		if (r)
 			return r;
 	}
-	iopt_gather_add_page(g, iova, last - iova + 1, pgsize);
-
+	bool fresh = iopt_gather_add_page(g, iova, last - iova + 1, pgsize);
+	unsigned lv = 0;
 	uint64_t *root;
 	unsigned toplevel;
 	uint64_t top = NS(load_top)(pt, &root, &toplevel);
@@ -1153,7 +1201,8 @@ static pt_noinline int NS(unmap_slow)(struct iopt_pt *pt, uint64_t iova, uint64_
 		if (last >= reach)
 			last = reach - 1;
 	}
-	*unmapped = NS(unmap_level)(pt, root, toplevel, toplevel, iova, last, g, &freed, gen);
+	*unmapped = NS(unmap_level)(pt, root, toplevel, toplevel, iova, last, g, &freed, &lv, gen);
+	NS(gather_leaves)(pt, g, fresh, lv, iova, last - iova + 1);
 	if (freed)
 		atomic_fetch_add(&pt->gen, 1);
 	return 0;
@@ -1234,9 +1283,11 @@ static pt_noinline int NS(unmap_rest)(struct iopt_pt *pt, uint64_t iova, uint64_
 		if (ok && e1 && ((last + 1) & pt_mask_lg2(pt_leaf_lg2(pt, e1, level))))
 			ok = false;
 		if (pt_likely(ok)) {
-			iopt_gather_add_page(g, iova, len, pgsize);
+			bool fresh = iopt_gather_add_page(g, iova, len, pgsize);
+
 			*unmapped = pt_slots_clear(&t[i0], i1 - i0 + 1) << s;
 			_pt_written(pt, &t[i0], (i1 - i0 + 1) * 8);
+			NS(gather_leaves)(pt, g, fresh, *unmapped ? 1u << level : 0, iova, len);
 			return 0;
 		}
 	}

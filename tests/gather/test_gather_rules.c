@@ -111,16 +111,17 @@ static void rules(unsigned max)
 	CHECK_EQ(g.end, 0); /* re-initialised */
 	CHECK_EQ(g.max_ranges, max);
 
-	/* add_page: adjacent, same stride: no sync */
+	/* add_page: adjacent, same stride: no sync; only the first starts a batch */
 	rc.flushes = 0;
-	iopt_gather_add_page(&g, 0x4000, 0x1000, 0x1000);
-	iopt_gather_add_page(&g, 0x5000, 0x1000, 0x1000);
-	iopt_gather_add_page(&g, 0x3000, 0x1000, 0x1000);
+	CHECK(iopt_gather_add_page(&g, 0x4000, 0x1000, 0x1000));
+	CHECK(!iopt_gather_add_page(&g, 0x5000, 0x1000, 0x1000));
+	CHECK(!iopt_gather_add_page(&g, 0x3000, 0x1000, 0x1000));
 	CHECK_EQ(rc.flushes, 0);
+	CHECK(!g.mixed);
 	CHECK_EQ(g.start, 0x3000);
 	CHECK_EQ(g.end, 0x5fff);
-	/* disjoint: single mode syncs first, list mode keeps both */
-	iopt_gather_add_page(&g, 0x9000, 0x1000, 0x1000);
+	/* disjoint: single mode syncs first (a new batch), list mode keeps both */
+	CHECK_EQ(iopt_gather_add_page(&g, 0x9000, 0x1000, 0x1000), !max);
 	CHECK_EQ(rc.flushes, max ? 0 : 1);
 	if (!max) {
 		CHECK_EQ(rc.r[0].start, 0x3000);
@@ -128,7 +129,7 @@ static void rules(unsigned max)
 		CHECK_EQ(g.start, 0x9000);
 	}
 	/* stride change: sync first in both modes */
-	iopt_gather_add_page(&g, 0x200000, 0x200000, 0x200000);
+	CHECK(iopt_gather_add_page(&g, 0x200000, 0x200000, 0x200000));
 	CHECK_EQ(rc.flushes, max ? 1 : 2);
 	CHECK_EQ(rc.pgsize, 0x1000);
 	if (max >= 2) {

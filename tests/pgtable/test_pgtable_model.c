@@ -355,21 +355,40 @@ static void run_case(const struct mcase *mc, uint64_t seed)
 					printf("# %s op %u: refused unmap = %d\n", mc->name, op, r);
 				}
 			} else {
+				/*
+				 * The gather's stride: the smallest leaf descriptor removed
+				 * (a run's slots count one by one: the largest level size
+				 * within the leaf), if the range is aligned to it; mixed
+				 * when a larger one went too (include/iopt/gather.h).
+				 */
+				unsigned dlo = 64, dhi = 0;
 				for (uint64_t i = va >> g0; i < end >> g0; i++)
 					if (m.llg2[i]) {
+						unsigned d = m_shift(&m, m_level(&m, m.llg2[i]));
+						dlo = d < dlo ? d : dlo;
+						dhi = d > dhi ? d : dhi;
 						want += 1ull << g0;
 						m.llg2[i] = 0;
 					}
 				unsigned fr = tab_remove_inside(&m, va, end - 1, 64);
+				uint64_t stride = 1ull << lg2;
+				bool mixed = false;
+				if (dhi && !((va | len) & ((1ull << dlo) - 1))) {
+					stride = 1ull << dlo;
+					mixed = dlo != dhi;
+				} else if (dhi) {
+					mixed = dhi > lg2; /* (dlo < lg2 is always aligned) */
+				}
 
 				if (r || got != want || gt.nr_freed != fr || gt.start > va ||
-				    gt.end < end - 1 || gt.pgsize != (1ull << lg2)) {
+				    gt.end < end - 1 || gt.pgsize != stride || gt.mixed != mixed) {
 					m.bad++;
 					printf("# %s op %u: unmap %#llx+%#llx = %d got %#llx want %#llx "
-					       "freed %zu want %u\n",
+					       "freed %zu want %u stride %#llx want %#llx mixed %d want %d\n",
 					       mc->name, op, (unsigned long long)va, (unsigned long long)len,
 					       r, (unsigned long long)got, (unsigned long long)want,
-					       gt.nr_freed, fr);
+					       gt.nr_freed, fr, (unsigned long long)gt.pgsize,
+					       (unsigned long long)stride, gt.mixed, mixed);
 				}
 				freed_total += fr;
 				nunmap++;

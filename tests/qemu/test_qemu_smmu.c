@@ -498,7 +498,8 @@ static void run_ril_off(struct mach *x, const char *what, uint64_t iova, uint64_
 	expect_reach(x, t, n, what, "mapped");
 	iopt_gather_init(&g, false, NULL, NULL);
 	EXPECT(iopt_pt_unmap_pages(x->pt, iova, size, 1, &g, &done) == 0 && done == size, "%s: unmap", what);
-	CHECK_EQ(g.pgsize, size); /* the gather's stride is the run, not the descriptor */
+	/* The gather's stride is the descriptor (one slot of the run), not the run. */
+	CHECK(g.pgsize == step && !g.mixed);
 
 	int k = plan(x, iova, iova + step - 1, step, true, c);
 	CHECK(per_descriptor(c, k, iova, step, step));
@@ -605,6 +606,45 @@ static void split(void)
 	/* The rest of the block translates through the table that replaced it. */
 	expect_reach(x, &t[0], 1, "split block, page 0", "kept");
 	expect_reach(x, &t[2], 2, "split block, page 2 and +1M", "kept");
+	stop(x);
+}
+
+/*
+ * A page size above the leaves: 2 MiB unmapped with pgsize 2M over 512 4K
+ * pages (callers that pick the page size from alignment alone, as Linux's
+ * iommu_unmap does, ask for this). The gather's stride must be the 4K
+ * leaves removed: with RIL off that is one TG=0 per page (here over the
+ * budget: one TLBI_NH_ASID). Until 2026-12 the stride was the caller's
+ * page size, one TG=0 per 2 MiB, which QEMU shows leaves 511 pages
+ * reachable (the negative control; found by the simulator).
+ */
+static void stride_above_leaves(void)
+{
+	static struct tgt t[MAX_TGT];
+	struct iopt_inv_cmd c[MAX_CMDS];
+	struct iopt_gather g;
+	uint64_t done;
+
+	struct mach *x = start("pgsize above the leaves: 2M unmapped over 512 4K pages, RIL off", 0, NULL);
+	x->pt = new_table(x, 12, 0, 4, true);
+	x->t.caps.smmu.range_inv = false;
+	uint64_t iova = 0x40000000, pa = arena(x, 2 * MiB, 2 * MiB);
+	CHECK(iopt_pt_map_pages(x->pt, iova, pa, 4096, 512, RW, &done) == 0 && done == 2 * MiB);
+	unsigned n = targets(x, iova, pa, 64 * KiB, 4 * KiB, t);
+	add_tgt(x, t, &n, iova + 2 * MiB - 2 * KiB, pa + 2 * MiB - 2 * KiB);
+	expect_reach(x, t, n, "512 4K pages", "mapped");
+	iopt_gather_init(&g, false, NULL, NULL);
+	CHECK(iopt_pt_unmap_pages(x->pt, iova, 2 * MiB, 1, &g, &done) == 0 && done == 2 * MiB);
+	CHECK(g.pgsize == 4096 && !g.mixed && g.freelist); /* the leaf table went too */
+	/* The old stride: one TG=0 at the first page; the other pages stay cached. */
+	int k = plan(x, iova, iova + 2 * MiB - 1, 2 * MiB, false, c);
+	CHECK_EQ(k, 1);
+	smmu_submit(&x->d, c, (unsigned)k);
+	smmu_sync(&x->d);
+	expect_all(x, t + 1, n - 1, false, REACH, "4K pages 1..", "one TG=0 per 2 MiB (old stride)");
+	invalidate(x, &g);
+	CHECK(x->nlast == 1 && (x->last[0].w[0] & 0xff) == 0x11); /* 512 > budget: NH_ASID */
+	expect_fault(x, t, n, "512 4K pages", "after the gather's stride-4K plan");
 	stop(x);
 }
 
@@ -739,6 +779,7 @@ int main(void)
 		(const struct leaf_spec[]){ { 2 * MiB, 64 * KiB, ~0ull, 16 * MiB },
 					    { 16 * GiB, 512 * MiB, 0, 16 * GiB } }, 2);
 	split();
+	stride_above_leaves();
 	two_level();
 	struct mach *x = start("DMA layer (command mode) on 4K tables, strict then lazy", 0, NULL);
 	dma_mode(x, false, 9);
