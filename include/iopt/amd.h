@@ -259,11 +259,11 @@ IOPT_API int iopt_amd_dte_top(const struct iopt_amd_hw *hw, uint64_t word0, uint
 IOPT_API int iopt_amd_inv_dte(uint16_t devid, struct iopt_inv_cmd *out);
 
 /*
- * iopt_amd_decode_inv_dte() - the device id of an INVALIDATE_DEVTAB_ENTRY.
+ * iopt_amd_inv_dte_decode() - the device id of an INVALIDATE_DEVTAB_ENTRY.
  * Return: 0, or -EINVAL (NULL argument, another opcode, a reserved bit set).
  * @devid untouched on error.
  */
-IOPT_API int iopt_amd_decode_inv_dte(const struct iopt_inv_cmd *cmd, uint16_t *devid);
+IOPT_API int iopt_amd_inv_dte_decode(const struct iopt_inv_cmd *cmd, uint16_t *devid);
 
 /*
  * iopt_amd_inv_all() - INVALIDATE_IOMMU_ALL (opcode 0x08; w0 = 0x8 << 60,

@@ -276,7 +276,7 @@ IOPT_API int iopt_inv_wait_amd(uint64_t store_addr, uint64_t data, bool irq,
 /*
  * iopt_inv_decode_amd() - decode INVALIDATE_IOMMU_PAGES, COMPLETION_WAIT or
  * INVALIDATE_IOMMU_ALL (IOPT_INV_GLOBAL; include/iopt/amd.h encodes it and
- * INVALIDATE_DEVTAB_ENTRY, which iopt_amd_decode_inv_dte decodes).
+ * INVALIDATE_DEVTAB_ENTRY, which iopt_amd_inv_dte_decode decodes).
  * An S=1 code of 2^64 bytes (the all-pages address) decodes as IOPT_INV_SCOPE.
  * Context: pure; any thread.
  * Return: 0, or -EINVAL (other opcode).

@@ -158,11 +158,11 @@ struct iopt_vtd_root {
 };
 
 /*
- * iopt_vtd_root_entry() - encode a legacy root entry into @out[2].
+ * iopt_vtd_root_encode() - encode a legacy root entry into @out[2].
  * Context: pure; any thread.
  * Return: 0, -EINVAL, -ERANGE (see the header comment).
  */
-IOPT_API int iopt_vtd_root_entry(const struct iopt_vtd_hw *hw, const struct iopt_vtd_root *in,
+IOPT_API int iopt_vtd_root_encode(const struct iopt_vtd_hw *hw, const struct iopt_vtd_root *in,
 				 uint64_t out[2]);
 /* Context: pure; any thread. Return: 0, or -EINVAL (NULL, reserved bit set). */
 IOPT_API int iopt_vtd_root_decode(const uint64_t in[2], struct iopt_vtd_root *out);
@@ -192,12 +192,12 @@ struct iopt_vtd_context {
 };
 
 /*
- * iopt_vtd_context_entry() - encode a legacy context entry into @out[2].
+ * iopt_vtd_context_encode() - encode a legacy context entry into @out[2].
  * Context: pure; any thread.
  * Return: 0, -EINVAL, -ERANGE, -EOPNOTSUPP (TT needing DT/PT the hardware
  * lacks, levels not in SAGAW, did beyond did_bits).
  */
-IOPT_API int iopt_vtd_context_entry(const struct iopt_vtd_hw *hw, const struct iopt_vtd_context *in,
+IOPT_API int iopt_vtd_context_encode(const struct iopt_vtd_hw *hw, const struct iopt_vtd_context *in,
 				    uint64_t out[2]);
 /* Context: pure; any thread. Return: 0, or -EINVAL (NULL, reserved bit or TT 3). */
 IOPT_API int iopt_vtd_context_decode(const uint64_t in[2], struct iopt_vtd_context *out);
@@ -217,11 +217,11 @@ struct iopt_vtd_sm_root {
 };
 
 /*
- * iopt_vtd_sm_root_entry() - encode a scalable-mode root entry into @out[2].
+ * iopt_vtd_sm_root_encode() - encode a scalable-mode root entry into @out[2].
  * Context: pure; any thread.
  * Return: 0, -EINVAL, -ERANGE, -EOPNOTSUPP (no ECAP.SMTS).
  */
-IOPT_API int iopt_vtd_sm_root_entry(const struct iopt_vtd_hw *hw, const struct iopt_vtd_sm_root *in,
+IOPT_API int iopt_vtd_sm_root_encode(const struct iopt_vtd_hw *hw, const struct iopt_vtd_sm_root *in,
 				    uint64_t out[2]);
 /* Context: pure; any thread. Return: 0, or -EINVAL (NULL, reserved bit set). */
 IOPT_API int iopt_vtd_sm_root_decode(const uint64_t in[2], struct iopt_vtd_sm_root *out);
@@ -245,13 +245,13 @@ struct iopt_vtd_sm_context {
 };
 
 /*
- * iopt_vtd_sm_context_entry() - encode a scalable-mode context entry into
+ * iopt_vtd_sm_context_encode() - encode a scalable-mode context entry into
  * @out[4].
  * Context: pure; any thread.
  * Return: 0, -EINVAL, -ERANGE, -EOPNOTSUPP (no SMTS; DTE/PASIDE/PRE/RID_PASID
  * without their ECAP bit).
  */
-IOPT_API int iopt_vtd_sm_context_entry(const struct iopt_vtd_hw *hw,
+IOPT_API int iopt_vtd_sm_context_encode(const struct iopt_vtd_hw *hw,
 				       const struct iopt_vtd_sm_context *in, uint64_t out[4]);
 /* Context: pure; any thread. Return: 0, or -EINVAL (NULL, reserved bit set). */
 IOPT_API int iopt_vtd_sm_context_decode(const uint64_t in[4], struct iopt_vtd_sm_context *out);
@@ -267,11 +267,11 @@ struct iopt_vtd_pasid_dir {
 };
 
 /*
- * iopt_vtd_pasid_dir_entry() - encode a PASID directory entry into @out.
+ * iopt_vtd_pasid_dir_encode() - encode a PASID directory entry into @out.
  * Context: pure; any thread.
  * Return: 0, -EINVAL, -ERANGE, -EOPNOTSUPP (no ECAP.SMTS).
  */
-IOPT_API int iopt_vtd_pasid_dir_entry(const struct iopt_vtd_hw *hw,
+IOPT_API int iopt_vtd_pasid_dir_encode(const struct iopt_vtd_hw *hw,
 				      const struct iopt_vtd_pasid_dir *in, uint64_t *out);
 /* Context: pure; any thread. Return: 0, or -EINVAL (NULL, reserved bit set). */
 IOPT_API int iopt_vtd_pasid_dir_decode(uint64_t in, struct iopt_vtd_pasid_dir *out);
@@ -297,7 +297,7 @@ enum iopt_vtd_pgtt {
  * Linux writes iommu->agaw), and the decoder returns ss_levels 0.
  * present = false: only fpd may be set (pgtt 0).
  */
-struct iopt_vtd_pasid_entry {
+struct iopt_vtd_pasid_encode {
 	bool present;
 	bool fpd;
 	enum iopt_vtd_pgtt pgtt;
@@ -313,14 +313,14 @@ struct iopt_vtd_pasid_entry {
 };
 
 /*
- * iopt_vtd_pasid_entry() - encode a PASID table entry into @out[8].
+ * iopt_vtd_pasid_encode() - encode a PASID table entry into @out[8].
  * Context: pure; any thread.
  * Return: 0, -EINVAL, -ERANGE, -EOPNOTSUPP (see the field list).
  */
-IOPT_API int iopt_vtd_pasid_entry(const struct iopt_vtd_hw *hw, const struct iopt_vtd_pasid_entry *in,
+IOPT_API int iopt_vtd_pasid_encode(const struct iopt_vtd_hw *hw, const struct iopt_vtd_pasid_encode *in,
 				  uint64_t out[8]);
 /* Context: pure; any thread. Return: 0, or -EINVAL (NULL, reserved bit, PGTT 0 or > 4 when present). */
-IOPT_API int iopt_vtd_pasid_decode(const uint64_t in[8], struct iopt_vtd_pasid_entry *out);
+IOPT_API int iopt_vtd_pasid_decode(const uint64_t in[8], struct iopt_vtd_pasid_encode *out);
 
 /* -------------------------------------------------- invalidations */
 

@@ -265,7 +265,7 @@ int iopt_amd_inv_dte(uint16_t devid, struct iopt_inv_cmd *out)
 	return 0;
 }
 
-int iopt_amd_decode_inv_dte(const struct iopt_inv_cmd *cmd, uint16_t *devid)
+int iopt_amd_inv_dte_decode(const struct iopt_inv_cmd *cmd, uint16_t *devid)
 {
 	/* QEMU amdvi_inval_devtab_entry: w0 59:16 and w1 must be 0. */
 	if (!cmd || !devid || cmd->w[0] >> 16 != CMD_INV_DTE << 44 || cmd->w[1])

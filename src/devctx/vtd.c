@@ -173,7 +173,7 @@ int iopt_vtd_pt_cfg(const struct iopt_vtd_hw *hw, enum iopt_pt_format format, un
 
 /* ------------------------------------------------------------- legacy mode */
 
-int iopt_vtd_root_entry(const struct iopt_vtd_hw *hw, const struct iopt_vtd_root *in,
+int iopt_vtd_root_encode(const struct iopt_vtd_hw *hw, const struct iopt_vtd_root *in,
 			uint64_t out[2])
 {
 	if (!hw || !in || !out || (!in->present && in->ctp) || vtd_unaligned(in->ctp))
@@ -193,7 +193,7 @@ int iopt_vtd_root_decode(const uint64_t in[2], struct iopt_vtd_root *out)
 	return 0;
 }
 
-int iopt_vtd_context_entry(const struct iopt_vtd_hw *hw, const struct iopt_vtd_context *in,
+int iopt_vtd_context_encode(const struct iopt_vtd_hw *hw, const struct iopt_vtd_context *in,
 			   uint64_t out[2])
 {
 	if (!hw || !in || !out)
@@ -242,7 +242,7 @@ int iopt_vtd_context_decode(const uint64_t in[2], struct iopt_vtd_context *out)
 
 /* ----------------------------------------------------------- scalable mode */
 
-int iopt_vtd_sm_root_entry(const struct iopt_vtd_hw *hw, const struct iopt_vtd_sm_root *in,
+int iopt_vtd_sm_root_encode(const struct iopt_vtd_hw *hw, const struct iopt_vtd_sm_root *in,
 			   uint64_t out[2])
 {
 	if (!hw || !in || !out || (!in->lower_present && in->lower_ctp) ||
@@ -267,7 +267,7 @@ int iopt_vtd_sm_root_decode(const uint64_t in[2], struct iopt_vtd_sm_root *out)
 	return 0;
 }
 
-int iopt_vtd_sm_context_entry(const struct iopt_vtd_hw *hw, const struct iopt_vtd_sm_context *in,
+int iopt_vtd_sm_context_encode(const struct iopt_vtd_hw *hw, const struct iopt_vtd_sm_context *in,
 			      uint64_t out[4])
 {
 	if (!hw || !in || !out)
@@ -315,7 +315,7 @@ int iopt_vtd_sm_context_decode(const uint64_t in[4], struct iopt_vtd_sm_context 
 	return 0;
 }
 
-int iopt_vtd_pasid_dir_entry(const struct iopt_vtd_hw *hw, const struct iopt_vtd_pasid_dir *in,
+int iopt_vtd_pasid_dir_encode(const struct iopt_vtd_hw *hw, const struct iopt_vtd_pasid_dir *in,
 			     uint64_t *out)
 {
 	if (!hw || !in || !out || (!in->present && in->table) || vtd_unaligned(in->table))
@@ -343,7 +343,7 @@ static unsigned int vtd_max_aw(const struct iopt_vtd_hw *hw)
 	return hw->sagaw & 8 ? 3 : hw->sagaw & 4 ? 2 : hw->sagaw & 2 ? 1 : 0;
 }
 
-int iopt_vtd_pasid_entry(const struct iopt_vtd_hw *hw, const struct iopt_vtd_pasid_entry *in,
+int iopt_vtd_pasid_encode(const struct iopt_vtd_hw *hw, const struct iopt_vtd_pasid_encode *in,
 			 uint64_t out[8])
 {
 	if (!hw || !in || !out)
@@ -390,7 +390,7 @@ int iopt_vtd_pasid_entry(const struct iopt_vtd_hw *hw, const struct iopt_vtd_pas
 	return 0;
 }
 
-int iopt_vtd_pasid_decode(const uint64_t in[8], struct iopt_vtd_pasid_entry *out)
+int iopt_vtd_pasid_decode(const uint64_t in[8], struct iopt_vtd_pasid_encode *out)
 {
 	if (!in || !out)
 		return -EINVAL;
@@ -405,7 +405,7 @@ int iopt_vtd_pasid_decode(const uint64_t in[8], struct iopt_vtd_pasid_entry *out
 	bool ss = pgtt == IOPT_VTD_PGTT_SS || pgtt == IOPT_VTD_PGTT_NESTED;
 	bool fs = pgtt == IOPT_VTD_PGTT_FS || pgtt == IOPT_VTD_PGTT_NESTED;
 
-	*out = (struct iopt_vtd_pasid_entry){
+	*out = (struct iopt_vtd_pasid_encode){
 		.present = present,
 		.fpd = in[0] & BIT(1),
 		.pgtt = (enum iopt_vtd_pgtt)pgtt,

@@ -248,23 +248,23 @@ static void kat_inv(void)
 	CHECK(c.w[0] == 0x2000000000000008ull && c.w[1] == 0);
 	CHECK(qemu_cmd_ok(&c));
 	uint16_t devid = 0;
-	CHECK(iopt_amd_decode_inv_dte(&c, &devid) == 0 && devid == 8);
+	CHECK(iopt_amd_inv_dte_decode(&c, &devid) == 0 && devid == 8);
 	CHECK_EQ(iopt_amd_inv_dte(0xFFFF, &c), 0);
-	CHECK(c.w[0] == 0x200000000000FFFFull && iopt_amd_decode_inv_dte(&c, &devid) == 0 &&
+	CHECK(c.w[0] == 0x200000000000FFFFull && iopt_amd_inv_dte_decode(&c, &devid) == 0 &&
 	      devid == 0xFFFF);
 	struct iopt_inv_decoded d;
 	CHECK_EQ(iopt_inv_decode_amd(&c, &d), -EINVAL); /* not a planner command */
 	devid = 0x1234;
 	c.w[0] |= 1ull << 16; /* reserved bit: QEMU flags it */
-	CHECK_EQ(iopt_amd_decode_inv_dte(&c, &devid), -EINVAL);
+	CHECK_EQ(iopt_amd_inv_dte_decode(&c, &devid), -EINVAL);
 	c.w[0] = 0x2000000000000008ull;
 	c.w[1] = 1;
-	CHECK_EQ(iopt_amd_decode_inv_dte(&c, &devid), -EINVAL);
+	CHECK_EQ(iopt_amd_inv_dte_decode(&c, &devid), -EINVAL);
 	c.w[0] = 0x3000000000000008ull; /* INVALIDATE_IOMMU_PAGES */
 	c.w[1] = 0;
-	CHECK_EQ(iopt_amd_decode_inv_dte(&c, &devid), -EINVAL);
-	CHECK_EQ(iopt_amd_decode_inv_dte(NULL, &devid), -EINVAL);
-	CHECK_EQ(iopt_amd_decode_inv_dte(&c, NULL), -EINVAL);
+	CHECK_EQ(iopt_amd_inv_dte_decode(&c, &devid), -EINVAL);
+	CHECK_EQ(iopt_amd_inv_dte_decode(NULL, &devid), -EINVAL);
+	CHECK_EQ(iopt_amd_inv_dte_decode(&c, NULL), -EINVAL);
 	CHECK_EQ(devid, 0x1234);
 
 	CHECK_EQ(iopt_amd_inv_all(&qemu_hw, &c), 0);

@@ -251,25 +251,25 @@ static void kat_root(void)
 
 	TEST("root entry: P (bit 0) | context table 63:12; qw1 0");
 	/* 0x12345000 | P = 0x12345001 */
-	CHECK_EQ(iopt_vtd_root_entry(&hw, &(struct iopt_vtd_root){ true, 0x12345000 }, w), 0);
+	CHECK_EQ(iopt_vtd_root_encode(&hw, &(struct iopt_vtd_root){ true, 0x12345000 }, w), 0);
 	CHECK(w[0] == 0x12345001ull && w[1] == 0);
 	CHECK_EQ(iopt_vtd_root_decode(w, &r), 0);
 	CHECK(r.present && r.ctp == 0x12345000);
-	CHECK_EQ(iopt_vtd_root_entry(&hw, &(struct iopt_vtd_root){ 0 }, w), 0);
+	CHECK_EQ(iopt_vtd_root_encode(&hw, &(struct iopt_vtd_root){ 0 }, w), 0);
 	CHECK(w[0] == 0 && w[1] == 0);
 	CHECK(iopt_vtd_root_decode(w, &r) == 0 && !r.present && !r.ctp);
 
 	TEST("root entry: bad input: -EINVAL / -ERANGE, nothing written");
 	hw.haw = 39;
 	poison(w, 2);
-	CHECK_EQ(iopt_vtd_root_entry(NULL, &(struct iopt_vtd_root){ true, 0x1000 }, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_root_entry(&hw, NULL, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_root_entry(&hw, &(struct iopt_vtd_root){ true, 0x1000 }, NULL), -EINVAL);
-	CHECK_EQ(iopt_vtd_root_entry(&hw, &(struct iopt_vtd_root){ true, 0x1800 }, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_root_entry(&hw, &(struct iopt_vtd_root){ false, 0x1000 }, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_root_entry(&hw, &(struct iopt_vtd_root){ true, 1ull << 39 }, w), -ERANGE);
+	CHECK_EQ(iopt_vtd_root_encode(NULL, &(struct iopt_vtd_root){ true, 0x1000 }, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_root_encode(&hw, NULL, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_root_encode(&hw, &(struct iopt_vtd_root){ true, 0x1000 }, NULL), -EINVAL);
+	CHECK_EQ(iopt_vtd_root_encode(&hw, &(struct iopt_vtd_root){ true, 0x1800 }, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_root_encode(&hw, &(struct iopt_vtd_root){ false, 0x1000 }, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_root_encode(&hw, &(struct iopt_vtd_root){ true, 1ull << 39 }, w), -ERANGE);
 	CHECK(poisoned(w, 2));
-	CHECK_EQ(iopt_vtd_root_entry(&hw, &(struct iopt_vtd_root){ true, (1ull << 39) - 4096 }, w), 0);
+	CHECK_EQ(iopt_vtd_root_encode(&hw, &(struct iopt_vtd_root){ true, (1ull << 39) - 4096 }, w), 0);
 
 	TEST("root decode: reserved bits 11:1, qw1 in legacy mode: -EINVAL");
 	memset(&r, 0x5A, sizeof(r));
@@ -290,32 +290,32 @@ static void kat_context(void)
 	TEST("context entry: SS table, 3 levels, DID 0x42");
 	/* qw0 = 0x7654000 | TT 0 | P = 0x7654001; qw1 = DID 0x42 << 8 | AW 1 = 0x4201 */
 	struct iopt_vtd_context in = { .present = true, .slptptr = 0x7654000, .levels = 3, .did = 0x42 };
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &in, w), 0);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &in, w), 0);
 	CHECK(w[0] == 0x7654001ull && w[1] == 0x4201ull);
 	CHECK_EQ(iopt_vtd_context_decode(w, &c), 0);
 	CHECK(c.present && !c.fpd && c.tt == IOPT_VTD_TT_SS && c.slptptr == 0x7654000 &&
 	      c.levels == 3 && c.did == 0x42);
 	/* FPD is bit 1: 0x7654003 */
 	in.fpd = true;
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &in, w), 0);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &in, w), 0);
 	CHECK(w[0] == 0x7654003ull && w[1] == 0x4201ull);
 	CHECK(iopt_vtd_context_decode(w, &c) == 0 && c.fpd);
 
 	TEST("context entry: pass-through (ECAP.PT): TT 2 -> qw0 0x9, AW names SAGAW's level");
 	/* TT 2 << 2 | P = 0x9; qw1 = 7 << 8 | AW 1 = 0x701 */
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &(struct iopt_vtd_context){
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &(struct iopt_vtd_context){
 		.present = true, .tt = IOPT_VTD_TT_PASSTHROUGH, .levels = 3, .did = 7 }, w), 0);
 	CHECK(w[0] == 0x9ull && w[1] == 0x701ull);
 	CHECK(iopt_vtd_context_decode(w, &c) == 0 && c.tt == IOPT_VTD_TT_PASSTHROUGH && !c.slptptr);
 
 	TEST("context entry: device TLB (ECAP.DT): TT 1 -> 0x5; not present with FPD -> 0x2");
 	struct iopt_vtd_hw dt = hw_of(CAP_GAW(QEMU_CAP, 0xE, 57), QEMU_ECAP | ECAP_DT);
-	CHECK_EQ(iopt_vtd_context_entry(&dt, &(struct iopt_vtd_context){
+	CHECK_EQ(iopt_vtd_context_encode(&dt, &(struct iopt_vtd_context){
 		.present = true, .tt = IOPT_VTD_TT_SS_DEVTLB, .slptptr = 0x1000, .levels = 5, .did = 1 }, w), 0);
 	/* 0x1000 | 1 << 2 | 1 = 0x1005; qw1 = 1 << 8 | AW 3 = 0x103 */
 	CHECK(w[0] == 0x1005ull && w[1] == 0x103ull);
 	CHECK(iopt_vtd_context_decode(w, &c) == 0 && c.levels == 5 && c.tt == IOPT_VTD_TT_SS_DEVTLB);
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &(struct iopt_vtd_context){ .fpd = true }, w), 0);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &(struct iopt_vtd_context){ .fpd = true }, w), 0);
 	CHECK(w[0] == 2 && w[1] == 0);
 	CHECK(iopt_vtd_context_decode(w, &c) == 0 && !c.present && c.fpd && !c.levels);
 
@@ -325,42 +325,42 @@ static void kat_context(void)
 	struct iopt_vtd_context ok = { .present = true, .slptptr = 0x2000, .levels = 3, .did = 1 }, b;
 	hw.haw = 39;
 	poison(w, 2);
-	CHECK_EQ(iopt_vtd_context_entry(NULL, &ok, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_context_entry(&hw, NULL, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &ok, NULL), -EINVAL);
+	CHECK_EQ(iopt_vtd_context_encode(NULL, &ok, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, NULL, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &ok, NULL), -EINVAL);
 	b = ok, b.tt = 3;
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &b, w), -EINVAL);
 	b = ok, b.levels = 2;
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &b, w), -EINVAL);
 	b = ok, b.levels = 6;
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &b, w), -EINVAL);
 	b = ok, b.slptptr = 0x2010;
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &b, w), -EINVAL);
 	b = ok, b.tt = IOPT_VTD_TT_PASSTHROUGH; /* pass-through with a table pointer */
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &b, w), -EINVAL);
 	b = ok, b.present = false; /* fields in a non-present entry */
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &b, w), -EINVAL);
 	b = ok, b.did = 0; /* DID 0 is reserved under caching mode */
-	CHECK_EQ(iopt_vtd_context_entry(&cm, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_context_encode(&cm, &b, w), -EINVAL);
 	b = ok, b.slptptr = 1ull << 39;
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &b, w), -ERANGE);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &b, w), -ERANGE);
 	b = ok, b.levels = 4; /* SAGAW: 3-level only */
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &b, w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &b, w), -EOPNOTSUPP);
 	b = ok, b.tt = IOPT_VTD_TT_SS_DEVTLB; /* no ECAP.DT */
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &b, w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &b, w), -EOPNOTSUPP);
 	b = ok, b.tt = IOPT_VTD_TT_PASSTHROUGH, b.slptptr = 0;
-	CHECK_EQ(iopt_vtd_context_entry(&nopt, &b, w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_context_encode(&nopt, &b, w), -EOPNOTSUPP);
 	b = ok, b.did = 16; /* ND 0: 4-bit DIDs */
-	CHECK_EQ(iopt_vtd_context_entry(&nd0, &b, w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_context_encode(&nd0, &b, w), -EOPNOTSUPP);
 	b = ok, b.levels = 4, b.slptptr = 0x2010; /* -EINVAL before -EOPNOTSUPP */
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &b, w), -EINVAL);
 	b = ok, b.levels = 4, b.slptptr = 1ull << 40; /* -ERANGE before -EOPNOTSUPP */
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &b, w), -ERANGE);
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &b, w), -ERANGE);
 	CHECK(poisoned(w, 2));
 	b = ok, b.did = 0;
-	CHECK_EQ(iopt_vtd_context_entry(&hw, &b, w), 0); /* DID 0 is fine without CM */
+	CHECK_EQ(iopt_vtd_context_encode(&hw, &b, w), 0); /* DID 0 is fine without CM */
 	b = ok, b.did = 15;
-	CHECK_EQ(iopt_vtd_context_entry(&nd0, &b, w), 0);
+	CHECK_EQ(iopt_vtd_context_encode(&nd0, &b, w), 0);
 
 	TEST("context decode: reserved qw0 11:4, qw1 bit 7 and 63:24, TT 3: -EINVAL");
 	memset(&c, 0x5A, sizeof(c));
@@ -387,10 +387,10 @@ static void kat_sm_root(void)
 
 	TEST("scalable root entry: lower / upper context tables");
 	/* qw0 = 0x1000 | LP = 0x1001; upper absent: qw1 = 0 */
-	CHECK_EQ(iopt_vtd_sm_root_entry(&hw, &(struct iopt_vtd_sm_root){ true, 0x1000, false, 0 }, w), 0);
+	CHECK_EQ(iopt_vtd_sm_root_encode(&hw, &(struct iopt_vtd_sm_root){ true, 0x1000, false, 0 }, w), 0);
 	CHECK(w[0] == 0x1001ull && w[1] == 0);
 	/* both: qw1 = 0x2000 | UP = 0x2001 */
-	CHECK_EQ(iopt_vtd_sm_root_entry(&hw, &(struct iopt_vtd_sm_root){ true, 0x1000, true, 0x2000 }, w), 0);
+	CHECK_EQ(iopt_vtd_sm_root_encode(&hw, &(struct iopt_vtd_sm_root){ true, 0x1000, true, 0x2000 }, w), 0);
 	CHECK(w[0] == 0x1001ull && w[1] == 0x2001ull);
 	CHECK_EQ(iopt_vtd_sm_root_decode(w, &r), 0);
 	CHECK(r.lower_present && r.lower_ctp == 0x1000 && r.upper_present && r.upper_ctp == 0x2000);
@@ -398,15 +398,15 @@ static void kat_sm_root(void)
 	TEST("scalable root entry: bad input, no ECAP.SMTS: nothing written");
 	hw.haw = 39;
 	poison(w, 2);
-	CHECK_EQ(iopt_vtd_sm_root_entry(NULL, &r, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_sm_root_entry(&hw, NULL, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_sm_root_entry(&hw, &r, NULL), -EINVAL);
-	CHECK_EQ(iopt_vtd_sm_root_entry(&hw, &(struct iopt_vtd_sm_root){ true, 0x1001, false, 0 }, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_sm_root_entry(&hw, &(struct iopt_vtd_sm_root){ true, 0x1000, true, 0x2800 }, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_sm_root_entry(&hw, &(struct iopt_vtd_sm_root){ true, 0x1000, false, 0x2000 }, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_sm_root_entry(&hw, &(struct iopt_vtd_sm_root){ false, 0x1000, false, 0 }, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_sm_root_entry(&hw, &(struct iopt_vtd_sm_root){ true, 0x1000, true, 1ull << 39 }, w), -ERANGE);
-	CHECK_EQ(iopt_vtd_sm_root_entry(&legacy, &(struct iopt_vtd_sm_root){ true, 0x1000, false, 0 }, w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_sm_root_encode(NULL, &r, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_root_encode(&hw, NULL, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_root_encode(&hw, &r, NULL), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_root_encode(&hw, &(struct iopt_vtd_sm_root){ true, 0x1001, false, 0 }, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_root_encode(&hw, &(struct iopt_vtd_sm_root){ true, 0x1000, true, 0x2800 }, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_root_encode(&hw, &(struct iopt_vtd_sm_root){ true, 0x1000, false, 0x2000 }, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_root_encode(&hw, &(struct iopt_vtd_sm_root){ false, 0x1000, false, 0 }, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_root_encode(&hw, &(struct iopt_vtd_sm_root){ true, 0x1000, true, 1ull << 39 }, w), -ERANGE);
+	CHECK_EQ(iopt_vtd_sm_root_encode(&legacy, &(struct iopt_vtd_sm_root){ true, 0x1000, false, 0 }, w), -EOPNOTSUPP);
 	CHECK(poisoned(w, 2));
 	memset(&r, 0x5A, sizeof(r));
 	struct iopt_vtd_sm_root keep = r;
@@ -427,56 +427,56 @@ static void kat_sm_context(void)
 	TEST("scalable context entry: PASID directory 0x3000, RID_PASID 0");
 	/* qw0 = 0x3000 | P = 0x3001; qw1..3 = 0 */
 	struct iopt_vtd_sm_context in = { .present = true, .pasid_dir = 0x3000 };
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, &in, w), 0);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, &in, w), 0);
 	CHECK(w[0] == 0x3001ull && w[1] == 0 && w[2] == 0 && w[3] == 0);
 	CHECK_EQ(iopt_vtd_sm_context_decode(w, &c), 0);
 	CHECK(c.present && c.pasid_dir == 0x3000 && !c.pdts && !c.rid_pasid && !c.fpd);
 	/* FPD bit 1, PDTS 7 in 11:9 = 0xE00: 0x3E03 */
 	in.fpd = true;
 	in.pdts = 7;
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, &in, w), 0);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, &in, w), 0);
 	CHECK(w[0] == 0x3E03ull && w[1] == 0);
 
 	TEST("scalable context entry: DTE 2, PASIDE 3, PRE 4, RID_PASID (ECAP.RPS)");
 	/* 0x3000 | PDTS 1 << 9 (0x200) | PRE 0x10 | PASIDE 0x8 | DTE 0x4 | P = 0x321D; qw1 = 0x2000 */
 	in = (struct iopt_vtd_sm_context){ .present = true, .dte = true, .paside = true, .pre = true,
 					   .pdts = 1, .pasid_dir = 0x3000, .rid_pasid = 0x2000 };
-	CHECK_EQ(iopt_vtd_sm_context_entry(&all, &in, w), 0);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&all, &in, w), 0);
 	CHECK(w[0] == 0x321Dull && w[1] == 0x2000ull && w[2] == 0 && w[3] == 0);
 	CHECK_EQ(iopt_vtd_sm_context_decode(w, &c), 0);
 	CHECK(c.dte && c.paside && c.pre && c.pdts == 1 && c.rid_pasid == 0x2000);
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, &(struct iopt_vtd_sm_context){ .fpd = true }, w), 0);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, &(struct iopt_vtd_sm_context){ .fpd = true }, w), 0);
 	CHECK(w[0] == 2 && w[1] == 0 && w[2] == 0 && w[3] == 0);
 
 	TEST("scalable context entry: bad input, unadvertised features: nothing written");
 	struct iopt_vtd_sm_context ok = { .present = true, .pasid_dir = 0x3000 }, b;
 	hw.haw = 39;
 	poison(w, 4);
-	CHECK_EQ(iopt_vtd_sm_context_entry(NULL, &ok, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, NULL, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, &ok, NULL), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_context_encode(NULL, &ok, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, NULL, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, &ok, NULL), -EINVAL);
 	b = ok, b.pdts = 8;
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, &b, w), -EINVAL);
 	b = ok, b.pasid_dir = 0x3008;
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, &b, w), -EINVAL);
 	b = ok, b.rid_pasid = 1u << 20;
-	CHECK_EQ(iopt_vtd_sm_context_entry(&all, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&all, &b, w), -EINVAL);
 	b = ok, b.rid_pasid = 0x2000; /* directory entry 128 of a 128-entry directory */
-	CHECK_EQ(iopt_vtd_sm_context_entry(&all, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&all, &b, w), -EINVAL);
 	b = ok, b.present = false;
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, &b, w), -EINVAL);
 	b = ok, b.pasid_dir = 1ull << 39;
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, &b, w), -ERANGE);
-	CHECK_EQ(iopt_vtd_sm_context_entry(&legacy, &ok, w), -EOPNOTSUPP);
-	CHECK_EQ(iopt_vtd_sm_context_entry(&legacy, &(struct iopt_vtd_sm_context){ 0 }, w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, &b, w), -ERANGE);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&legacy, &ok, w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&legacy, &(struct iopt_vtd_sm_context){ 0 }, w), -EOPNOTSUPP);
 	b = ok, b.dte = true;
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, &b, w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, &b, w), -EOPNOTSUPP);
 	b = ok, b.paside = true;
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, &b, w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, &b, w), -EOPNOTSUPP);
 	b = ok, b.pre = true;
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, &b, w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, &b, w), -EOPNOTSUPP);
 	b = ok, b.rid_pasid = 1; /* QEMU 7.2 honours it but does not advertise RPS */
-	CHECK_EQ(iopt_vtd_sm_context_entry(&hw, &b, w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_sm_context_encode(&hw, &b, w), -EOPNOTSUPP);
 	CHECK(poisoned(w, 4));
 
 	TEST("scalable context decode: reserved qw0 8:5, qw1 63:20, qw2, qw3: -EINVAL");
@@ -498,25 +498,25 @@ static void kat_pasid_dir(void)
 	uint64_t w;
 
 	TEST("PASID directory entry: table 0x5000 | P = 0x5001; FPD bit 1");
-	CHECK_EQ(iopt_vtd_pasid_dir_entry(&hw, &(struct iopt_vtd_pasid_dir){ true, false, 0x5000 }, &w), 0);
+	CHECK_EQ(iopt_vtd_pasid_dir_encode(&hw, &(struct iopt_vtd_pasid_dir){ true, false, 0x5000 }, &w), 0);
 	CHECK_EQ(w, 0x5001ull);
 	CHECK(iopt_vtd_pasid_dir_decode(w, &d) == 0 && d.present && !d.fpd && d.table == 0x5000);
-	CHECK_EQ(iopt_vtd_pasid_dir_entry(&hw, &(struct iopt_vtd_pasid_dir){ true, true, 0x5000 }, &w), 0);
+	CHECK_EQ(iopt_vtd_pasid_dir_encode(&hw, &(struct iopt_vtd_pasid_dir){ true, true, 0x5000 }, &w), 0);
 	CHECK_EQ(w, 0x5003ull);
-	CHECK_EQ(iopt_vtd_pasid_dir_entry(&hw, &(struct iopt_vtd_pasid_dir){ false, true, 0 }, &w), 0);
+	CHECK_EQ(iopt_vtd_pasid_dir_encode(&hw, &(struct iopt_vtd_pasid_dir){ false, true, 0 }, &w), 0);
 	CHECK_EQ(w, 0x2ull);
 	CHECK(iopt_vtd_pasid_dir_decode(w, &d) == 0 && !d.present && d.fpd);
 
 	TEST("PASID directory entry: bad input, no SMTS: nothing written");
 	hw.haw = 39;
 	w = POISON;
-	CHECK_EQ(iopt_vtd_pasid_dir_entry(NULL, &d, &w), -EINVAL);
-	CHECK_EQ(iopt_vtd_pasid_dir_entry(&hw, NULL, &w), -EINVAL);
-	CHECK_EQ(iopt_vtd_pasid_dir_entry(&hw, &d, NULL), -EINVAL);
-	CHECK_EQ(iopt_vtd_pasid_dir_entry(&hw, &(struct iopt_vtd_pasid_dir){ true, false, 0x5004 }, &w), -EINVAL);
-	CHECK_EQ(iopt_vtd_pasid_dir_entry(&hw, &(struct iopt_vtd_pasid_dir){ false, false, 0x5000 }, &w), -EINVAL);
-	CHECK_EQ(iopt_vtd_pasid_dir_entry(&hw, &(struct iopt_vtd_pasid_dir){ true, false, 1ull << 40 }, &w), -ERANGE);
-	CHECK_EQ(iopt_vtd_pasid_dir_entry(&legacy, &(struct iopt_vtd_pasid_dir){ true, false, 0x5000 }, &w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_pasid_dir_encode(NULL, &d, &w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_dir_encode(&hw, NULL, &w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_dir_encode(&hw, &d, NULL), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_dir_encode(&hw, &(struct iopt_vtd_pasid_dir){ true, false, 0x5004 }, &w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_dir_encode(&hw, &(struct iopt_vtd_pasid_dir){ false, false, 0x5000 }, &w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_dir_encode(&hw, &(struct iopt_vtd_pasid_dir){ true, false, 1ull << 40 }, &w), -ERANGE);
+	CHECK_EQ(iopt_vtd_pasid_dir_encode(&legacy, &(struct iopt_vtd_pasid_dir){ true, false, 0x5000 }, &w), -EOPNOTSUPP);
 	CHECK_EQ(w, POISON);
 	memset(&d, 0x5A, sizeof(d));
 	struct iopt_vtd_pasid_dir keep = d;
@@ -526,7 +526,7 @@ static void kat_pasid_dir(void)
 }
 
 /* Field by field: the struct has padding. */
-static bool pasid_eq(const struct iopt_vtd_pasid_entry *a, const struct iopt_vtd_pasid_entry *b)
+static bool pasid_eq(const struct iopt_vtd_pasid_encode *a, const struct iopt_vtd_pasid_encode *b)
 {
 	return a->present == b->present && a->fpd == b->fpd && a->pgtt == b->pgtt &&
 	       a->did == b->did && a->ssptptr == b->ssptptr && a->ss_levels == b->ss_levels &&
@@ -541,14 +541,14 @@ static void kat_pasid_entry(void)
 	struct iopt_vtd_hw all = hw_of(CAP_GAW(QEMU_CAP, 0xE, 57) | CAP_FL5LP,
 				       QEMU_ECAP_SM | ECAP_FLTS | ECAP_NEST | ECAP_SSADS | ECAP_SMPWC |
 					       ECAP_SC);
-	struct iopt_vtd_pasid_entry p;
+	struct iopt_vtd_pasid_encode p;
 	uint64_t w[8];
 
 	TEST("PASID entry: second stage (QEMU's only translating type), 3 levels, DID 1");
 	/* qw0 = 0x8000 | PGTT 2 << 6 (0x80) | AW 1 << 2 (0x4) | P = 0x8085; qw1 = DID 1 */
-	struct iopt_vtd_pasid_entry ss = { .present = true, .pgtt = IOPT_VTD_PGTT_SS, .did = 1,
+	struct iopt_vtd_pasid_encode ss = { .present = true, .pgtt = IOPT_VTD_PGTT_SS, .did = 1,
 					   .ssptptr = 0x8000, .ss_levels = 3 };
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &ss, w), 0);
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &ss, w), 0);
 	CHECK(w[0] == 0x8085ull && w[1] == 1 && w[2] == 0);
 	CHECK(w[3] == 0 && w[4] == 0 && w[5] == 0 && w[6] == 0 && w[7] == 0);
 	CHECK_EQ(iopt_vtd_pasid_decode(w, &p), 0);
@@ -556,7 +556,7 @@ static void kat_pasid_entry(void)
 
 	TEST("PASID entry: pass-through, AW = the largest SAGAW level (as Linux's iommu->agaw)");
 	/* PGTT 4 << 6 = 0x100 | AW 1 << 2 | P = 0x105; qw1 = 2 */
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &(struct iopt_vtd_pasid_entry){
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &(struct iopt_vtd_pasid_encode){
 		.present = true, .pgtt = IOPT_VTD_PGTT_PT, .did = 2 }, w), 0);
 	CHECK(w[0] == 0x105ull && w[1] == 2 && w[2] == 0);
 	CHECK(iopt_vtd_pasid_decode(w, &p) == 0 && p.pgtt == IOPT_VTD_PGTT_PT && p.ss_levels == 0);
@@ -567,101 +567,101 @@ static void kat_pasid_entry(void)
 	 * qw1 = PGSNP 1 << 24 | PWSNP 1 << 23 | DID 0x33 = 0x1800033
 	 * qw2 = 0x9000 | FLPM 1 << 2 | SRE = 0x9005   (all: ECAP.SRS from QEMU_ECAP_SM)
 	 */
-	struct iopt_vtd_pasid_entry nested = {
+	struct iopt_vtd_pasid_encode nested = {
 		.present = true, .fpd = false, .pgtt = IOPT_VTD_PGTT_NESTED, .did = 0x33,
 		.ssptptr = 0x8000, .ss_levels = 4, .ssade = true, .flptptr = 0x9000, .fs_levels = 5,
 		.sre = true, .pwsnp = true, .pgsnp = true };
-	CHECK_EQ(iopt_vtd_pasid_entry(&all, &nested, w), 0);
+	CHECK_EQ(iopt_vtd_pasid_encode(&all, &nested, w), 0);
 	CHECK(w[0] == 0x82C9ull && w[1] == 0x1800033ull && w[2] == 0x9005ull && w[3] == 0);
 	CHECK_EQ(iopt_vtd_pasid_decode(w, &p), 0);
 	CHECK(pasid_eq(&p, &nested));
 
 	TEST("PASID entry: first stage, 4-level, FPD; not present with FPD");
 	/* qw0 = PGTT 1 << 6 (0x40) | AW 3 << 2 (0xC) | FPD 2 | P = 0x4F; qw1 = 9; qw2 = 0xA000 */
-	struct iopt_vtd_pasid_entry fs = { .present = true, .fpd = true, .pgtt = IOPT_VTD_PGTT_FS,
+	struct iopt_vtd_pasid_encode fs = { .present = true, .fpd = true, .pgtt = IOPT_VTD_PGTT_FS,
 					   .did = 9, .flptptr = 0xA000, .fs_levels = 4 };
-	CHECK_EQ(iopt_vtd_pasid_entry(&all, &fs, w), 0);
+	CHECK_EQ(iopt_vtd_pasid_encode(&all, &fs, w), 0);
 	CHECK(w[0] == 0x4Full && w[1] == 9 && w[2] == 0xA000ull);
 	CHECK(iopt_vtd_pasid_decode(w, &p) == 0 && pasid_eq(&p, &fs));
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &(struct iopt_vtd_pasid_entry){ .fpd = true }, w), 0);
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &(struct iopt_vtd_pasid_encode){ .fpd = true }, w), 0);
 	CHECK(w[0] == 2 && w[1] == 0 && w[2] == 0);
 	CHECK(iopt_vtd_pasid_decode(w, &p) == 0 && !p.present && p.fpd && !p.pgtt);
 
 	TEST("PASID entry: malformed -EINVAL, above HAW -ERANGE, nothing written");
 	struct iopt_vtd_hw cm = hw_of(QEMU_CAP | CAP_CM, QEMU_ECAP_SM), b_hw = all;
-	struct iopt_vtd_pasid_entry b;
+	struct iopt_vtd_pasid_encode b;
 	b_hw.haw = 39;
 	poison(w, 8);
-	CHECK_EQ(iopt_vtd_pasid_entry(NULL, &ss, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, NULL, w), -EINVAL);
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &ss, NULL), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(NULL, &ss, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, NULL, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &ss, NULL), -EINVAL);
 	b = ss, b.pgtt = 0;
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &b, w), -EINVAL);
 	b = ss, b.pgtt = 5;
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &b, w), -EINVAL);
 	b = ss, b.ss_levels = 2;
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &b, w), -EINVAL);
 	b = ss, b.flptptr = 0x9000; /* a first-stage field in an SS entry */
-	CHECK_EQ(iopt_vtd_pasid_entry(&all, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&all, &b, w), -EINVAL);
 	b = fs, b.ss_levels = 4; /* a second-stage field in an FS entry */
-	CHECK_EQ(iopt_vtd_pasid_entry(&all, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&all, &b, w), -EINVAL);
 	b = fs, b.ssade = true;
-	CHECK_EQ(iopt_vtd_pasid_entry(&all, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&all, &b, w), -EINVAL);
 	b = fs, b.fs_levels = 3;
-	CHECK_EQ(iopt_vtd_pasid_entry(&all, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&all, &b, w), -EINVAL);
 	b = ss, b.ssptptr = 0x8100;
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &b, w), -EINVAL);
 	b = nested, b.flptptr = 0x9800;
-	CHECK_EQ(iopt_vtd_pasid_entry(&all, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&all, &b, w), -EINVAL);
 	b = ss, b.did = 0;
-	CHECK_EQ(iopt_vtd_pasid_entry(&cm, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&cm, &b, w), -EINVAL);
 	b = ss, b.present = false;
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &b, w), -EINVAL);
 	b = nested, b.flptptr = 1ull << 39;
-	CHECK_EQ(iopt_vtd_pasid_entry(&b_hw, &b, w), -ERANGE);
+	CHECK_EQ(iopt_vtd_pasid_encode(&b_hw, &b, w), -ERANGE);
 	b = nested, b.ssptptr = 1ull << 45;
-	CHECK_EQ(iopt_vtd_pasid_entry(&b_hw, &b, w), -ERANGE);
+	CHECK_EQ(iopt_vtd_pasid_encode(&b_hw, &b, w), -ERANGE);
 	CHECK(poisoned(w, 8));
 
 	TEST("PASID entry: unadvertised type or option -EOPNOTSUPP, nothing written");
-	CHECK_EQ(iopt_vtd_pasid_entry(&legacy, &ss, w), -EOPNOTSUPP);            /* SMTS */
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &fs, w), -EOPNOTSUPP);                /* FLTS */
+	CHECK_EQ(iopt_vtd_pasid_encode(&legacy, &ss, w), -EOPNOTSUPP);            /* SMTS */
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &fs, w), -EOPNOTSUPP);                /* FLTS */
 	b = nested, b.fs_levels = 4, b.sre = b.pwsnp = b.pgsnp = b.ssade = false, b.ss_levels = 3;
 	struct iopt_vtd_hw nonest = hw_of(QEMU_CAP, QEMU_ECAP_SM | ECAP_FLTS);
-	CHECK_EQ(iopt_vtd_pasid_entry(&nonest, &b, w), -EOPNOTSUPP);             /* NEST */
+	CHECK_EQ(iopt_vtd_pasid_encode(&nonest, &b, w), -EOPNOTSUPP);             /* NEST */
 	b.pgtt = IOPT_VTD_PGTT_FS, b.ssptptr = 0, b.ss_levels = 0;
-	CHECK_EQ(iopt_vtd_pasid_entry(&nonest, &b, w), 0);                        /* FS alone is fine */
+	CHECK_EQ(iopt_vtd_pasid_encode(&nonest, &b, w), 0);                        /* FS alone is fine */
 	poison(w, 8);
 	struct iopt_vtd_hw nopt = hw_of(QEMU_CAP, QEMU_ECAP_SM & ~(1ull << 6));
-	CHECK_EQ(iopt_vtd_pasid_entry(&nopt, &(struct iopt_vtd_pasid_entry){
+	CHECK_EQ(iopt_vtd_pasid_encode(&nopt, &(struct iopt_vtd_pasid_encode){
 		.present = true, .pgtt = IOPT_VTD_PGTT_PT, .did = 2 }, w), -EOPNOTSUPP); /* PT */
 	struct iopt_vtd_hw noslts = hw_of(QEMU_CAP, QEMU_ECAP_SM & ~ECAP_SLTS);
-	CHECK_EQ(iopt_vtd_pasid_entry(&noslts, &ss, w), -EOPNOTSUPP);            /* SLTS */
+	CHECK_EQ(iopt_vtd_pasid_encode(&noslts, &ss, w), -EOPNOTSUPP);            /* SLTS */
 	b = ss, b.ss_levels = 4;
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &b, w), -EOPNOTSUPP);                 /* SAGAW */
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &b, w), -EOPNOTSUPP);                 /* SAGAW */
 	b = ss, b.ssade = true;
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &b, w), -EOPNOTSUPP);                 /* SSADS */
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &b, w), -EOPNOTSUPP);                 /* SSADS */
 	b = ss, b.pgsnp = true;
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &b, w), -EOPNOTSUPP);                 /* SC */
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &b, w), -EOPNOTSUPP);                 /* SC */
 	b = ss, b.pwsnp = true;
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &b, w), -EOPNOTSUPP);                 /* SMPWC */
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &b, w), -EOPNOTSUPP);                 /* SMPWC */
 	struct iopt_vtd_hw nosrs = hw_of(QEMU_CAP, QEMU_ECAP_SM & ~ECAP_SRS);
 	b = ss, b.sre = true;
-	CHECK_EQ(iopt_vtd_pasid_entry(&nosrs, &b, w), -EOPNOTSUPP);              /* SRS */
+	CHECK_EQ(iopt_vtd_pasid_encode(&nosrs, &b, w), -EOPNOTSUPP);              /* SRS */
 	struct iopt_vtd_hw no5 = hw_of(QEMU_CAP, QEMU_ECAP_SM | ECAP_FLTS);
 	b = fs, b.fs_levels = 5;
-	CHECK_EQ(iopt_vtd_pasid_entry(&no5, &b, w), -EOPNOTSUPP);                /* FL5LP */
+	CHECK_EQ(iopt_vtd_pasid_encode(&no5, &b, w), -EOPNOTSUPP);                /* FL5LP */
 	struct iopt_vtd_hw nd0 = hw_of(QEMU_CAP & ~7ull, QEMU_ECAP_SM);
 	b = ss, b.did = 16;
-	CHECK_EQ(iopt_vtd_pasid_entry(&nd0, &b, w), -EOPNOTSUPP);                /* ND */
-	CHECK_EQ(iopt_vtd_pasid_entry(&legacy, &(struct iopt_vtd_pasid_entry){ 0 }, w), -EOPNOTSUPP);
+	CHECK_EQ(iopt_vtd_pasid_encode(&nd0, &b, w), -EOPNOTSUPP);                /* ND */
+	CHECK_EQ(iopt_vtd_pasid_encode(&legacy, &(struct iopt_vtd_pasid_encode){ 0 }, w), -EOPNOTSUPP);
 	b = ss, b.ss_levels = 4, b.ssptptr = 0x8001; /* -EINVAL first */
-	CHECK_EQ(iopt_vtd_pasid_entry(&hw, &b, w), -EINVAL);
+	CHECK_EQ(iopt_vtd_pasid_encode(&hw, &b, w), -EINVAL);
 	CHECK(poisoned(w, 8));
 
 	TEST("PASID decode: reserved bits, qw3..7, PGTT 0 present or > 4, FLPM 2: -EINVAL");
 	memset(&p, 0x5A, sizeof(p));
-	struct iopt_vtd_pasid_entry keep = p;
+	struct iopt_vtd_pasid_encode keep = p;
 	uint64_t e[8] = { 0x8085, 1 };
 	CHECK_EQ(iopt_vtd_pasid_decode(e, NULL), -EINVAL);
 	CHECK_EQ(iopt_vtd_pasid_decode(NULL, &p), -EINVAL);

@@ -216,9 +216,9 @@ static void ctx_clear(struct rig *r)
 	uint64_t w[4];
 
 	if (r->d.scalable)
-		CHECK_EQ(iopt_vtd_sm_context_entry(&r->d.hw, &(struct iopt_vtd_sm_context){ 0 }, w), 0);
+		CHECK_EQ(iopt_vtd_sm_context_encode(&r->d.hw, &(struct iopt_vtd_sm_context){ 0 }, w), 0);
 	else
-		CHECK_EQ(iopt_vtd_context_entry(&r->d.hw, &(struct iopt_vtd_context){ 0 }, w), 0);
+		CHECK_EQ(iopt_vtd_context_encode(&r->d.hw, &(struct iopt_vtd_context){ 0 }, w), 0);
 	memcpy(qm_gpa(&r->m, vtd_ctx_slot(&r->d, r->e.bdf), r->d.scalable ? 32 : 16), w,
 	       r->d.scalable ? 32 : 16);
 }
@@ -503,7 +503,7 @@ static void scalable(void)
 	CHECK_EQ(levels, 4);
 	/* QEMU 7.2 walks every PGTT as second stage and offers no FLTS: first stage is refused */
 	CHECK_EQ(iopt_vtd_pt_cfg(&r.d.hw, IOPT_PT_X86_64, 0, 0, &fs), -EOPNOTSUPP);
-	CHECK_EQ(iopt_vtd_pasid_entry(&r.d.hw, &(struct iopt_vtd_pasid_entry){
+	CHECK_EQ(iopt_vtd_pasid_encode(&r.d.hw, &(struct iopt_vtd_pasid_encode){
 		.present = true, .pgtt = IOPT_VTD_PGTT_FS, .did = DID, .flptptr = root,
 		.fs_levels = 4 }, w), -EOPNOTSUPP);
 	/* the bring-up's descriptors went through 32-byte slots */
@@ -608,7 +608,7 @@ static void caching_mode(void)
 	rig_up(&r, "intel-iommu,caching-mode=on", false, 0);
 	CHECK(r.d.hw.caching_mode);
 	iopt_pt_root(r.pt, &root, &levels);
-	CHECK_EQ(iopt_vtd_context_entry(&r.d.hw, &(struct iopt_vtd_context){
+	CHECK_EQ(iopt_vtd_context_encode(&r.d.hw, &(struct iopt_vtd_context){
 		.present = true, .slptptr = root, .levels = levels, .did = 0 }, w), -EINVAL);
 	uint64_t pa = qm_alloc(&r.m, 4096, 4096);
 	/* A DMA to a not-yet-mapped IOVA faults ... */

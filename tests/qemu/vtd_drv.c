@@ -188,11 +188,11 @@ int vtd_attach(struct vtd_drv *d, unsigned devfn, uint16_t did, struct iopt_pt *
 
 	iopt_pt_root(pt, &root_pa, &levels);
 	if (!d->scalable) {
-		r = iopt_vtd_root_entry(&d->hw, &(struct iopt_vtd_root){ .present = true, .ctp = d->ctx }, w);
+		r = iopt_vtd_root_encode(&d->hw, &(struct iopt_vtd_root){ .present = true, .ctp = d->ctx }, w);
 		if (r)
 			return r;
 		put(d, d->root, w, 2); /* bus 0 */
-		r = iopt_vtd_context_entry(&d->hw, &(struct iopt_vtd_context){
+		r = iopt_vtd_context_encode(&d->hw, &(struct iopt_vtd_context){
 			.present = true, .tt = IOPT_VTD_TT_SS, .slptptr = root_pa, .levels = levels,
 			.did = did }, w);
 		if (r)
@@ -203,24 +203,24 @@ int vtd_attach(struct vtd_drv *d, unsigned devfn, uint16_t did, struct iopt_pt *
 			return -1; /* this driver fills the lower half only */
 		d->pasid_dir = qm_alloc(d->m, 4096, 4096);
 		d->pasid_tbl = qm_alloc(d->m, 4096, 4096);
-		r = iopt_vtd_sm_root_entry(&d->hw, &(struct iopt_vtd_sm_root){
+		r = iopt_vtd_sm_root_encode(&d->hw, &(struct iopt_vtd_sm_root){
 			.lower_present = true, .lower_ctp = d->ctx }, w);
 		if (r)
 			return r;
 		put(d, d->root, w, 2);
 		/* RID_PASID 0: directory entry 0 -> table, table entry 0. */
-		r = iopt_vtd_pasid_dir_entry(&d->hw, &(struct iopt_vtd_pasid_dir){
+		r = iopt_vtd_pasid_dir_encode(&d->hw, &(struct iopt_vtd_pasid_dir){
 			.present = true, .table = d->pasid_tbl }, w);
 		if (r)
 			return r;
 		put(d, d->pasid_dir, w, 1);
-		r = iopt_vtd_pasid_entry(&d->hw, &(struct iopt_vtd_pasid_entry){
+		r = iopt_vtd_pasid_encode(&d->hw, &(struct iopt_vtd_pasid_encode){
 			.present = true, .pgtt = IOPT_VTD_PGTT_SS, .did = did, .ssptptr = root_pa,
 			.ss_levels = levels }, w);
 		if (r)
 			return r;
 		put(d, d->pasid_tbl, w, 8);
-		r = iopt_vtd_sm_context_entry(&d->hw, &(struct iopt_vtd_sm_context){
+		r = iopt_vtd_sm_context_encode(&d->hw, &(struct iopt_vtd_sm_context){
 			.present = true, .pasid_dir = d->pasid_dir }, w);
 		if (r)
 			return r;
