@@ -69,6 +69,16 @@ enum iopt_dma_mode {
  * neighbour's mapping).
  */
 #define IOPT_DMA_F_TRUSTED  (1u << 3)
+/*
+ * Invalidate every new mapping before map returns, as for an unmap (the
+ * driver's flush_range, or in command mode the planned commands, upper
+ * levels included, and a wait). For an IOMMU that may cache not-present
+ * entries: VT-d CAP.CM (iopt_vtd_hw.caching_mode), which virtual IOMMUs
+ * set so that they see every map (QEMU's intel-iommu for VFIO). Such a
+ * domain's maps skip the one-granule fast path (the wait dominates them);
+ * without the flag nothing changes.
+ */
+#define IOPT_DMA_F_FLUSH_ON_MAP (1u << 4)
 
 #define IOPT_DMA_MSI_X86_START 0xFEE00000ull
 #define IOPT_DMA_MSI_X86_END   0xFEEFFFFFull
@@ -167,7 +177,9 @@ IOPT_API int iopt_dma_reserve(struct iopt_dma_domain *dom, uint64_t iova, uint64
  * The IOVA range is phys's offset in its granule plus size, rounded up to
  * whole granules, allocated size-aligned (as dma-iommu) with its last byte
  * at or below dma_mask, and mapped with the largest page sizes that fit.
- * *iova receives the device address of phys (same granule offset).
+ * *iova receives the device address of phys (same granule offset). With
+ * IOPT_DMA_F_FLUSH_ON_MAP the new range is invalidated (and, in command
+ * mode, waited for) before the call returns.
  * Return: 0; -EINVAL (size 0, wrap, NULL iova, prot not accepted by the
  * table); -ERANGE (dma_mask below the domain's first IOVA); -ENOMEM (no
  * free block under dma_mask, or host memory); the page table's map errors.
@@ -201,7 +213,8 @@ IOPT_API int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t
  * iommu_dma_map_sg's condition); anything else is -EINVAL (no per-segment
  * fallback: the caller maps such segments one by one with iopt_dma_map).
  * Segment i gets dma_addr = the device address of its phys, dma_len = len;
- * the segments follow one another in IOVA space.
+ * the segments follow one another in IOVA space (IOPT_DMA_F_FLUSH_ON_MAP:
+ * one invalidation for the whole range).
  * Return: 0; -EINVAL (nents 0, a zero-length segment, the alignment rule,
  * wrap); the errors of iopt_dma_map. On failure nothing is mapped, no IOVA
  * is held, and dma_addr/dma_len are not written.

@@ -55,7 +55,7 @@ struct iopt_vtd_hw {
 	unsigned int did_bits;  /* ND 2:0: domain ids are did_bits = 4 + 2*ND wide */
 	bool afl;               /* 3: advanced fault logging */
 	bool rwbf;              /* 4: write-buffer flush required */
-	bool caching_mode;      /* CM 7: not-present entries may be cached; DID 0 reserved */
+	bool caching_mode;      /* CM 7: not-present entries may be cached (IOPT_DMA_F_FLUSH_ON_MAP); DID 0 reserved */
 	unsigned int sagaw;     /* 12:8: bit n = (n + 2)-level second-stage tables */
 	unsigned int mgaw;      /* 21:16 + 1: IOVA bits the hardware translates */
 	unsigned int fro;       /* 33:24 x 16: byte offset of the fault-recording registers */

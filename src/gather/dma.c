@@ -21,6 +21,8 @@ struct iopt_dma_domain {
 	bool trusted;
 	bool granule_is_page;    /* the granule is a page size of pt */
 	bool leaf_fast;          /* ... and the smallest one: iopt_pt_unmap_leaf applies */
+	bool map_fast;           /* leaf_fast and no flush on map: iopt_pt_map_leaf applies */
+	bool flush_on_map;       /* IOPT_DMA_F_FLUSH_ON_MAP (maps take the slow path) */
 	uint8_t blk_ok;          /* bit k: blk[k] plans a block of 2^k granules */
 	struct iopt_dma_ops ops;
 	struct iopt_inv_cmd blk[DMA_BLK_ORDERS]; /* _iopt_inv_block_tmpl, stride = granule */
@@ -100,6 +102,22 @@ static inline void _iopt_dma_flush_one(struct iopt_dma_domain *dom, uint64_t bas
 		dom->ops.flush_range(dom->ops.ctx, &r, 1, dom->granule);
 }
 
+/*
+ * IOPT_DMA_F_FLUSH_ON_MAP: invalidate [base, base + len) once mapped, not
+ * leaf-only: the tables the map created replaced not-present entries that
+ * the IOMMU may have cached too.
+ */
+static iopt_noinline void _iopt_dma_flush_new(struct iopt_dma_domain *dom, uint64_t base,
+					      uint64_t len)
+{
+	struct iopt_gather_range r = { base, base + len - 1 };
+
+	if (dom->inv.vendor)
+		_iopt_dma_invalidate(dom, &r, 1, dom->granule, true);
+	else
+		dom->ops.flush_range(dom->ops.ctx, &r, 1, dom->granule);
+}
+
 static void _iopt_dma_flush_all(struct iopt_dma_domain *dom)
 {
 	if (dom->inv.vendor)
@@ -149,7 +167,7 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 	if (!cfg || !out || !cfg->pt || !cfg->iovad ||
 	    (cfg->mode != IOPT_DMA_STRICT && cfg->mode != IOPT_DMA_LAZY) ||
 	    (cfg->flags & ~(IOPT_DMA_F_MSI_X86 | IOPT_DMA_F_FQ_SINGLE | IOPT_DMA_F_FQ_TIMER |
-			    IOPT_DMA_F_TRUSTED)) ||
+			    IOPT_DMA_F_TRUSTED | IOPT_DMA_F_FLUSH_ON_MAP)) ||
 	    cfg->gather_ranges > IOPT_GATHER_MAX_RANGES)
 		return -EINVAL;
 	if (cfg->inv.vendor ? (!cfg->ops.submit || !cfg->ops.wait ||
@@ -165,12 +183,14 @@ int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out
 	dom->shift = (unsigned)__builtin_ctzll(dom->granule);
 	dom->gather_ranges = cfg->gather_ranges;
 	dom->trusted = !!(cfg->flags & IOPT_DMA_F_TRUSTED);
+	dom->flush_on_map = !!(cfg->flags & IOPT_DMA_F_FLUSH_ON_MAP);
 	dom->granule_is_page = !!(iopt_pt_pgsize_bitmap(cfg->pt) & dom->granule);
 	dom->ops = cfg->ops;
 	dom->inv = cfg->inv;
 	uint64_t sizes = iopt_pt_pgsize_bitmap(cfg->pt), above = sizes & ~((dom->granule << 1) - 1);
 	dom->big_leaf = above & -above;
 	dom->leaf_fast = (sizes & -sizes) == dom->granule;
+	dom->map_fast = dom->leaf_fast && !dom->flush_on_map;
 	for (unsigned k = 0; k < DMA_BLK_ORDERS && dom->inv.vendor; k++)
 		if ((!dom->big_leaf || dom->granule << k < dom->big_leaf) &&
 		    _iopt_inv_block_tmpl(&dom->inv, dom->shift, k, &dom->blk[k]))
@@ -290,6 +310,8 @@ static iopt_noinline int _iopt_dma_map_at(struct iopt_dma_domain *dom, uint64_t 
 		(void)iopt_iova_free(dom->iovad, pfn, len >> dom->shift);
 		return r;
 	}
+	if (dom->flush_on_map)
+		_iopt_dma_flush_new(dom, base, len);
 	*iova = base + off;
 	return 0;
 }
@@ -315,7 +337,7 @@ int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size, unsi
 {
 	uint64_t off = phys & (dom->granule - 1), pfn;
 
-	if (iopt_likely(size - 1 < dom->granule - off && dom->leaf_fast && iova)) {
+	if (iopt_likely(size - 1 < dom->granule - off && dom->map_fast && iova)) {
 		int r = _iopt_dma_alloc(dom, dom->granule, dma_mask, &pfn);
 
 		if (iopt_unlikely(r))
@@ -468,6 +490,8 @@ int iopt_dma_map_sg(struct iopt_dma_domain *dom, struct iopt_dma_sg *sg, unsigne
 		}
 		cur += l;
 	}
+	if (dom->flush_on_map)
+		_iopt_dma_flush_new(dom, base, total);
 	cur = 0;
 	for (unsigned i = 0; i < nents; i++) {
 		uint64_t off = sg[i].phys & (dom->granule - 1);

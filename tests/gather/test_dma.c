@@ -449,6 +449,84 @@ static void commands(const struct iopt_inv_target *t, enum iopt_dma_mode mode)
 	env_down(&e);
 }
 
+/* Command mode: did the last submit (its first 4 commands) cover [s, e], none of them leaf-only? */
+static bool last_covers(const struct fake *f, uint64_t s, uint64_t e)
+{
+	struct iopt_inv_decoded d[4];
+	unsigned n = f->nlast < 4 ? f->nlast : 4;
+
+	for (unsigned i = 0; i < n; i++)
+		if (iopt_inv_decode(f->vendor, &f->last[i], &d[i]) || d[i].leaf_only)
+			return false;
+	for (uint64_t a = s; a <= e; a += 4096) {
+		bool hit = false;
+
+		for (unsigned i = 0; i < n && !hit; i++)
+			hit = d[i].kind == IOPT_INV_SCOPE || d[i].kind == IOPT_INV_GLOBAL ||
+			      (d[i].kind == IOPT_INV_RANGE && d[i].start <= a && a + 4095 <= d[i].end);
+		if (!hit)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * IOPT_DMA_F_FLUSH_ON_MAP (VT-d caching mode): every successful map
+ * (fast path, range map, sg) is invalidated, upper levels included,
+ * before it returns; a failed map and a domain without the flag send
+ * nothing. inv NULL: range mode.
+ */
+static void flush_on_map(const struct iopt_inv_target *inv, enum iopt_dma_mode mode)
+{
+	struct env e;
+	uint64_t iova, calls;
+	struct iopt_dma_sg s[2] = { { .phys = 0x10000800, .len = 0x800 },
+				    { .phys = 0x20000000, .len = 0x3000 } };
+	static const uint64_t sizes[] = { 4096, 100, 3u << 20, 2u << 20 };
+
+	printf("# flush on map, %s, %s\n", inv ? "command mode" : "range mode",
+	       mode ? "lazy" : "strict");
+#define FLUSHES(e) (inv ? atomic_load(&(e).f.waits) : atomic_load(&(e).f.flush_ranges))
+	env_up_inv(&e, mode, 0, IOPT_DMA_F_FLUSH_ON_MAP, 0, inv);
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint64_t phys = 0x40000000 + (i << 22) + (sizes[i] < 4096 ? 0x123 : 0);
+
+		calls = FLUSHES(e);
+		CHECK_EQ(map(&e, phys, sizes[i], M48, &iova), 0);
+		CHECK_EQ(FLUSHES(e), calls + 1);
+		if (inv)
+			CHECK(last_covers(&e.f, iova & ~4095ull, ((iova + sizes[i] + 4095) & ~4095ull) - 1));
+		CHECK_EQ(unmap(&e, iova, sizes[i]), 0);
+	}
+	calls = FLUSHES(e);
+	CHECK_EQ(iopt_dma_map_sg(e.dom, s, 2, RW, M32), 0);
+	CHECK_EQ(FLUSHES(e), calls + 1); /* one for the whole list */
+	if (inv)
+		CHECK(last_covers(&e.f, s[0].dma_addr & ~4095ull, s[1].dma_addr + 0x3000 - 1));
+	fake_unmapping(&e.f, s[0].dma_addr, s[1].dma_addr + 0x3000 - s[0].dma_addr);
+	CHECK_EQ(iopt_dma_unmap_sg(e.dom, s, 2), 0);
+	/* failures invalidate nothing: bad size, bad prot, a table page refused */
+	calls = FLUSHES(e);
+	CHECK_EQ(iopt_dma_map(e.dom, 0x1000, 0, RW, M48, &iova), -EINVAL);
+	CHECK_EQ(iopt_dma_map(e.dom, 0x1000, 4096, 0, M48, &iova), -EINVAL);
+	e.d.tp.fail_at = 1;
+	e.d.tp.persistent = true;
+	atomic_store(&e.d.tp.allocs, 0);
+	CHECK_EQ(iopt_dma_map(e.dom, 0x80000000, 4u << 20, RW, 0xFFFFFFFFFFull, &iova), -ENOMEM);
+	e.d.tp.fail_at = 0;
+	CHECK_EQ(FLUSHES(e), calls);
+	CHECK_EQ(atomic_load(&e.f.violations), 0);
+	env_down(&e);
+	/* without the flag a map sends nothing */
+	env_up_inv(&e, mode, 0, 0, 0, inv);
+	calls = FLUSHES(e);
+	CHECK_EQ(map(&e, 0x40000000, 4096, M48, &iova), 0);
+	CHECK_EQ(map(&e, 0x40400000, 3u << 20, M48, &iova), 0);
+	CHECK_EQ(FLUSHES(e), calls);
+	env_down(&e);
+#undef FLUSHES
+}
+
 /*
  * A 2 MiB map over an emptied leaf table replaces it: the table's flush is
  * the domain's, so the old table is invalidated before it is freed.
@@ -627,6 +705,11 @@ int main(void)
 		commands(&targets[i], IOPT_DMA_LAZY);
 	}
 	command_cfg_errors();
+	for (enum iopt_dma_mode m = IOPT_DMA_STRICT; m <= IOPT_DMA_LAZY; m++) {
+		flush_on_map(NULL, m);
+		for (unsigned i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+			flush_on_map(&targets[i], m);
+	}
 	for (unsigned i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
 		inline_plans(&targets[i]);
 	fast_refusals(IOPT_DMA_STRICT, 0);

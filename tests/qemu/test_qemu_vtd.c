@@ -597,6 +597,21 @@ static void dma_layer(enum iopt_dma_mode mode)
 	rig_down(&r);
 }
 
+/* The DMA layer's submit/wait on the QI, with its last submit kept in the rig for check_psi. */
+static void rig_dma_submit(void *ctx, const struct iopt_inv_cmd *cmds, unsigned n)
+{
+	struct rig *r = ctx;
+
+	r->last_n = n < IOPT_INV_MAX_BUDGET ? n : IOPT_INV_MAX_BUDGET;
+	memcpy(r->last, cmds, r->last_n * sizeof(*cmds));
+	vtd_dma_submit(&r->d, cmds, n);
+}
+
+static void rig_dma_wait(void *ctx)
+{
+	vtd_dma_wait(&((struct rig *)ctx)->d);
+}
+
 static void caching_mode(void)
 {
 	struct rig r;
@@ -604,7 +619,8 @@ static void caching_mode(void)
 	uint64_t w[2], root, iova = 0x42000000;
 	unsigned levels;
 
-	TEST("legacy, caching-mode=on: CAP.CM; DID 0 refused; QEMU does not cache not-present entries");
+	TEST("legacy, caching-mode=on: CAP.CM; DID 0 refused; QEMU does not cache not-present entries; "
+	     "DMA layer with IOPT_DMA_F_FLUSH_ON_MAP");
 	rig_up(&r, "intel-iommu,caching-mode=on", false, 0);
 	CHECK(r.d.hw.caching_mode);
 	iopt_pt_root(r.pt, &root, &levels);
@@ -627,6 +643,41 @@ static void caching_mode(void)
 	CHECK(dev_reads(&r, iova, pa, 3));
 	iopt_gather_sync(&g);
 	both_fault(&r, iova, pa);
+
+	/* The DMA layer under CM: IOPT_DMA_F_FLUSH_ON_MAP, a PSI (IH 0) and a wait per map */
+	struct iopt_iova_domain *iovad;
+	struct iopt_dma_domain *dom;
+	struct iopt_iova_config ic;
+	static const uint64_t size[] = { 4 * KiB, 2 * MiB };
+	uint64_t gpa[2], dva[2];
+
+	iopt_iova_config_init(&ic);
+	ic.end_pfn = ((1ull << 39) - 1) >> 12;
+	REQUIRE(iopt_iova_domain_create(&ic, &iovad) == 0);
+	struct iopt_dma_cfg dc = {
+		.pt = r.pt, .iovad = iovad, .mode = IOPT_DMA_STRICT,
+		.flags = IOPT_DMA_F_MSI_X86 | IOPT_DMA_F_FLUSH_ON_MAP,
+		.ops = { .submit = rig_dma_submit, .wait = rig_dma_wait, .ctx = &r }, .inv = r.t,
+	};
+	REQUIRE(iopt_dma_create(&dc, &dom) == 0);
+	CHECK_EQ(iopt_dma_reserve(dom, SCRATCH_IOVA, 4096), 0);
+	for (int i = 0; i < 2; i++) {
+		unsigned waits = r.d.waits;
+
+		gpa[i] = qm_alloc(&r.m, size[i], size[i]);
+		CHECK_EQ(iopt_dma_map(dom, gpa[i], size[i], RW, (1ull << 39) - 1, &dva[i]), 0);
+		CHECK_EQ(r.d.waits, waits + 1); /* invalidated before map returned */
+		check_psi(&r, dva[i], (unsigned)__builtin_ctzll(size[i] >> 12), false);
+		CHECK(dev_reads(&r, dva[i], gpa[i], 0x70 + i));
+		CHECK(dev_writes(&r, dva[i] + size[i] - LEN, gpa[i] + size[i] - LEN, 0x78 + i));
+	}
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ(iopt_dma_unmap(dom, dva[i], size[i]), 0);
+		both_fault(&r, dva[i], gpa[i]);
+	}
+	CHECK_EQ(r.d.errors, 0); /* QEMU accepted every descriptor */
+	iopt_dma_destroy(dom);
+	iopt_iova_domain_destroy(iovad);
 	rig_down(&r);
 }
 
