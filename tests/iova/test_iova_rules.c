@@ -319,6 +319,46 @@ static void test_free_check(unsigned flags)
 	iopt_iova_domain_destroy(d);
 }
 
+/*
+ * free_check's fast path reads the calling thread's cache of the domain it
+ * used last: asked about another domain, it must not answer from that
+ * cache's live map. Two domains with one configuration hand out the same
+ * pfn, live in one and freed in the other.
+ */
+static void test_free_check_two_domains(void)
+{
+	struct iopt_iova_domain *a = mk(1, 4000, 0), *b = mk(1, 4000, 0);
+	uint64_t xa, xb, x;
+
+	TEST("free_check: the last-used cache is another domain's");
+	/* a: a slow then a fast free arm its class leaf; x ends freed (cached) in a */
+	REQUIRE(iopt_iova_alloc(a, 1, 4000, 0, &xa) == 0);
+	REQUIRE(iopt_iova_free(a, xa, 1) == 0);
+	REQUIRE(iopt_iova_alloc(a, 1, 4000, 0, &x) == 0 && x == xa);
+	CHECK_EQ(iopt_iova_free_check(a, xa, 1), 0); /* fast path, live */
+	REQUIRE(iopt_iova_free(a, xa, 1) == 0);
+	/* b: the same pfn, live; b's cache is the thread's last */
+	REQUIRE(iopt_iova_alloc(b, 1, 4000, 0, &xb) == 0);
+	REQUIRE(iopt_iova_free(b, xb, 1) == 0);
+	REQUIRE(iopt_iova_alloc(b, 1, 4000, 0, &x) == 0 && x == xb);
+	REQUIRE(xa == xb);
+	CHECK_EQ(iopt_iova_free_check(b, xb, 1), 0);
+	CHECK_EQ(iopt_iova_free_check(b, xb, 2), -EINVAL); /* another class */
+	CHECK_EQ(iopt_iova_free_check(b, xb - 1, 1), -ENOENT);
+	CHECK_EQ(iopt_iova_free_check(a, xa, 1), -ENOENT); /* freed in a, live in b */
+	CHECK_EQ(iopt_iova_free(a, xa, 1), -ENOENT);
+	/* and the other way round: live in a, freed in b, b's cache last */
+	REQUIRE(iopt_iova_alloc(a, 1, 4000, 0, &x) == 0 && x == xa);
+	REQUIRE(iopt_iova_free(b, xb, 1) == 0);
+	CHECK_EQ(iopt_iova_free_check(a, xa, 1), 0);
+	CHECK_EQ(iopt_iova_free_check(b, xb, 1), -ENOENT);
+	CHECK_EQ(iopt_iova_free(a, xa, 1), 0);
+	CHECK_EQ(iopt_iova_check(a), 0);
+	CHECK_EQ(iopt_iova_check(b), 0);
+	iopt_iova_domain_destroy(a);
+	iopt_iova_domain_destroy(b);
+}
+
 static void test_rcache(void)
 {
 	struct iopt_iova_domain *d = mk(1, 0, 0);
@@ -643,6 +683,7 @@ int main(void)
 	test_find();
 	test_free_check(0);
 	test_free_check(IOPT_IOVA_NO_RCACHE);
+	test_free_check_two_domains();
 	test_rcache();
 	test_flush_from_another_thread();
 	test_live_map_leaves();
