@@ -44,6 +44,7 @@
 #define PRI_NS 2000.0           /* modeled page-request group round trip */
 #define HIT_NS 1.0              /* modeled IOTLB hit */
 #define OWNER_AT (1ull << 63)   /* owners of IOMMU-API (MAP_AT) mappings */
+#define OWNER_NEG UINT64_MAX    /* the owner of cached not-present results: nobody's mapping */
 /* Nested: guest RAM [0, phys_mem + PRI_ROOM) sits at HPA_OFF + GPA; the guest's */
 /* stage-1 tables live in a sim_ram arena of TABLE_RAM bytes above it. */
 #define HPA_OFF (1ull << 39)
@@ -79,6 +80,7 @@ struct sim {
 	struct sim_opts o;
 	struct sim_hw_caps caps; /* what the simulated IOMMU advertises */
 	enum iopt_inv_vendor vendor;
+	bool neg_cache;          /* VT-d CAP.CM: walks that find nothing are cached too */
 	struct iopt_inv_target inv;
 	uint64_t tag;
 	unsigned ias;
@@ -370,6 +372,20 @@ static void drv_invalidate(struct sim *s, const struct iopt_gather_range *r, uns
 	drv_wait(s);
 }
 
+/*
+ * Caching mode: the IOMMU-API paths (MAP_AT, page requests) invalidate what
+ * they mapped, not leaf-only (new tables replaced not-present entries), as
+ * a CM driver must; the DMA layer does it itself (IOPT_DMA_F_FLUSH_ON_MAP).
+ * Hw lock not held.
+ */
+static void drv_map_flush(struct sim *s, uint64_t iova, uint64_t size)
+{
+	if (!s->neg_cache || (s->o.break_flags & SIM_BREAK_NO_MAP_FLUSH))
+		return;
+	struct iopt_gather_range r = { iova, iova + size - 1 };
+	drv_invalidate(s, &r, 1, PAGE, false);
+}
+
 static void drv_flush_range(void *ctx, const struct iopt_gather_range *r, unsigned nr,
 			    uint64_t pgsize)
 {
@@ -406,6 +422,8 @@ static enum sim_fault translate(struct sim *s, uint64_t a, bool write, uint64_t 
 
 	if (sim_iotlb_lookup(&s->tlb, s->tag, a, &h)) {
 		s->now += HIT_NS;
+		if (h.perm & SIM_PERM_NEG)
+			return SIM_F_NOT_PRESENT;
 		if (!(h.perm & (write ? SIM_PERM_W : SIM_PERM_R)))
 			return SIM_F_PERM;
 		*pa = h.pa;
@@ -418,8 +436,12 @@ static enum sim_fault translate(struct sim *s, uint64_t a, bool write, uint64_t 
 		return SIM_F_RESERVED;
 	s->st.walk_reads += x.reads;
 	s->now += s->o.ns_per_walk_read * (sim_pwc_lookup(&s->tlb, s->tag, a) ? 1 : x.reads);
-	if (x.fault)
+	if (x.fault) {
+		/* caching mode: the not-present page is remembered until an invalidation covers it */
+		if (x.fault == SIM_F_NOT_PRESENT && s->neg_cache)
+			sim_iotlb_fill(&s->tlb, s->tag, a, 0, 12, SIM_PERM_NEG, OWNER_NEG);
 		return x.fault;
+	}
 	const struct truth *t = truth_at(s, a);
 	uint64_t size = s->o.tlb_whole_runs ? x.page_size : x.entry_size;
 	sim_iotlb_fill(&s->tlb, s->tag, a, x.pa - (a & (size - 1)), (unsigned)__builtin_ctzll(size),
@@ -468,6 +490,8 @@ static void serve_pri(struct sim *s, uint64_t a)
 		if (!r)
 			r = iopt_pt_map_range(s->pt, page, phys, PAGE, IOPT_PROT_READ | IOPT_PROT_WRITE,
 					      NULL);
+		if (!r)
+			drv_map_flush(s, page, PAGE);
 		pthread_mutex_lock(&s->hw);
 	}
 	if (r || truth_add(s, page, PAGE, phys, IOPT_PROT_READ | IOPT_PROT_WRITE, OWNER_AT | ++s->at_seq)) {
@@ -681,6 +705,8 @@ static int do_map_at(struct sim *s, const struct sim_event *ev)
 	r = iopt_dma_reserve(s->dom, ev->iova, ev->size);
 	if (!r)
 		r = iopt_pt_map_range(s->pt, ev->iova, ev->phys, ev->size, ev->prot, NULL);
+	if (!r)
+		drv_map_flush(s, ev->iova, ev->size);
 	double ns = wall_ns() - t0 - t_hw_ns;
 	pthread_mutex_lock(&s->hw);
 	if (r) {
@@ -1003,7 +1029,7 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 	    (o->mode != IOPT_DMA_STRICT && o->mode != IOPT_DMA_LAZY) || o->threads > 64 ||
 	    o->vendor > IOPT_INV_SMMU ||
 	    (o->break_flags & ~(SIM_BREAK_DROP_LAST_PAGE | SIM_BREAK_SKIP_SYNC |
-				SIM_BREAK_TLBI_PER_RUN | SIM_BREAK_IGNORE_CAPS)))
+				SIM_BREAK_TLBI_PER_RUN | SIM_BREAK_IGNORE_CAPS | SIM_BREAK_NO_MAP_FLUSH)))
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -1024,6 +1050,7 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 		sim_hw_caps_default(o, &s->caps);
 	natural(s, &pc);
 	s->ias = pc.ias;
+	s->neg_cache = s->vendor == IOPT_INV_VTD && (s->caps.vtd_cap & SIM_VTD_CAP_CM);
 	if (!s->o.dma_mask)
 		s->o.dma_mask = (1ull << pc.ias) - 1;
 	pc.flags = IOPT_PT_F_SPLIT | (o->dirty_tracking ? IOPT_PT_F_HW_DIRTY : 0);
@@ -1064,7 +1091,9 @@ int sim_create(const struct sim_opts *o, struct sim **out)
 		bool x86 = pc.format <= IOPT_PT_AMD_V1;
 		struct iopt_dma_cfg dc = {
 			.pt = s->pt, .iovad = s->iovad, .mode = o->mode,
-			.flags = x86 ? IOPT_DMA_F_MSI_X86 : 0,
+			.flags = (x86 ? IOPT_DMA_F_MSI_X86 : 0) |
+				 (s->neg_cache && !(o->break_flags & SIM_BREAK_NO_MAP_FLUSH)
+					  ? IOPT_DMA_F_FLUSH_ON_MAP : 0),
 			.clock = sim_clock, .clock_ctx = s,
 			.ops = broken ? (struct iopt_dma_ops){ .flush_range = drv_flush_range,
 							       .flush_all = drv_flush_all, .ctx = s }

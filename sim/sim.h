@@ -25,6 +25,9 @@
 #define SIM_BREAK_TLBI_PER_RUN   (1u << 2)
 /* the library is set up as if the hardware advertised every capability */
 #define SIM_BREAK_IGNORE_CAPS    (1u << 3)
+/* under VT-d caching mode, maps send no invalidation (the DMA layer without
+ * IOPT_DMA_F_FLUSH_ON_MAP, the IOMMU-API paths without their flush) */
+#define SIM_BREAK_NO_MAP_FLUSH   (1u << 4)
 
 /*
  * What the simulated IOMMU advertises, as its registers (the vendor's own
@@ -42,6 +45,7 @@ struct sim_hw_caps {
 
 /* The bits the model checks (hw-facts §1, §5; VT-d/AMD/SMMUv3 register maps). */
 #define SIM_VTD_CAP_ND(c)      (4 + 2 * (unsigned)((c) & 7))  /* domain-id bits */
+#define SIM_VTD_CAP_CM         (1ull << 7)  /* caching mode: not-present results may be cached */
 #define SIM_VTD_CAP_PSI        (1ull << 39) /* page-selective IOTLB invalidation */
 #define SIM_VTD_CAP_MAMV(c)    ((unsigned)((c) >> 48) & 0x3F) /* largest PSI AM */
 #define SIM_VTD_CAP_DWD        (1ull << 54) /* DW (drain writes) in type-2 descriptors */

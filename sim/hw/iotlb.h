@@ -22,6 +22,7 @@
 #define SIM_PERM_W (1u << 1)
 #define SIM_PERM_X (1u << 2)
 #define SIM_PERM_U (1u << 3)
+#define SIM_PERM_NEG (1u << 4) /* a cached not-present result (VT-d caching mode): a hit faults */
 
 struct sim_tlb_entry {
 	uint64_t va;    /* first byte of the leaf */
