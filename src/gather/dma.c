@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "gather/planner.h"
+#include "iova/rcache_fast.h"
 #include "util.h"
 
 /* Block sizes (in granules, log2) that get an inline plan: the rcache's classes. */
@@ -150,12 +151,20 @@ static void _iopt_dma_fq_flush_all(void *ctx)
 	_iopt_dma_flush_all(ctx);
 }
 
+/*
+ * IOVA release of a range validated at unmap (live, this size class): the
+ * rcache's inline push, else the call.
+ */
+static inline void _iopt_dma_iova_release(struct iopt_dma_domain *dom, uint64_t pfn,
+					  uint64_t npages)
+{
+	if (!_iopt_rcache_free_fast(dom->iovad, pfn, npages))
+		(void)iopt_iova_free(dom->iovad, pfn, npages);
+}
+
 static void _iopt_dma_fq_release(void *ctx, uint64_t pfn, uint64_t npages)
 {
-	struct iopt_dma_domain *dom = ctx;
-
-	/* Validated at unmap: the range is live and of this size class. */
-	(void)iopt_iova_free(dom->iovad, pfn, npages);
+	_iopt_dma_iova_release(ctx, pfn, npages);
 }
 
 int iopt_dma_create(const struct iopt_dma_cfg *cfg, struct iopt_dma_domain **out)
@@ -338,10 +347,13 @@ int iopt_dma_map(struct iopt_dma_domain *dom, uint64_t phys, uint64_t size, unsi
 	uint64_t off = phys & (dom->granule - 1), pfn;
 
 	if (iopt_likely(size - 1 < dom->granule - off && dom->map_fast && iova)) {
-		int r = _iopt_dma_alloc(dom, dom->granule, dma_mask, &pfn);
+		if (iopt_unlikely(!_iopt_rcache_alloc_fast(dom->iovad, 1, dma_mask >> dom->shift,
+							   IOPT_IOVA_ALIGN, &pfn))) {
+			int r = _iopt_dma_alloc(dom, dom->granule, dma_mask, &pfn);
 
-		if (iopt_unlikely(r))
-			return r;
+			if (r)
+				return r;
+		}
 		if (iopt_likely(iopt_pt_map_leaf(dom->pt, pfn << dom->shift, phys - off, prot) == 1)) {
 			*iova = (pfn << dom->shift) + off;
 			return 0;
@@ -419,7 +431,8 @@ int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size)
 
 	if (iopt_likely(size && size <= dom->granule - off && dom->leaf_fast)) {
 		uint64_t base = iova - off, pfn = base >> dom->shift;
-		int r = dom->trusted ? 0 : iopt_iova_free_check(dom->iovad, pfn, 1);
+		int r = dom->trusted || _iopt_rcache_check_fast(dom->iovad, pfn, 1)
+				? 0 : iopt_iova_free_check(dom->iovad, pfn, 1);
 
 		if (iopt_likely(!r))
 			r = iopt_pt_unmap_leaf(dom->pt, base);
@@ -428,7 +441,7 @@ int iopt_dma_unmap(struct iopt_dma_domain *dom, uint64_t iova, uint64_t size)
 				return 0;
 			/* Strict, or lazy without a ring: invalidate, then the IOVA may go. */
 			_iopt_dma_flush_one(dom, base);
-			(void)iopt_iova_free(dom->iovad, pfn, 1);
+			_iopt_dma_iova_release(dom, pfn, 1);
 			return 0;
 		}
 		if (r == -ENOENT)

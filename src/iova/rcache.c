@@ -4,7 +4,9 @@
  * depot of full magazines per size class, and the live map that validates
  * frees. iopt_iova_alloc() and iopt_iova_free() live here because their
  * fast path is the cache: a TLS load, a magazine pop or push and a live-map
- * byte, with no atomic read-modify-write and no shared lock.
+ * byte, with no atomic read-modify-write and no shared lock. The fast
+ * paths themselves are inline in rcache_fast.h, which the DMA layer
+ * includes too.
  *
  * Why per-thread and not per-CPU: user space has no cheap preemption-proof
  * CPU id (rseq would do it, at the cost of restartable sequences in every
@@ -42,17 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "iova_internal.h"
+#include "rcache_fast.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define IOPT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define IOPT_TSAN 1
-#endif
-#endif
 
-#define IE __attribute__((tls_model("initial-exec")))
 
 static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER; /* tcache lists */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -67,10 +61,11 @@ static bool use_membarrier;
 static struct iova_tcache tc_none = {
 	.by_size = { [0 ... IOPT_IOVA_CACHE_MAX_SIZE] = &tc_none.cls[IOVA_NR_CLASSES] },
 };
-static __thread struct iova_tcache *t_last IE = &tc_none; /* cache of the last domain used */
-static __thread struct iova_tcache *t_list IE; /* every cache of this thread */
+/* The cache of the last domain this thread used (rcache_fast.h). */
+__thread struct iova_tcache *_iopt_t_last IOPT_IE = &tc_none;
+static __thread struct iova_tcache *t_list IOPT_IE; /* every cache of this thread */
 
-#define ALL_FLAGS (IOPT_IOVA_ALIGN | IOPT_IOVA_NO_RETRY)
+#define ALL_FLAGS IOVA_FAST_FLAGS
 #define LIVE_LEAF_SIZE (1u << LIVE_LEAF_SHIFT)
 #define LIVE_FANOUT (1u << LIVE_LVL_BITS)
 
@@ -121,36 +116,6 @@ static inline void mag_set_n(struct iova_mag *m, uint64_t n)
 
 /* ---- owner/flusher handshake (see the top of the file) ---- */
 
-#ifdef IOPT_TSAN
-#define FAST_ORDER memory_order_seq_cst
-#else
-#define FAST_ORDER memory_order_relaxed
-#endif
-
-/* Owner: class k's top (only the owner writes it: no mark needed to read it). */
-static inline uintptr_t cls_top(const struct iova_tclass *k)
-{
-	return atomic_load_explicit(&k->top, memory_order_relaxed);
-}
-
-/* Owner: mark class k, whose top is top, busy for one fast-path call. */
-static inline void cls_enter(struct iova_tclass *k, uintptr_t top)
-{
-	atomic_store_explicit(&k->top, top + 1, FAST_ORDER);
-	atomic_signal_fence(memory_order_seq_cst); /* the flusher's membarrier orders the rest */
-}
-
-/* Owner, after cls_enter: may the call go on (this domain's cache, and on)? */
-static inline bool cls_on(struct iova_tcache *tc, const struct iopt_iova_domain *dom)
-{
-	return atomic_load_explicit(&tc->key, FAST_ORDER) == dom;
-}
-
-/* Owner: end the call with the class's new top (unmarked). */
-static inline void cls_leave(struct iova_tclass *k, uintptr_t top)
-{
-	atomic_store_explicit(&k->top, top, memory_order_release);
-}
 
 /* Under tc->lock (key changes only under it): is the cache on (top counts the loaded magazines)? */
 static inline bool tc_on(struct iova_tcache *tc)
@@ -229,19 +194,6 @@ static void tc_off(struct iova_tcache *tc)
 	atomic_store_explicit(&tc->key, NULL, memory_order_relaxed);
 }
 
-/*
- * Hit counter: the owner is its only writer, so one add to memory does.
- * The relaxed load and store C offers compile to three instructions on the
- * fast path; TSan needs to see the store.
- */
-static inline void owner_inc(_Atomic uint64_t *c)
-{
-#if defined(__x86_64__) && !defined(IOPT_TSAN)
-	__asm__("addq $1, %0" : "+m"(*(uint64_t *)c));
-#else
-	relaxed_inc(c, 1);
-#endif
-}
 
 /* ---- live map ---- */
 
@@ -557,7 +509,7 @@ static void thread_exit(void *arg)
 		_iopt_free(tc);
 	}
 	t_list = NULL;
-	t_last = &tc_none;
+	_iopt_t_last = &tc_none;
 	pthread_mutex_unlock(&registry);
 }
 
@@ -606,7 +558,7 @@ static iopt_noinline struct iova_tcache *tc_create(struct iopt_iova_domain *dom)
 /* This thread's cache for dom, created on first use; NULL when out of memory. */
 static iopt_noinline struct iova_tcache *tc_get(struct iopt_iova_domain *dom)
 {
-	struct iova_tcache *tc = t_last;
+	struct iova_tcache *tc = _iopt_t_last;
 	if (atomic_load_explicit(&tc->dom, memory_order_relaxed) == dom)
 		return tc;
 	for (struct iova_tcache **p = &t_list; (tc = *p);) {
@@ -622,7 +574,7 @@ static iopt_noinline struct iova_tcache *tc_get(struct iopt_iova_domain *dom)
 	}
 	if (!tc)
 		tc = tc_create(dom);
-	t_last = tc ? tc : &tc_none;
+	_iopt_t_last = tc ? tc : &tc_none;
 	return tc;
 }
 
@@ -843,28 +795,8 @@ static void refill(struct iopt_iova_domain *dom, struct iova_tcache *tc, unsigne
 int iopt_iova_alloc(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit_pfn, unsigned int flags,
 		    uint64_t *pfn_out)
 {
-	/* Fast path: pop class k's loaded magazine. */
-	struct iova_tcache *tc = t_last;
-	if (iopt_likely(size <= IOPT_IOVA_CACHE_MAX_SIZE && !(flags & ~ALL_FLAGS))) {
-		struct iova_tclass *k = tc->by_size[size];
-		uintptr_t top = cls_top(k);
-		if (iopt_likely(top != k->base)) {
-			cls_enter(k, top);
-			/* Off (or a destroyed domain's cache): the entries may be gone, read none. */
-			if (iopt_likely(cls_on(tc, dom))) {
-				struct iova_ment *e = (struct iova_ment *)top - 1;
-				uint64_t pfn = e->pfn;
-				if (iopt_likely((pfn | k->mask) <= limit_pfn)) { /* size-aligned: its end */
-					atomic_store_explicit(e->live, k->tag, memory_order_relaxed);
-					cls_leave(k, (uintptr_t)e);
-					owner_inc(&k->hits);
-					*pfn_out = pfn;
-					return 0;
-				}
-			}
-			cls_leave(k, top);
-		}
-	}
+	if (iopt_likely(_iopt_rcache_alloc_fast(dom, size, limit_pfn, flags, pfn_out)))
+		return 0;
 	return alloc_slow(dom, size, limit_pfn, flags, pfn_out);
 }
 
@@ -927,43 +859,14 @@ static iopt_noinline int free_check_slow(struct iopt_iova_domain *dom, uint64_t 
 
 int iopt_iova_free_check(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
 {
-	/*
-	 * Fast path, the free fast path's test without the push: pfn's byte
-	 * in its class's last live-map leaf says "live, this class". Read
-	 * only, so no flush handshake: the key says the cache is this
-	 * domain's, and the leaf lives as long as the domain.
-	 */
-	struct iova_tcache *tc = t_last;
-	if (iopt_likely(size - 1 < IOPT_IOVA_CACHE_MAX_SIZE)) {
-		const struct iova_tclass *k = tc->by_size[size];
-		if (iopt_likely(cls_on(tc, dom) && pfn >> LIVE_LEAF_SHIFT == k->leaf_key &&
-				atomic_load_explicit((_Atomic uint8_t *)(k->leaf_base + pfn),
-						     memory_order_relaxed) == k->tag))
-			return 0;
-	}
+	if (iopt_likely(_iopt_rcache_check_fast(dom, pfn, size)))
+		return 0;
 	return free_check_slow(dom, pfn, size);
 }
 
 int iopt_iova_free(struct iopt_iova_domain *dom, uint64_t pfn, uint64_t size)
 {
-	/* Fast path: the live byte says "live, this class"; push onto class k's loaded magazine. */
-	struct iova_tcache *tc = t_last;
-	if (iopt_likely(size <= IOPT_IOVA_CACHE_MAX_SIZE)) {
-		struct iova_tclass *k = tc->by_size[size];
-		uintptr_t top = cls_top(k);
-		if (iopt_likely(top != k->end)) {
-			cls_enter(k, top);
-			_Atomic uint8_t *b = (_Atomic uint8_t *)(k->leaf_base + pfn);
-			if (iopt_likely(cls_on(tc, dom) && pfn >> LIVE_LEAF_SHIFT == k->leaf_key &&
-					atomic_load_explicit(b, memory_order_relaxed) == k->tag)) {
-				atomic_store_explicit(b, 0, memory_order_relaxed);
-				struct iova_ment *e = (struct iova_ment *)top;
-				*e = (struct iova_ment){ pfn, b };
-				cls_leave(k, (uintptr_t)(e + 1));
-				return 0;
-			}
-			cls_leave(k, top);
-		}
-	}
+	if (iopt_likely(_iopt_rcache_free_fast(dom, pfn, size)))
+		return 0;
 	return free_slow(dom, pfn, size);
 }
