@@ -65,7 +65,6 @@ static struct iova_tcache tc_none = {
 __thread struct iova_tcache *_iopt_t_last IOPT_IE = &tc_none;
 static __thread struct iova_tcache *t_list IOPT_IE; /* every cache of this thread */
 
-#define ALL_FLAGS IOVA_FAST_FLAGS
 #define LIVE_LEAF_SIZE (1u << LIVE_LEAF_SHIFT)
 #define LIVE_FANOUT (1u << LIVE_LVL_BITS)
 
@@ -86,13 +85,6 @@ static inline unsigned size_class(uint64_t size) /* 1..32 -> 0..5 */
 {
 	/* fls(size - 1) without fls64's zero test: random sizes mispredicted it */
 	return 63u - (unsigned)__builtin_clzll(((size - 1) << 1) | 1);
-}
-
-static inline uint64_t relaxed_inc(_Atomic uint64_t *c, uint64_t v)
-{
-	uint64_t n = atomic_load_explicit(c, memory_order_relaxed) + v;
-	atomic_store_explicit(c, n, memory_order_relaxed); /* owner-only writer: no RMW needed */
-	return n;
 }
 
 static inline uint64_t clock_ns(void)
@@ -746,7 +738,7 @@ static iopt_noinline int alloc_cached(struct iopt_iova_domain *dom, uint64_t siz
 static iopt_noinline int alloc_slow(struct iopt_iova_domain *dom, uint64_t size, uint64_t limit,
 				    unsigned flags, uint64_t *out)
 {
-	if (!size || (flags & ~ALL_FLAGS) || limit < dom->start_pfn)
+	if (!size || (flags & ~IOVA_ALL_FLAGS) || limit < dom->start_pfn)
 		return -EINVAL;
 	if (size > dom->end_pfn - dom->start_pfn + 1)
 		return -ERANGE;

@@ -26,7 +26,8 @@
 /* The cache of the last domain this thread used; never NULL (rcache.c). */
 extern __thread struct iova_tcache *_iopt_t_last IOPT_IE __attribute__((visibility("hidden")));
 
-#define IOVA_FAST_FLAGS (IOPT_IOVA_ALIGN | IOPT_IOVA_NO_RETRY)
+/* Every flag iopt_iova_alloc accepts. */
+#define IOVA_ALL_FLAGS (IOPT_IOVA_ALIGN | IOPT_IOVA_NO_RETRY)
 
 /* ---- owner/flusher handshake (rcache.c, top of the file) ---- */
 
@@ -61,6 +62,14 @@ static inline void cls_leave(struct iova_tclass *k, uintptr_t top)
 	atomic_store_explicit(&k->top, top, memory_order_release);
 }
 
+/* A counter with one writer: a relaxed load and store, no read-modify-write. */
+static inline uint64_t relaxed_inc(_Atomic uint64_t *c, uint64_t v)
+{
+	uint64_t n = atomic_load_explicit(c, memory_order_relaxed) + v;
+	atomic_store_explicit(c, n, memory_order_relaxed);
+	return n;
+}
+
 /*
  * Hit counter: the owner is its only writer, so one add to memory does.
  * The relaxed load and store C offers compile to three instructions on the
@@ -71,8 +80,7 @@ static inline void owner_inc(_Atomic uint64_t *c)
 #if defined(__x86_64__) && !defined(IOPT_TSAN)
 	__asm__("addq $1, %0" : "+m"(*(uint64_t *)c));
 #else
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+	relaxed_inc(c, 1);
 #endif
 }
 
@@ -81,7 +89,7 @@ static inline bool _iopt_rcache_alloc_fast(struct iopt_iova_domain *dom, uint64_
 					   uint64_t limit_pfn, unsigned flags, uint64_t *pfn_out)
 {
 	struct iova_tcache *tc = _iopt_t_last;
-	if (iopt_likely(size <= IOPT_IOVA_CACHE_MAX_SIZE && !(flags & ~IOVA_FAST_FLAGS))) {
+	if (iopt_likely(size <= IOPT_IOVA_CACHE_MAX_SIZE && !(flags & ~IOVA_ALL_FLAGS))) {
 		struct iova_tclass *k = tc->by_size[size];
 		uintptr_t top = cls_top(k);
 		if (iopt_likely(top != k->base)) {
