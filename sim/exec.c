@@ -373,17 +373,23 @@ static void drv_invalidate(struct sim *s, const struct iopt_gather_range *r, uns
 }
 
 /*
- * Caching mode: the IOMMU-API paths (MAP_AT, page requests) invalidate what
- * they mapped, not leaf-only (new tables replaced not-present entries), as
- * a CM driver must; the DMA layer does it itself (IOPT_DMA_F_FLUSH_ON_MAP).
- * Hw lock not held.
+ * An IOMMU-API map (MAP_AT, a page request): the range is reserved from the
+ * DMA API, which must never hand it out, then mapped. Under caching mode it
+ * is then invalidated, not leaf-only (new tables replaced not-present
+ * entries), as a CM driver must; the DMA layer does that itself
+ * (IOPT_DMA_F_FLUSH_ON_MAP). Hw lock not held.
  */
-static void drv_map_flush(struct sim *s, uint64_t iova, uint64_t size)
+static int drv_api_map(struct sim *s, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot)
 {
-	if (!s->neg_cache || (s->o.break_flags & SIM_BREAK_NO_MAP_FLUSH))
-		return;
-	struct iopt_gather_range r = { iova, iova + size - 1 };
-	drv_invalidate(s, &r, 1, PAGE, false);
+	int r = iopt_dma_reserve(s->dom, iova, size);
+
+	if (!r)
+		r = iopt_pt_map_range(s->pt, iova, phys, size, prot, NULL);
+	if (!r && s->neg_cache && !(s->o.break_flags & SIM_BREAK_NO_MAP_FLUSH)) {
+		struct iopt_gather_range g = { iova, iova + size - 1 };
+		drv_invalidate(s, &g, 1, PAGE, false);
+	}
+	return r;
 }
 
 static void drv_flush_range(void *ctx, const struct iopt_gather_range *r, unsigned nr,
@@ -486,12 +492,7 @@ static void serve_pri(struct sim *s, uint64_t a)
 	if (!msi && !(s->ias < 64 && page >> s->ias)) {
 		s->pri_next += PAGE;
 		pthread_mutex_unlock(&s->hw);
-		r = iopt_dma_reserve(s->dom, page, PAGE);
-		if (!r)
-			r = iopt_pt_map_range(s->pt, page, phys, PAGE, IOPT_PROT_READ | IOPT_PROT_WRITE,
-					      NULL);
-		if (!r)
-			drv_map_flush(s, page, PAGE);
+		r = drv_api_map(s, page, phys, PAGE, IOPT_PROT_READ | IOPT_PROT_WRITE);
 		pthread_mutex_lock(&s->hw);
 	}
 	if (r || truth_add(s, page, PAGE, phys, IOPT_PROT_READ | IOPT_PROT_WRITE, OWNER_AT | ++s->at_seq)) {
@@ -701,12 +702,7 @@ static int do_map_at(struct sim *s, const struct sim_event *ev)
 
 	t_hw_ns = 0;
 	double t0 = wall_ns();
-	/* the DMA API must never hand this range out */
-	r = iopt_dma_reserve(s->dom, ev->iova, ev->size);
-	if (!r)
-		r = iopt_pt_map_range(s->pt, ev->iova, ev->phys, ev->size, ev->prot, NULL);
-	if (!r)
-		drv_map_flush(s, ev->iova, ev->size);
+	r = drv_api_map(s, ev->iova, ev->phys, ev->size, ev->prot);
 	double ns = wall_ns() - t0 - t_hw_ns;
 	pthread_mutex_lock(&s->hw);
 	if (r) {
