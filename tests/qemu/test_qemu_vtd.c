@@ -544,12 +544,53 @@ static void scalable(void)
 	rig_down(&r);
 }
 
+/* The DMA layer's submit/wait on the QI, with its last submit kept in the rig for check_psi. */
+static void rig_dma_submit(void *ctx, const struct iopt_inv_cmd *cmds, unsigned n)
+{
+	struct rig *r = ctx;
+
+	r->last_n = n < IOPT_INV_MAX_BUDGET ? n : IOPT_INV_MAX_BUDGET;
+	memcpy(r->last, cmds, r->last_n * sizeof(*cmds));
+	vtd_dma_submit(&r->d, cmds, n);
+}
+
+static void rig_dma_wait(void *ctx)
+{
+	vtd_dma_wait(&((struct rig *)ctx)->d);
+}
+
+/*
+ * A DMA domain on the rig's table and queue (39-bit IOVAs, the x86 MSI
+ * window and the scratch page reserved) with its own IOVA domain.
+ */
+static struct iopt_dma_domain *dma_up(struct rig *r, enum iopt_dma_mode mode, unsigned flags,
+				      struct iopt_iova_domain **iovad)
+{
+	struct iopt_dma_domain *dom;
+	struct iopt_iova_config ic;
+
+	iopt_iova_config_init(&ic);
+	ic.end_pfn = ((1ull << 39) - 1) >> 12;
+	REQUIRE(iopt_iova_domain_create(&ic, iovad) == 0);
+	struct iopt_dma_cfg dc = {
+		.pt = r->pt, .iovad = *iovad, .mode = mode, .flags = IOPT_DMA_F_MSI_X86 | flags,
+		.ops = { .submit = rig_dma_submit, .wait = rig_dma_wait, .ctx = r }, .inv = r->t,
+	};
+	REQUIRE(iopt_dma_create(&dc, &dom) == 0);
+	CHECK_EQ(iopt_dma_reserve(dom, SCRATCH_IOVA, 4096), 0); /* mapped outside the layer */
+	return dom;
+}
+
+static void dma_down(struct iopt_dma_domain *dom, struct iopt_iova_domain *iovad)
+{
+	iopt_dma_destroy(dom);
+	iopt_iova_domain_destroy(iovad);
+}
+
 static void dma_layer(enum iopt_dma_mode mode)
 {
 	struct rig r;
 	struct iopt_iova_domain *iovad;
-	struct iopt_dma_domain *dom;
-	struct iopt_iova_config ic;
 	static const uint64_t size[] = { 4 * KiB, 64 * KiB, 2 * MiB };
 	uint64_t gpa[3], iova[3];
 	unsigned level;
@@ -557,15 +598,7 @@ static void dma_layer(enum iopt_dma_mode mode)
 	TEST(mode == IOPT_DMA_STRICT ? "legacy, DMA layer, strict: submit/wait on the QI"
 				     : "legacy, DMA layer, lazy: the flush queue's flush on the QI");
 	rig_up(&r, "intel-iommu", false, 0);
-	iopt_iova_config_init(&ic);
-	ic.end_pfn = ((1ull << 39) - 1) >> 12;
-	REQUIRE(iopt_iova_domain_create(&ic, &iovad) == 0);
-	struct iopt_dma_cfg dc = {
-		.pt = r.pt, .iovad = iovad, .mode = mode, .flags = IOPT_DMA_F_MSI_X86,
-		.ops = { .submit = vtd_dma_submit, .wait = vtd_dma_wait, .ctx = &r.d }, .inv = r.t,
-	};
-	REQUIRE(iopt_dma_create(&dc, &dom) == 0);
-	CHECK_EQ(iopt_dma_reserve(dom, SCRATCH_IOVA, 4096), 0); /* mapped outside the layer */
+	struct iopt_dma_domain *dom = dma_up(&r, mode, 0, &iovad);
 	for (int i = 0; i < 3; i++) {
 		gpa[i] = qm_alloc(&r.m, size[i], size[i]);
 		CHECK_EQ(iopt_dma_map(dom, gpa[i], size[i], RW, (1ull << 39) - 1, &iova[i]), 0);
@@ -592,24 +625,8 @@ static void dma_layer(enum iopt_dma_mode mode)
 		both_fault(&r, iova[i], gpa[i]);
 		write_faults(&r, iova[i] + size[i] - LEN, gpa[i] + size[i] - LEN, FR_WRITE);
 	}
-	iopt_dma_destroy(dom);
-	iopt_iova_domain_destroy(iovad);
+	dma_down(dom, iovad);
 	rig_down(&r);
-}
-
-/* The DMA layer's submit/wait on the QI, with its last submit kept in the rig for check_psi. */
-static void rig_dma_submit(void *ctx, const struct iopt_inv_cmd *cmds, unsigned n)
-{
-	struct rig *r = ctx;
-
-	r->last_n = n < IOPT_INV_MAX_BUDGET ? n : IOPT_INV_MAX_BUDGET;
-	memcpy(r->last, cmds, r->last_n * sizeof(*cmds));
-	vtd_dma_submit(&r->d, cmds, n);
-}
-
-static void rig_dma_wait(void *ctx)
-{
-	vtd_dma_wait(&((struct rig *)ctx)->d);
 }
 
 static void caching_mode(void)
@@ -646,21 +663,10 @@ static void caching_mode(void)
 
 	/* The DMA layer under CM: IOPT_DMA_F_FLUSH_ON_MAP, a PSI (IH 0) and a wait per map */
 	struct iopt_iova_domain *iovad;
-	struct iopt_dma_domain *dom;
-	struct iopt_iova_config ic;
+	struct iopt_dma_domain *dom = dma_up(&r, IOPT_DMA_STRICT, IOPT_DMA_F_FLUSH_ON_MAP, &iovad);
 	static const uint64_t size[] = { 4 * KiB, 2 * MiB };
 	uint64_t gpa[2], dva[2];
 
-	iopt_iova_config_init(&ic);
-	ic.end_pfn = ((1ull << 39) - 1) >> 12;
-	REQUIRE(iopt_iova_domain_create(&ic, &iovad) == 0);
-	struct iopt_dma_cfg dc = {
-		.pt = r.pt, .iovad = iovad, .mode = IOPT_DMA_STRICT,
-		.flags = IOPT_DMA_F_MSI_X86 | IOPT_DMA_F_FLUSH_ON_MAP,
-		.ops = { .submit = rig_dma_submit, .wait = rig_dma_wait, .ctx = &r }, .inv = r.t,
-	};
-	REQUIRE(iopt_dma_create(&dc, &dom) == 0);
-	CHECK_EQ(iopt_dma_reserve(dom, SCRATCH_IOVA, 4096), 0);
 	for (int i = 0; i < 2; i++) {
 		unsigned waits = r.d.waits;
 
@@ -676,8 +682,7 @@ static void caching_mode(void)
 		both_fault(&r, dva[i], gpa[i]);
 	}
 	CHECK_EQ(r.d.errors, 0); /* QEMU accepted every descriptor */
-	iopt_dma_destroy(dom);
-	iopt_iova_domain_destroy(iovad);
+	dma_down(dom, iovad);
 	rig_down(&r);
 }
 
